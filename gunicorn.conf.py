@@ -1,0 +1,14 @@
+"""gunicorn settings for `make run`, the Procfile and the tests; values come from messenger.config."""
+
+from messenger.config import Settings
+
+_settings = Settings.from_env()
+
+bind = f"{_settings.host}:{_settings.port}"
+workers = _settings.web_concurrency  # WEB_CONCURRENCY; above 1 needs REDIS_URL for real-time delivery
+worker_class = "gevent"  # one worker holds thousands of idle WebSockets and long-polls
+worker_connections = 5000
+timeout = 30
+graceful_timeout = 10
+preload_app = False  # each worker opens its own store connections after the fork
+accesslog = "-"

@@ -1,0 +1,51 @@
+"""Messenger: accounts, 1:1 and group threads, messages and unread state over HTTP."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+
+from .config import Settings
+from .errors import UnsupportedContentType
+from .schemas import ErrorReply
+from .service.deps import Deps
+from .web import accounts, ops, threads
+from .web.api import MessengerApi, openapi_config
+from .web.context import EXTENSION_KEY
+from .web.errors import register_error_handlers
+
+BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def create_app(settings: Settings | None = None, deps: Deps | None = None) -> Flask:
+    """Build the app; tests pass their own settings (a temporary database) or dependencies."""
+    from .wiring import build_deps
+
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_content_length
+    app.json.sort_keys = False  # keep fields in schema order: {"error": {"code", "message", ...}}
+    openapi_config(app.config)
+    app.extensions[EXTENSION_KEY] = deps or build_deps(settings)
+
+    api = MessengerApi(app)
+    for blueprint in (accounts.blp, threads.blp, ops.blp):
+        api.register_blueprint(blueprint)
+    api.spec.components.schema("ErrorReply", schema=ErrorReply)
+    app.add_url_rule("/docs/assets/<path:filename>", "docs_asset", ops.docs_asset)
+
+    register_error_handlers(app)
+    app.before_request(require_json_body)
+
+    from .cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def require_json_body() -> None:
+    """A request with a body must send JSON; one without a body (signout, leave) need not."""
+    if request.method not in BODY_METHODS:
+        return
+    has_body = bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "")
+    if has_body and not request.is_json:
+        raise UnsupportedContentType()

@@ -1,0 +1,98 @@
+"""Every setting, read from the environment in one place, with development defaults.
+
+No other module reads ``os.environ``: everything else receives a ``Settings``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+SQLITE_SYNCHRONOUS_MODES = ("NORMAL", "FULL")
+
+
+class ConfigError(ValueError):
+    """Raised when an environment variable holds a value the service cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The service's configuration; build it with ``Settings.from_env()`` or directly in tests."""
+
+    # Storage: MongoDB when MONGODB_URI is set, otherwise the embedded SQLite file.
+    mongodb_uri: str = ""
+    mongodb_db: str = "messenger"
+    sqlite_path: str = "./data/messenger.db"
+    sqlite_synchronous: str = "NORMAL"
+    sqlite_busy_timeout_ms: int = 5000
+
+    # Accounts.
+    token_ttl_days: int = 30
+
+    # Limits.
+    max_message_length: int = 4000
+    max_thread_members: int = 100
+    max_content_length: int = 64 * 1024
+
+    # Serving.
+    host: str = "127.0.0.1"
+    port: int = 8000
+    web_concurrency: int = 1
+
+    @property
+    def store_kind(self) -> str:
+        """Which store adapter the wiring builds."""
+        return "mongo" if self.mongodb_uri else "sqlite"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read every setting from the environment (``os.environ`` by default)."""
+        env = os.environ if environ is None else environ
+        settings = cls(
+            mongodb_uri=env.get("MONGODB_URI", ""),
+            mongodb_db=env.get("MONGODB_DB", cls.mongodb_db),
+            sqlite_path=env.get("MESSENGER_DB", cls.sqlite_path),
+            sqlite_synchronous=env.get("SQLITE_SYNCHRONOUS", cls.sqlite_synchronous).upper(),
+            sqlite_busy_timeout_ms=_int(env, "SQLITE_BUSY_TIMEOUT_MS", cls.sqlite_busy_timeout_ms),
+            token_ttl_days=_int(env, "TOKEN_TTL_DAYS", cls.token_ttl_days),
+            max_message_length=_int(env, "MAX_MESSAGE_LENGTH", cls.max_message_length),
+            max_thread_members=_int(env, "MAX_THREAD_MEMBERS", cls.max_thread_members),
+            max_content_length=_int(env, "MAX_CONTENT_LENGTH", cls.max_content_length),
+            host=env.get("HOST", cls.host),
+            port=_int(env, "PORT", cls.port),
+            web_concurrency=_int(env, "WEB_CONCURRENCY", cls.web_concurrency),
+        )
+        settings.validate()
+        return settings
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        """Return a copy with some settings replaced (tests use this)."""
+        known = {f.name for f in fields(self)}
+        unknown = set(overrides) - known
+        if unknown:
+            raise ConfigError(f"unknown settings: {sorted(unknown)}")
+        settings = replace(self, **overrides)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Fail at start-up, not at the first request, on a value that cannot work."""
+        if self.sqlite_synchronous not in SQLITE_SYNCHRONOUS_MODES:
+            raise ConfigError(f"SQLITE_SYNCHRONOUS must be one of {SQLITE_SYNCHRONOUS_MODES}")
+        for name in ("token_ttl_days", "max_message_length", "max_content_length", "web_concurrency"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name.upper()} must be at least 1")
+        if self.max_thread_members < 2:
+            raise ConfigError("MAX_THREAD_MEMBERS must be at least 2")
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None

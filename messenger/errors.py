@@ -1,0 +1,143 @@
+"""Domain errors: each carries a stable machine-readable code, an HTTP status and details.
+
+The service and the stores raise these; the web layer turns every one of them into the
+same JSON shape, ``{"error": {"code", "message", "details"}}``, over HTTP and WebSocket.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class MessengerError(Exception):
+    """Base of every error a client may see; subclasses fix ``code`` and ``status``."""
+
+    code = "error"
+    status = 400
+    message = "The request failed."
+
+    def __init__(self, message: str | None = None, details: dict[str, Any] | None = None):
+        super().__init__(message or self.message)
+        self.message = message or self.message
+        self.details = details or {}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "details": self.details}
+
+
+class InvalidPayload(MessengerError):
+    code = "validation_error"
+    status = 422
+    message = "The payload is invalid."
+
+
+class InvalidJson(MessengerError):
+    code = "invalid_json"
+    status = 400
+    message = "The body is not valid JSON."
+
+
+class UnsupportedContentType(MessengerError):
+    code = "unsupported_content_type"
+    status = 400
+    message = "A request with a body must send it as JSON (Content-Type: application/json)."
+
+
+class AuthRequired(MessengerError):
+    code = "auth_required"
+    status = 401
+    message = "Sign in and send 'Authorization: Bearer <token>'."
+
+
+class InvalidToken(MessengerError):
+    code = "invalid_token"
+    status = 401
+    message = "The token is unknown, expired or revoked; sign in again."
+
+
+class InvalidCredentials(MessengerError):
+    code = "invalid_credentials"
+    status = 401
+    message = "Wrong login or password."
+
+
+class UserMismatch(MessengerError):
+    code = "user_mismatch"
+    status = 403
+    message = "The user_id in the payload must be the signed-in user."
+
+
+class NotThreadCreator(MessengerError):
+    code = "not_thread_creator"
+    status = 403
+    message = "Only the thread's creator may remove other members."
+
+
+class ThreadNotFound(MessengerError):
+    """Raised for a thread that does not exist and for one the caller is not a member of."""
+
+    code = "thread_not_found"
+    status = 404
+    message = "No such thread."
+
+
+class MemberNotFound(MessengerError):
+    code = "member_not_found"
+    status = 404
+    message = "That user is not a member of this thread."
+
+
+class UserNotFound(MessengerError):
+    code = "user_not_found"
+    status = 404
+    message = "No such user."
+
+
+class EmailTaken(MessengerError):
+    code = "email_taken"
+    status = 409
+    message = "An account with this email already exists."
+
+
+class UsernameTaken(MessengerError):
+    code = "username_taken"
+    status = 409
+    message = "This username is taken."
+
+
+class ClientMsgIdConflict(MessengerError):
+    code = "client_msg_id_conflict"
+    status = 409
+    message = "This client_msg_id was already used for a message in another thread."
+
+
+class DirectThreadMembersFixed(MessengerError):
+    code = "direct_thread_members_fixed"
+    status = 409
+    message = "A 1:1 thread has fixed members; create a group thread instead."
+
+
+class CursorExpired(MessengerError):
+    """The log no longer holds what follows this cursor (or never did): refetch GET /threads."""
+
+    code = "cursor_expired"
+    status = 410
+    message = "This cursor is older than the updates kept; reload GET /threads and resume from its cursor."
+
+
+class UnknownUsers(MessengerError):
+    code = "unknown_users"
+    status = 422
+    message = "Some user_ids do not exist."
+
+
+class TooManyMembers(MessengerError):
+    code = "too_many_members"
+    status = 422
+    message = "The thread would have more members than allowed."
+
+
+class StoreUnavailable(MessengerError):
+    code = "store_unavailable"
+    status = 503
+    message = "The message store is unavailable; try again shortly."

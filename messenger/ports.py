@@ -1,0 +1,89 @@
+"""The ports the service depends on; adapters in ``store/`` implement them.
+
+Every adapter must pass the one contract suite in ``tests/contract``.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from .model import Message, NewMessage, NewThread, Opened, Sent, ThreadView, User
+
+
+class Store(Protocol):
+    """Durable storage for users, tokens, threads, memberships and messages.
+
+    Invariant both adapters keep: a thread's messages have seq 1, 2, 3... with no gaps,
+    so "the i-th newest message" is seq ``last_seq - i`` and any page is an index range.
+    """
+
+    def setup(self) -> None:
+        """Create tables, collections and indexes; safe to call on every start."""
+
+    def ping(self) -> None:
+        """Raise ``StoreUnavailable`` unless the store answers."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+    # Accounts -------------------------------------------------------------------------
+    def add_user(self, user: User, password_hash: str) -> None:
+        """Store a new user; raise ``EmailTaken`` or ``UsernameTaken`` (case-insensitive)."""
+
+    def get_user(self, user_id: str) -> User | None: ...
+
+    def find_login(self, login: str) -> tuple[User, str] | None:
+        """Find a user by email or username, case-insensitively, with the password hash."""
+
+    def get_users(self, user_ids: list[str]) -> list[User]:
+        """Return the users that exist among ``user_ids``, in no particular order."""
+
+    def search_users(self, prefix: str, limit: int) -> list[User]:
+        """Users whose username starts with ``prefix`` (case-insensitive), by username."""
+
+    def add_token(self, token_hash: str, user_id: str, created_at: int, expires_at: int) -> None: ...
+
+    def get_token_user_id(self, token_hash: str, now: int) -> str | None:
+        """The user a live (unexpired, unrevoked) token belongs to, else None."""
+
+    def revoke_token(self, token_hash: str) -> None: ...
+
+    # Threads and messages -------------------------------------------------------------
+    def find_direct_thread(self, direct_key: str) -> str | None:
+        """The id of the 1:1 thread with this key, if it exists."""
+
+    def open_thread(self, thread: NewThread, first: NewMessage) -> Opened:
+        """Create the thread (a 1:1 thread only if its key is new) and send ``first`` into it.
+
+        A retry with the same sender and ``client_msg_id`` returns the original outcome.
+        """
+
+    def send(self, message: NewMessage) -> Sent:
+        """Append a message with the next seq; raise ``ThreadNotFound`` for a non-member.
+
+        A retry with the same sender and ``client_msg_id`` returns the original message
+        (``created=False``) and completes anything a crash left undone.
+        """
+
+    def get_thread(self, thread_id: str, user_id: str) -> ThreadView:
+        """The thread as ``user_id`` sees it; ``ThreadNotFound`` unless a member."""
+
+    def list_threads(self, user_id: str, offset: int, limit: int) -> list[ThreadView]:
+        """The user's threads, most recent activity first."""
+
+    def list_messages(self, thread_id: str, user_id: str, start: int, end: int) -> list[Message]:
+        """Messages newest first, ``start``/``end`` counted from the newest (0-based, end exclusive)."""
+
+    def list_messages_before(
+        self, thread_id: str, user_id: str, before_seq: int, limit: int
+    ) -> list[Message]:
+        """Up to ``limit`` messages with seq below ``before_seq``, newest first."""
+
+    def mark_read(self, thread_id: str, user_id: str, seq: int) -> int:
+        """Move the read marker to ``max(current, min(seq, last_seq))``; return it."""
+
+    def add_members(self, thread_id: str, user_ids: list[str], now: int) -> list[str]:
+        """Add users not yet members (their read marker at the newest message); return them."""
+
+    def remove_member(self, thread_id: str, user_id: str) -> bool:
+        """Remove a membership; False when there was none."""

@@ -1,0 +1,259 @@
+"""Marshmallow schemas for every payload, shared by HTTP, /actions and (later) the WebSocket.
+
+Requests reject unknown fields (marshmallow's default); responses are what clients rely on,
+so renaming a field here is a breaking change.
+"""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 50
+# Integers must fit in a JavaScript number and in SQLite's and MongoDB's 64-bit integers.
+MAX_SAFE_INTEGER = 2**53 - 1
+USERNAME_PATTERN = r"^[A-Za-z0-9_.\-]{3,32}$"
+
+
+def storable(text: str) -> str:
+    """Refuse lone surrogates (legal in JSON escapes) that no store can encode."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError("Not valid Unicode text (lone surrogate).") from None
+    return text
+
+
+class Text(fields.String):
+    """A string that can be stored: lone surrogates (legal in JSON escapes) are refused."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return storable(super()._deserialize(value, attr, data, **kwargs))
+
+
+class Email(fields.Email):
+    """An email address that can be stored (the Email validator lets a lone surrogate through)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return storable(super()._deserialize(value, attr, data, **kwargs))
+
+
+def Id(**kwargs) -> Text:  # noqa: N802 - reads like a field class at the call sites
+    return Text(validate=validate.Length(min=1, max=64), **kwargs)
+
+
+def Count(minimum: int = 0, **kwargs) -> fields.Integer:  # noqa: N802
+    """A JSON integer (never a bool, float or string) that fits every store."""
+    return fields.Integer(strict=True, validate=validate.Range(min=minimum, max=MAX_SAFE_INTEGER), **kwargs)
+
+
+def QueryCount(minimum: int = 0, **kwargs) -> fields.Integer:  # noqa: N802
+    """An integer from a query string, where every value arrives as text."""
+    return fields.Integer(validate=validate.Range(min=minimum, max=MAX_SAFE_INTEGER), **kwargs)
+
+
+def action_field(name: str) -> fields.String:
+    return fields.String(validate=validate.Equal(name), metadata={"description": f'Optional, "{name}".'})
+
+
+# Accounts -----------------------------------------------------------------------------
+class SignupRequest(Schema):
+    email = Email(required=True, validate=validate.Length(max=254))
+    username = Text(
+        required=True,
+        validate=validate.Regexp(USERNAME_PATTERN, error="3 to 32 letters, digits, '_', '.' or '-'."),
+    )
+    password = Text(required=True, validate=validate.Length(min=8, max=1024))
+
+
+class SigninRequest(Schema):
+    login = Text(
+        required=True,
+        validate=validate.Length(min=1, max=254),
+        metadata={"description": "Email or username."},
+    )
+    password = Text(required=True, validate=validate.Length(min=1, max=1024))
+
+
+class SignedIn(Schema):
+    user_id = fields.String(required=True)
+    username = fields.String(required=True)
+    email = fields.String(required=True)
+    token = fields.String(required=True, metadata={"description": "Send as 'Authorization: Bearer <token>'."})
+
+
+class PublicUser(Schema):
+    user_id = fields.String(required=True)
+    username = fields.String(required=True)
+
+
+class Me(PublicUser):
+    email = fields.String(required=True)
+    created_at = fields.Integer(required=True)
+
+
+class UserSearchQuery(Schema):
+    q = Text(load_default="", validate=validate.Length(max=32), metadata={"description": "Username prefix."})
+
+
+class UserList(Schema):
+    users = fields.List(fields.Nested(PublicUser), required=True)
+
+
+# Messages and threads -----------------------------------------------------------------
+class MessageIn(Schema):
+    user_id = Id(required=True)
+    contents = Text(required=True)
+    timestamp = Count(required=True, metadata={"description": "Client clock, ms since the epoch."})
+    client_msg_id = Text(
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": "Retrying with the same id never stores a second copy."},
+    )
+
+
+class SendMessageRequest(Schema):
+    thread_id = Id(required=True)
+    message = fields.Nested(MessageIn, required=True)
+    action = action_field("send_message")
+
+
+class CreateThreadRequest(Schema):
+    user_ids = fields.List(Id(), required=True, validate=validate.Length(min=1, max=1000))
+    message = fields.Nested(MessageIn, required=True)
+    title = Text(
+        allow_none=True,
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "Group threads only."},
+    )
+    action = action_field("create_thread")
+
+
+class PageMixin:
+    """0-based ``start_index``/``end_index`` counted from the newest, end exclusive."""
+
+    @validates_schema
+    def check_page(self, data, **kwargs):
+        start = data.setdefault("start_index", 0)
+        end = data.setdefault("end_index", start + DEFAULT_PAGE_SIZE)
+        if end < start:
+            raise ValidationError("end_index must not be below start_index.", "end_index")
+        if end - start > MAX_PAGE_SIZE:
+            raise ValidationError(f"A page holds at most {MAX_PAGE_SIZE} items.", "end_index")
+
+
+class GetUserThreadsRequest(PageMixin, Schema):
+    user_id = Id(required=True)
+    start_index = Count()
+    end_index = Count()
+    action = action_field("get_user_threads")
+
+
+class GetThreadMessagesRequest(PageMixin, Schema):
+    user_id = Id(required=True)
+    thread_id = Id(required=True)
+    start_index = Count()
+    end_index = Count()
+    action = action_field("get_thread_messages")
+
+
+class ThreadsQuery(PageMixin, Schema):
+    user_id = Id(metadata={"description": "Optional; must be the signed-in user."})
+    start_index = QueryCount()
+    end_index = QueryCount()
+
+
+class MessagesQuery(Schema):
+    user_id = Id(metadata={"description": "Optional; must be the signed-in user."})
+    start_index = QueryCount()
+    end_index = QueryCount()
+    before_seq = QueryCount(minimum=1, metadata={"description": "Page back from this seq (exclusive)."})
+    limit = QueryCount(minimum=0, metadata={"description": f"With before_seq; default {DEFAULT_PAGE_SIZE}."})
+
+    @validates_schema
+    def check_page(self, data, **kwargs):
+        if "before_seq" in data:
+            if "start_index" in data or "end_index" in data:
+                raise ValidationError("Use either before_seq/limit or start_index/end_index.", "before_seq")
+            limit = data.setdefault("limit", DEFAULT_PAGE_SIZE)
+            if limit > MAX_PAGE_SIZE:
+                raise ValidationError(f"A page holds at most {MAX_PAGE_SIZE} items.", "limit")
+            return
+        if "limit" in data:
+            raise ValidationError("limit goes with before_seq.", "limit")
+        PageMixin.check_page(self, data)
+
+
+class MarkReadRequest(Schema):
+    seq = Count(required=True)
+
+
+class AddMembersRequest(Schema):
+    user_ids = fields.List(Id(), required=True, validate=validate.Length(min=1, max=1000))
+
+
+class MessageOut(Schema):
+    message_id = fields.String(required=True)
+    thread_id = fields.String(required=True)
+    seq = fields.Integer(required=True)
+    user_id = fields.String(required=True)
+    contents = fields.String(required=True)
+    timestamp = fields.Integer(required=True, metadata={"description": "Server time, ms since the epoch."})
+    client_timestamp = fields.Integer(required=True)
+    client_msg_id = fields.String(allow_none=True)
+
+
+class PreviewOut(Schema):
+    seq = fields.Integer(required=True)
+    user_id = fields.String(required=True)
+    contents = fields.String(required=True)
+    timestamp = fields.Integer(required=True)
+
+
+class ThreadOut(Schema):
+    thread_id = fields.String(required=True)
+    kind = fields.String(required=True, metadata={"description": '"direct" (1:1) or "group".'})
+    title = fields.String(allow_none=True)
+    created_by = fields.String(required=True)
+    created_at = fields.Integer(required=True)
+    members = fields.List(fields.Nested(PublicUser), required=True)
+    last_activity = fields.Integer(required=True)
+    last_seq = fields.Integer(required=True)
+    last_read_seq = fields.Integer(required=True)
+    unread_count = fields.Integer(required=True)
+    last_message = fields.Nested(PreviewOut, allow_none=True)
+
+
+class MessageReply(Schema):
+    message = fields.Nested(MessageOut, required=True)
+
+
+class ThreadReply(Schema):
+    thread = fields.Nested(ThreadOut, required=True)
+    message = fields.Nested(MessageOut)
+
+
+class ThreadList(Schema):
+    threads = fields.List(fields.Nested(ThreadOut), required=True)
+
+
+class MessageList(Schema):
+    messages = fields.List(fields.Nested(MessageOut), required=True)
+
+
+class ReadMarker(Schema):
+    thread_id = fields.String(required=True)
+    last_read_seq = fields.Integer(required=True)
+
+
+class ErrorBody(Schema):
+    code = fields.String(required=True, metadata={"description": "Stable machine-readable code."})
+    message = fields.String(required=True)
+    details = fields.Dict(required=True)
+
+
+class ErrorReply(Schema):
+    error = fields.Nested(ErrorBody, required=True)
+
+
+class Status(Schema):
+    status = fields.String(required=True)

@@ -1,0 +1,83 @@
+"""Sign-up, sign-in, tokens and user search."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..errors import AuthRequired, InvalidCredentials, InvalidToken, UserNotFound
+from ..model import User
+from .deps import Deps, new_id
+
+TOKEN_BYTES = 32  # 256 bits of randomness
+DAY_MS = 24 * 60 * 60 * 1000
+USER_SEARCH_LIMIT = 20
+# Checked when the login is unknown, so a wrong user and a wrong password take the same time.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+def hash_token(token: str) -> str:
+    """Tokens are stored only as this hash: a leaked database holds no usable token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_user(deps: Deps, email: str, username: str, password: str) -> User:
+    """Store a new account; raise ``EmailTaken`` or ``UsernameTaken``."""
+    password_hash = deps.run_blocking(generate_password_hash, password)
+    user = User(new_id(), email, username, deps.clock())
+    deps.store.add_user(user, password_hash)
+    return user
+
+
+def sign_up(deps: Deps, email: str, username: str, password: str) -> tuple[User, str]:
+    """Create the account and sign it in on this device."""
+    user = create_user(deps, email, username, password)
+    return user, issue_token(deps, user.user_id)
+
+
+def sign_in(deps: Deps, login: str, password: str) -> tuple[User, str]:
+    """Check the password; an unknown login and a wrong password fail alike."""
+    found = deps.store.find_login(login)
+    password_hash = found[1] if found else _DUMMY_HASH
+    matches = deps.run_blocking(check_password_hash, password_hash, password)
+    if not (found and matches):
+        raise InvalidCredentials()
+    return found[0], issue_token(deps, found[0].user_id)
+
+
+def issue_token(deps: Deps, user_id: str) -> str:
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    now = deps.clock()
+    ttl_ms = deps.settings.token_ttl_days * DAY_MS
+    deps.store.add_token(hash_token(token), user_id, now, now + ttl_ms)
+    return token
+
+
+def authenticate(deps: Deps, token: str | None) -> str:
+    """Return the user a bearer token belongs to; raise 401 errors otherwise."""
+    if not token:
+        raise AuthRequired()
+    user_id = deps.store.get_token_user_id(hash_token(token), deps.clock())
+    if user_id is None:
+        raise InvalidToken()
+    return user_id
+
+
+def sign_out(deps: Deps, token: str) -> None:
+    deps.store.revoke_token(hash_token(token))
+
+
+def require_user(deps: Deps, user_id: str) -> User:
+    user = deps.store.get_user(user_id)
+    if user is None:
+        raise UserNotFound()
+    return user
+
+
+def search_users(deps: Deps, prefix: str) -> list[User]:
+    """Find people to talk to by username prefix; an empty prefix finds nobody."""
+    if not prefix:
+        return []
+    return deps.store.search_users(prefix, USER_SEARCH_LIMIT)

@@ -1,0 +1,37 @@
+"""What the use cases need from the outside world, built once by ``messenger.wiring``."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from ..config import Settings
+from ..ports import Store
+
+T = TypeVar("T")
+
+
+def now_ms() -> int:
+    """Server time in integer milliseconds since the epoch, UTC."""
+    return time.time_ns() // 1_000_000
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def run_inline(fn: Callable[..., T], *args) -> T:
+    return fn(*args)
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    store: Store
+    clock: Callable[[], int] = now_ms
+    # CPU-heavy work (password hashing) goes through this, so a gevent worker can move it
+    # off the event loop instead of freezing every other connection for ~100 ms.
+    run_blocking: Callable[..., object] = field(default=run_inline)

@@ -1,0 +1,103 @@
+"""Opening threads, listing them, read markers and group membership."""
+
+from __future__ import annotations
+
+from ..errors import (
+    DirectThreadMembersFixed,
+    InvalidPayload,
+    MemberNotFound,
+    NotThreadCreator,
+    TooManyMembers,
+    UnknownUsers,
+)
+from ..model import DIRECT, GROUP, Message, NewThread, ThreadView
+from .deps import Deps, new_id
+from .messages import new_message
+
+
+def create_thread(
+    deps: Deps,
+    creator_id: str,
+    user_ids: list[str],
+    contents: str,
+    client_timestamp: int,
+    client_msg_id: str | None = None,
+    title: str | None = None,
+) -> tuple[ThreadView, Message, bool]:
+    """Open a 1:1 thread (reusing the existing one) or a new group, with its first message.
+
+    Returns the thread as the creator sees it, the message, and whether the thread is new.
+    """
+    member_ids = list(dict.fromkeys(user_ids))
+    if creator_id not in member_ids:
+        raise InvalidPayload(details={"user_ids": ["Must include the sender."]})
+    _check_member_count(deps, len(member_ids))
+    if len(member_ids) < 2:
+        raise InvalidPayload(details={"user_ids": ["A thread needs at least two distinct users."]})
+    _require_users_exist(deps, member_ids)
+    kind = DIRECT if len(member_ids) == 2 else GROUP
+    thread = NewThread(
+        thread_id=new_id(),
+        kind=kind,
+        title=title if kind == GROUP else None,
+        created_by=creator_id,
+        created_at=deps.clock(),
+        member_ids=member_ids,
+    )
+    first = new_message(deps, creator_id, thread.thread_id, contents, client_timestamp, client_msg_id)
+    opened = deps.store.open_thread(thread, first)
+    return deps.store.get_thread(opened.thread_id, creator_id), opened.message, opened.created
+
+
+def list_threads(deps: Deps, user_id: str, start: int, end: int) -> list[ThreadView]:
+    """The user's threads, most recent activity first."""
+    return deps.store.list_threads(user_id, start, end - start)
+
+
+def get_thread(deps: Deps, user_id: str, thread_id: str) -> ThreadView:
+    return deps.store.get_thread(thread_id, user_id)
+
+
+def mark_read(deps: Deps, user_id: str, thread_id: str, seq: int) -> int:
+    """Move the read marker forward (never back, never past the newest message)."""
+    return deps.store.mark_read(thread_id, user_id, seq)
+
+
+def add_members(deps: Deps, actor_id: str, thread_id: str, user_ids: list[str]) -> ThreadView:
+    """Any member of a group may add people; 1:1 threads keep their two members."""
+    thread = _require_group(deps, actor_id, thread_id)
+    wanted = list(dict.fromkeys(user_ids))
+    _require_users_exist(deps, wanted)
+    present = {member.user_id for member in thread.members}
+    _check_member_count(deps, len(present | set(wanted)))
+    deps.store.add_members(thread_id, wanted, deps.clock())
+    return deps.store.get_thread(thread_id, actor_id)
+
+
+def remove_member(deps: Deps, actor_id: str, thread_id: str, user_id: str) -> None:
+    """Anyone may leave a group; only its creator may remove someone else."""
+    thread = _require_group(deps, actor_id, thread_id)
+    if user_id != actor_id and thread.created_by != actor_id:
+        raise NotThreadCreator()
+    if not deps.store.remove_member(thread_id, user_id):
+        raise MemberNotFound()
+
+
+def _require_group(deps: Deps, actor_id: str, thread_id: str) -> ThreadView:
+    thread = deps.store.get_thread(thread_id, actor_id)
+    if thread.kind != GROUP:
+        raise DirectThreadMembersFixed()
+    return thread
+
+
+def _require_users_exist(deps: Deps, user_ids: list[str]) -> None:
+    found = {user.user_id for user in deps.store.get_users(user_ids)}
+    missing = [user_id for user_id in user_ids if user_id not in found]
+    if missing:
+        raise UnknownUsers(details={"user_ids": missing})
+
+
+def _check_member_count(deps: Deps, count: int) -> None:
+    limit = deps.settings.max_thread_members
+    if count > limit:
+        raise TooManyMembers(f"A thread has at most {limit} members.", {"max_members": limit})

@@ -1,0 +1,553 @@
+"""MongoDB adapter behind the ``Store`` port: the scale-out option when MONGODB_URI is set.
+
+No transactions: every operation is a sequence of single-document atomic writes, ordered so
+that a crash between any two leaves reads correct and a retry of the same request (same
+sender and ``client_msg_id``) completes the rest: roll forward, never a duplicate.
+
+Documented write order of ``send`` (``open_thread`` runs steps 3-4, ``_deliver``, for its first message):
+
+1. Require the sender's membership (``ThreadNotFound`` otherwise, also for unknown threads).
+2. If the message has a ``client_msg_id``, look for a message the sender already stored with
+   it: in another thread that is ``ClientMsgIdConflict``; in this thread it is a retry, so
+   roll forward (step 4) and return the original with ``created=False``.
+3. Insert the message with seq = newest seq in the thread + 1. The unique (thread_id, seq)
+   index refuses a seq a concurrent send took; then re-check step 1 (a concurrent retry of
+   the same send may have won) or re-read the newest seq and try again. No counter is kept,
+   so a crash cannot burn a seq and a thread's seqs stay 1..N without gaps.
+4. Roll forward, idempotently, for first attempts and retries alike: the sender's read
+   marker moves up to the seq ($max), then every membership still behind gets the new
+   last_seq and last_activity.
+
+Until step 4 completes, reads stay correct: message pages, unread counts and the thread
+view's last_seq and preview are taken from the messages themselves; only the thread list's
+order (last_activity) lags until the retry or the thread's next message rolls forward.
+
+Documented write order of ``open_thread``: the thread document (carrying its initial member
+ids), then the memberships, then the first message through steps 3-4 (its sender is a member
+by construction). A message therefore implies complete memberships, so an interrupted
+creation is completed from the thread document only while the thread has no message yet
+(later, removed members stay removed).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any, ParamSpec, TypeVar
+
+from pymongo import ASCENDING, DESCENDING, MongoClient, ReturnDocument, WriteConcern
+from pymongo.cursor import Cursor
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from ..errors import ClientMsgIdConflict, EmailTaken, StoreUnavailable, ThreadNotFound, UsernameTaken
+from ..model import GROUP, Member, Message, NewMessage, NewThread, Opened, Preview, Sent, ThreadView, User
+
+logger = logging.getLogger(__name__)
+
+SEQ_ATTEMPTS = 50
+
+Doc = dict[str, Any]
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# Persisted shape: these documents are a contract with data already stored. Add fields with
+# a default for documents that lack them and new indexes freely; never rename, retype or
+# repurpose an existing field. Timestamps are ints, ms since the epoch, unless noted.
+#
+# users:       {_id: user_id, email, email_key: lower(email), username (as typed),
+#               username_key: lower(username), password_hash, created_at}
+# tokens:      {_id: sha256 of the token (never the token), user_id, created_at, expires_at,
+#               expires: expires_at as a Date, for the optional TTL index}
+# threads:     {_id: thread_id, kind: 'direct'|'group', title, direct_key: sorted member ids of
+#               a 1:1 thread else null, created_by, created_at,
+#               member_ids: the members at creation, never updated (bounded by the member limit)}
+# memberships: {_id: ObjectId, user_id, thread_id, joined_at, last_activity,
+#               last_seq: newest seq rolled forward to this member, last_read_seq}
+# messages:    {_id: message_id, thread_id, seq, user_id, contents, timestamp (server time),
+#               client_timestamp (the sender's clock, as sent), client_msg_id: str or null}
+STRING = {"$type": "string"}
+INDEXES: dict[str, list[tuple[list[tuple[str, int]], Doc]]] = {
+    "users": [
+        ([("email_key", ASCENDING)], {"name": "users_by_email_key", "unique": True}),
+        ([("username_key", ASCENDING)], {"name": "users_by_username_key", "unique": True}),
+    ],
+    "tokens": [([("user_id", ASCENDING)], {"name": "tokens_by_user"})],
+    "threads": [
+        (
+            [("direct_key", ASCENDING)],
+            {
+                "name": "threads_by_direct_key",
+                "unique": True,
+                "partialFilterExpression": {"direct_key": STRING},
+            },
+        ),
+    ],
+    "memberships": [
+        ([("user_id", ASCENDING), ("thread_id", ASCENDING)], {"name": "memberships_key", "unique": True}),
+        (
+            [("user_id", ASCENDING), ("last_activity", DESCENDING), ("thread_id", DESCENDING)],
+            {"name": "memberships_by_activity"},
+        ),
+        ([("thread_id", ASCENDING), ("user_id", ASCENDING)], {"name": "memberships_by_thread"}),
+    ],
+    # message_id is _id, unique by construction.
+    "messages": [
+        ([("thread_id", ASCENDING), ("seq", ASCENDING)], {"name": "messages_key", "unique": True}),
+        (
+            [("user_id", ASCENDING), ("client_msg_id", ASCENDING)],
+            {
+                "name": "messages_by_client_msg_id",
+                "unique": True,
+                "partialFilterExpression": {"client_msg_id": STRING},
+            },
+        ),
+    ],
+}
+TOKEN_TTL_INDEX = ([("expires", ASCENDING)], {"name": "tokens_ttl", "expireAfterSeconds": 0})
+
+PREVIEW_FIELDS = {"_id": 0, "thread_id": 1, "seq": 1, "user_id": 1, "contents": 1, "timestamp": 1}
+
+
+def _unavailable_on_error(method: Callable[P, R]) -> Callable[P, R]:
+    """Turn driver failures into ``StoreUnavailable`` so callers see one retryable error."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except DuplicateKeyError:
+            raise  # a unique index refused a write no caller expected: a bug, not an outage
+        except PyMongoError as exc:
+            logger.warning("mongodb unavailable in %s: %s", method.__name__, exc)
+            raise StoreUnavailable() from exc
+
+    return wrapper
+
+
+class MongoStore:
+    """Store on one MongoDB database; safe to share across threads like the client itself."""
+
+    def __init__(
+        self,
+        client: MongoClient,
+        db_name: str,
+        write_concern_w: int | str | None = None,
+        expire_tokens: bool = False,
+        owns_client: bool = False,
+    ):
+        """Use ``client`` (pymongo's or mongomock's); close it on ``close()`` only if ``owns_client``.
+
+        ``write_concern_w`` overrides the client's write concern ("majority" survives a
+        failover). ``expire_tokens`` adds a TTL index that deletes tokens by the wall clock,
+        which is only right when callers pass the wall clock as ``now``.
+        """
+        self._client = client
+        self._owns_client = owns_client
+        self._expire_tokens = expire_tokens
+        concern = None if write_concern_w is None else WriteConcern(w=write_concern_w)
+        self._db = client.get_database(db_name, write_concern=concern)
+        self._users = self._db["users"]
+        self._tokens = self._db["tokens"]
+        self._threads = self._db["threads"]
+        self._memberships = self._db["memberships"]
+        self._messages = self._db["messages"]
+
+    @_unavailable_on_error
+    def setup(self) -> None:
+        for name, indexes in INDEXES.items():
+            for keys, options in indexes:
+                self._db[name].create_index(keys, **options)
+        if self._expire_tokens:
+            keys, options = TOKEN_TTL_INDEX
+            self._tokens.create_index(keys, **options)
+
+    @_unavailable_on_error
+    def ping(self) -> None:
+        self._client.admin.command("ping")
+
+    @_unavailable_on_error
+    def close(self) -> None:
+        if self._owns_client:
+            self._client.close()
+
+    # Accounts -------------------------------------------------------------------------
+    @_unavailable_on_error
+    def add_user(self, user: User, password_hash: str) -> None:
+        try:
+            self._users.insert_one(_user_doc(user, password_hash))
+        except DuplicateKeyError:
+            if self._users.find_one({"email_key": user.email.lower()}, {"_id": 1}) is not None:
+                raise EmailTaken() from None
+            if self._users.find_one({"username_key": user.username.lower()}, {"_id": 1}) is not None:
+                raise UsernameTaken() from None
+            raise
+
+    def get_user(self, user_id: str) -> User | None:
+        users = self.get_users([user_id])
+        return users[0] if users else None
+
+    @_unavailable_on_error
+    def find_login(self, login: str) -> tuple[User, str] | None:
+        low = login.lower()
+        doc = self._users.find_one({"$or": [{"email_key": low}, {"username_key": low}]})
+        return (_user(doc), doc["password_hash"]) if doc else None
+
+    @_unavailable_on_error
+    def get_users(self, user_ids: list[str]) -> list[User]:
+        if not user_ids:
+            return []
+        return [_user(doc) for doc in self._users.find({"_id": {"$in": user_ids}})]
+
+    @_unavailable_on_error
+    def search_users(self, prefix: str, limit: int) -> list[User]:
+        low = prefix.lower()
+        cursor = self._users.find({"username_key": {"$gte": low, "$lt": low + "\U0010ffff"}})
+        return [_user(doc) for doc in _first(cursor.sort("username_key", ASCENDING), limit)]
+
+    @_unavailable_on_error
+    def add_token(self, token_hash: str, user_id: str, created_at: int, expires_at: int) -> None:
+        self._tokens.insert_one(
+            {
+                "_id": token_hash,
+                "user_id": user_id,
+                "created_at": created_at,
+                "expires_at": expires_at,
+                "expires": datetime.fromtimestamp(expires_at / 1000, tz=UTC),
+            }
+        )
+
+    @_unavailable_on_error
+    def get_token_user_id(self, token_hash: str, now: int) -> str | None:
+        doc = self._tokens.find_one({"_id": token_hash, "expires_at": {"$gt": now}}, {"user_id": 1})
+        return doc["user_id"] if doc else None
+
+    @_unavailable_on_error
+    def revoke_token(self, token_hash: str) -> None:
+        self._tokens.delete_one({"_id": token_hash})
+
+    # Threads and messages -------------------------------------------------------------
+    @_unavailable_on_error
+    def find_direct_thread(self, direct_key: str) -> str | None:
+        doc = self._threads.find_one({"direct_key": direct_key}, {"_id": 1})
+        return doc["_id"] if doc else None
+
+    @_unavailable_on_error
+    def open_thread(self, thread: NewThread, first: NewMessage) -> Opened:
+        retried = self._find_retry(first)
+        if retried is not None:
+            return self._reopened(thread, retried)
+        doc, created = self._insert_thread(thread)
+        self._complete_memberships(doc)
+        sent = self._deliver(replace(first, thread_id=doc["_id"]))
+        return Opened(doc["_id"], sent.message, created)
+
+    @_unavailable_on_error
+    def send(self, message: NewMessage) -> Sent:
+        self._require_member(message.thread_id, message.user_id)  # a removed member cannot retry
+        retried = self._find_retry(message)
+        if retried is not None:
+            return self._resent(message, retried)
+        return self._deliver(message)
+
+    @_unavailable_on_error
+    def get_thread(self, thread_id: str, user_id: str) -> ThreadView:
+        views = self._views([self._require_member(thread_id, user_id)])
+        if not views:
+            raise ThreadNotFound()
+        return views[0]
+
+    @_unavailable_on_error
+    def list_threads(self, user_id: str, offset: int, limit: int) -> list[ThreadView]:
+        cursor = self._memberships.find({"user_id": user_id}).sort(
+            [("last_activity", DESCENDING), ("thread_id", DESCENDING)]
+        )
+        return self._views(_first(cursor.skip(offset), limit))
+
+    @_unavailable_on_error
+    def list_messages(self, thread_id: str, user_id: str, start: int, end: int) -> list[Message]:
+        self._require_member(thread_id, user_id)
+        last_seq = self._newest_seq(thread_id)
+        cursor = self._messages.find(
+            {"thread_id": thread_id, "seq": {"$lte": last_seq - start, "$gt": last_seq - end}}
+        )
+        return [_message(doc) for doc in cursor.sort("seq", DESCENDING)]
+
+    @_unavailable_on_error
+    def list_messages_before(
+        self, thread_id: str, user_id: str, before_seq: int, limit: int
+    ) -> list[Message]:
+        self._require_member(thread_id, user_id)
+        cursor = self._messages.find({"thread_id": thread_id, "seq": {"$lt": before_seq}})
+        return [_message(doc) for doc in _first(cursor.sort("seq", DESCENDING), limit)]
+
+    @_unavailable_on_error
+    def mark_read(self, thread_id: str, user_id: str, seq: int) -> int:
+        target = min(seq, self._newest_seq(thread_id))
+        doc = self._memberships.find_one_and_update(
+            {"thread_id": thread_id, "user_id": user_id},
+            {"$max": {"last_read_seq": target}},
+            projection={"last_read_seq": 1},
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is None:
+            raise ThreadNotFound()
+        return doc["last_read_seq"]
+
+    @_unavailable_on_error
+    def add_members(self, thread_id: str, user_ids: list[str], now: int) -> list[str]:
+        if self._threads.find_one({"_id": thread_id}, {"_id": 1}) is None:
+            raise ThreadNotFound()
+        last_seq = self._newest_seq(thread_id)
+        return [user_id for user_id in user_ids if self._ensure_membership(thread_id, user_id, now, last_seq)]
+
+    @_unavailable_on_error
+    def remove_member(self, thread_id: str, user_id: str) -> bool:
+        return self._memberships.delete_one({"thread_id": thread_id, "user_id": user_id}).deleted_count > 0
+
+    # Sending: steps 3-4 of the documented write order ---------------------------------
+    def _deliver(self, new: NewMessage) -> Sent:
+        """Insert under the next free seq and roll forward; a seq race just tries the next one."""
+        for attempt in range(1, SEQ_ATTEMPTS + 1):
+            message = new.stored_as(self._newest_seq(new.thread_id) + 1)
+            try:
+                self._messages.insert_one(_message_doc(message))
+            except DuplicateKeyError:
+                retried = self._find_retry(new)
+                if retried is not None:
+                    return self._resent(new, retried)
+                logger.debug(
+                    "seq %d of thread %s was taken (attempt %d)", message.seq, message.thread_id, attempt
+                )
+                continue
+            self._roll_forward(message)
+            return Sent(message, created=True)
+        logger.warning("no free seq in thread %s after %d attempts", new.thread_id, SEQ_ATTEMPTS)
+        raise StoreUnavailable()
+
+    def _resent(self, new: NewMessage, retried: Message) -> Sent:
+        """Answer a retried send with the original, completing what a crash may have cut short."""
+        if retried.thread_id != new.thread_id:
+            raise ClientMsgIdConflict()
+        self._roll_forward(retried)
+        return Sent(retried, created=False)
+
+    def _roll_forward(self, message: Message) -> None:
+        """Step 4, idempotent: the sender has read it, then every member behind learns of it."""
+        self._memberships.update_one(
+            {"thread_id": message.thread_id, "user_id": message.user_id},
+            {"$max": {"last_read_seq": message.seq}},
+        )
+        self._memberships.update_many(
+            {"thread_id": message.thread_id, "last_seq": {"$lt": message.seq}},
+            {"$set": {"last_seq": message.seq, "last_activity": message.timestamp}},
+        )
+
+    def _find_retry(self, new: NewMessage) -> Message | None:
+        if new.client_msg_id is None:
+            return None
+        doc = self._messages.find_one({"user_id": new.user_id, "client_msg_id": new.client_msg_id})
+        return _message(doc) if doc else None
+
+    def _newest_seq(self, thread_id: str) -> int:
+        """The thread's last_seq, read from the messages so a stale membership cannot hide one."""
+        doc = self._messages.find_one({"thread_id": thread_id}, {"seq": 1}, sort=[("seq", DESCENDING)])
+        return doc["seq"] if doc else 0
+
+    # Opening threads ------------------------------------------------------------------
+    def _reopened(self, thread: NewThread, retried: Message) -> Opened:
+        """Answer a retried create_thread with what the first attempt made, finishing its writes."""
+        doc = self._threads.find_one({"_id": retried.thread_id})
+        if doc is None or not _same_opening(thread, doc, retried):
+            raise ClientMsgIdConflict()
+        self._complete_memberships(doc)
+        self._roll_forward(retried)
+        return Opened(retried.thread_id, retried, created=False)
+
+    def _insert_thread(self, thread: NewThread) -> tuple[Doc, bool]:
+        """Insert the thread document, or find the 1:1 thread (or same id) that already holds its key."""
+        doc = _thread_doc(thread)
+        try:
+            self._threads.insert_one(doc)
+            return doc, True
+        except DuplicateKeyError:
+            key = {"direct_key": thread.direct_key} if thread.direct_key else {"_id": thread.thread_id}
+            existing = self._threads.find_one(key)
+            if existing is None:
+                raise
+            return existing, False
+
+    def _complete_memberships(self, thread: Doc) -> None:
+        """Write the creation's memberships; only before the first message, or removed members return."""
+        if self._messages.find_one({"thread_id": thread["_id"], "seq": 1}, {"_id": 1}) is not None:
+            return
+        for user_id in thread["member_ids"]:
+            self._ensure_membership(thread["_id"], user_id, thread["created_at"], 0)
+
+    def _ensure_membership(self, thread_id: str, user_id: str, at: int, last_seq: int) -> bool:
+        """Add a membership unless it exists; True only when this call added it."""
+        try:
+            result = self._memberships.update_one(
+                {"user_id": user_id, "thread_id": thread_id},
+                {
+                    "$setOnInsert": {
+                        "joined_at": at,
+                        "last_activity": at,
+                        "last_seq": last_seq,
+                        "last_read_seq": last_seq,
+                    }
+                },
+                upsert=True,
+            )
+        except DuplicateKeyError:  # a concurrent upsert of the same membership won
+            return False
+        return result.upserted_id is not None
+
+    def _require_member(self, thread_id: str, user_id: str) -> Doc:
+        doc = self._memberships.find_one({"thread_id": thread_id, "user_id": user_id})
+        if doc is None:
+            raise ThreadNotFound()
+        return doc
+
+    # Thread views ---------------------------------------------------------------------
+    def _views(self, memberships: list[Doc]) -> list[ThreadView]:
+        """Views of the viewers' threads with a fixed number of queries plus one count per thread."""
+        if not memberships:
+            return []
+        thread_ids = [ms["thread_id"] for ms in memberships]
+        threads = {doc["_id"]: doc for doc in self._threads.find({"_id": {"$in": thread_ids}})}
+        newest = self._newest_messages(memberships)
+        members = self._members_of(thread_ids)
+        return [
+            self._view(ms, threads[ms["thread_id"]], newest.get(ms["thread_id"]), members)
+            for ms in memberships
+            if ms["thread_id"] in threads
+        ]
+
+    def _view(self, ms: Doc, thread: Doc, newest: Doc | None, members: dict[str, list[Member]]) -> ThreadView:
+        return ThreadView(
+            thread_id=thread["_id"],
+            kind=thread["kind"],
+            title=thread["title"],
+            created_by=thread["created_by"],
+            created_at=thread["created_at"],
+            members=members.get(thread["_id"], []),
+            last_activity=ms["last_activity"],
+            last_seq=max(ms["last_seq"], newest["seq"] if newest else 0),
+            last_read_seq=ms["last_read_seq"],
+            unread_count=self._unread_count(thread["_id"], ms["user_id"], ms["last_read_seq"]),
+            last_message=None
+            if newest is None
+            else Preview.of(newest["seq"], newest["user_id"], newest["contents"], newest["timestamp"]),
+        )
+
+    def _unread_count(self, thread_id: str, user_id: str, last_read_seq: int) -> int:
+        """Others' messages past the marker; one's own messages never count as unread."""
+        return self._messages.count_documents(
+            {"thread_id": thread_id, "seq": {"$gt": last_read_seq}, "user_id": {"$ne": user_id}}
+        )
+
+    def _newest_messages(self, memberships: list[Doc]) -> dict[str, Doc]:
+        """The last message of each thread in one query, including any a crash left un-rolled-forward."""
+        ranges = [{"thread_id": ms["thread_id"], "seq": {"$gte": ms["last_seq"]}} for ms in memberships]
+        newest: dict[str, Doc] = {}
+        for doc in self._messages.find({"$or": ranges}, PREVIEW_FIELDS):
+            held = newest.get(doc["thread_id"])
+            if held is None or doc["seq"] > held["seq"]:
+                newest[doc["thread_id"]] = doc
+        return newest
+
+    def _members_of(self, thread_ids: list[str]) -> dict[str, list[Member]]:
+        """Members per thread, by join time then case-insensitive username."""
+        joined = list(
+            self._memberships.find(
+                {"thread_id": {"$in": thread_ids}}, {"thread_id": 1, "user_id": 1, "joined_at": 1}
+            )
+        )
+        users = self._usernames([ms["user_id"] for ms in joined])
+        joined = [ms for ms in joined if ms["user_id"] in users]  # as a join would: no user, no member
+        joined.sort(key=lambda ms: (ms["joined_at"], users[ms["user_id"]]["username_key"]))
+        members: dict[str, list[Member]] = {}
+        for ms in joined:
+            member = Member(ms["user_id"], users[ms["user_id"]]["username"])
+            members.setdefault(ms["thread_id"], []).append(member)
+        return members
+
+    def _usernames(self, user_ids: list[str]) -> dict[str, Doc]:
+        """Name fields of many users in one query, for joining in Python."""
+        query = {"_id": {"$in": list(set(user_ids))}}
+        return {doc["_id"]: doc for doc in self._users.find(query, {"username": 1, "username_key": 1})}
+
+
+# Documents <-> model values --------------------------------------------------------------
+def _first(cursor: Cursor, limit: int) -> list[Doc]:
+    """Up to ``limit`` documents: a cursor reads limit(0) as "no limit", SQL's LIMIT 0 as none."""
+    return list(cursor.limit(limit)) if limit > 0 else []
+
+
+def _same_opening(thread: NewThread, doc: Doc, retried: Message) -> bool:
+    """Whether ``retried`` is the first message of the thread this create_thread would open."""
+    same_direct = thread.direct_key is not None and doc["direct_key"] == thread.direct_key
+    same_group = (
+        thread.kind == GROUP
+        and doc["kind"] == GROUP
+        and retried.seq == 1
+        and doc["created_by"] == retried.user_id
+    )
+    return same_direct or same_group
+
+
+def _user_doc(user: User, password_hash: str) -> Doc:
+    return {
+        "_id": user.user_id,
+        "email": user.email,
+        "email_key": user.email.lower(),
+        "username": user.username,
+        "username_key": user.username.lower(),
+        "password_hash": password_hash,
+        "created_at": user.created_at,
+    }
+
+
+def _thread_doc(thread: NewThread) -> Doc:
+    return {
+        "_id": thread.thread_id,
+        "kind": thread.kind,
+        "title": thread.title,
+        "direct_key": thread.direct_key,
+        "created_by": thread.created_by,
+        "created_at": thread.created_at,
+        "member_ids": list(thread.member_ids),
+    }
+
+
+def _message_doc(message: Message) -> Doc:
+    return {
+        "_id": message.message_id,
+        "thread_id": message.thread_id,
+        "seq": message.seq,
+        "user_id": message.user_id,
+        "contents": message.contents,
+        "timestamp": message.timestamp,
+        "client_timestamp": message.client_timestamp,
+        "client_msg_id": message.client_msg_id,
+    }
+
+
+def _user(doc: Doc) -> User:
+    return User(doc["_id"], doc["email"], doc["username"], doc["created_at"])
+
+
+def _message(doc: Doc) -> Message:
+    return Message(
+        message_id=doc["_id"],
+        thread_id=doc["thread_id"],
+        seq=doc["seq"],
+        user_id=doc["user_id"],
+        contents=doc["contents"],
+        timestamp=doc["timestamp"],
+        client_timestamp=doc["client_timestamp"],
+        client_msg_id=doc.get("client_msg_id"),
+    )

@@ -1,0 +1,1 @@
+"""Entry points: HTTP routes, the /actions dispatcher, docs and operations endpoints."""

@@ -1,0 +1,59 @@
+"""Routes for sign-up, sign-in, sign-out and finding people."""
+
+from __future__ import annotations
+
+from flask import g
+from flask_smorest import Blueprint
+
+from .. import schemas
+from ..service import accounts
+from .auth import authenticated
+from .context import deps
+
+blp = Blueprint("accounts", __name__, description="Accounts and tokens")
+PUBLIC = {"security": []}
+
+
+@blp.route("/auth/signup", methods=["POST"])
+@blp.arguments(schemas.SignupRequest)
+@blp.response(201, schemas.SignedIn)
+@blp.doc(**PUBLIC)
+def sign_up(data):
+    """Create an account and get a token for this device."""
+    user, token = accounts.sign_up(deps(), data["email"], data["username"], data["password"])
+    return {"user_id": user.user_id, "username": user.username, "email": user.email, "token": token}
+
+
+@blp.route("/auth/signin", methods=["POST"])
+@blp.arguments(schemas.SigninRequest)
+@blp.response(200, schemas.SignedIn)
+@blp.doc(**PUBLIC)
+def sign_in(data):
+    """Exchange an email or username and password for a new token."""
+    user, token = accounts.sign_in(deps(), data["login"], data["password"])
+    return {"user_id": user.user_id, "username": user.username, "email": user.email, "token": token}
+
+
+@blp.route("/auth/signout", methods=["POST"])
+@authenticated
+@blp.response(204)
+def sign_out():
+    """Revoke the token this request was made with (other devices stay signed in)."""
+    accounts.sign_out(deps(), g.token)
+
+
+@blp.route("/me", methods=["GET"])
+@authenticated
+@blp.response(200, schemas.Me)
+def me():
+    """Who the token belongs to."""
+    return accounts.require_user(deps(), g.user_id)
+
+
+@blp.route("/users", methods=["GET"])
+@authenticated
+@blp.arguments(schemas.UserSearchQuery, location="query")
+@blp.response(200, schemas.UserList)
+def search_users(query):
+    """Find people by username prefix (case-insensitive, at most 20) to start a thread."""
+    return {"users": accounts.search_users(deps(), query["q"])}

@@ -1,0 +1,108 @@
+"""The original protocol's four actions, shared by their HTTP routes and ``POST /actions``.
+
+Each handler takes already-validated data and returns ``(reply, status)``; the caller dumps
+the reply with the action's reply schema, so every transport answers with the same body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from marshmallow import Schema, ValidationError
+
+from .. import schemas
+from ..errors import InvalidPayload, UserMismatch
+from ..service import messages, threads
+from ..service.deps import Deps
+
+Reply = tuple[dict[str, Any], int]
+
+
+def require_self(actor_id: str, claimed_id: str | None) -> None:
+    """The protocol names the acting user in the payload; it must be the signed-in one."""
+    if claimed_id is not None and claimed_id != actor_id:
+        raise UserMismatch()
+
+
+def send_message(deps: Deps, actor_id: str, data: dict) -> Reply:
+    message = data["message"]
+    require_self(actor_id, message["user_id"])
+    sent = messages.send_message(
+        deps,
+        actor_id,
+        data["thread_id"],
+        message["contents"],
+        message["timestamp"],
+        message.get("client_msg_id"),
+    )
+    return {"message": sent.message}, 201 if sent.created else 200
+
+
+def create_thread(deps: Deps, actor_id: str, data: dict) -> Reply:
+    message = data["message"]
+    require_self(actor_id, message["user_id"])
+    thread, first, created = threads.create_thread(
+        deps,
+        actor_id,
+        data["user_ids"],
+        message["contents"],
+        message["timestamp"],
+        message.get("client_msg_id"),
+        data.get("title"),
+    )
+    return {"thread": thread, "message": first}, 201 if created else 200
+
+
+def get_user_threads(deps: Deps, actor_id: str, data: dict) -> Reply:
+    require_self(actor_id, data.get("user_id"))
+    found = threads.list_threads(deps, actor_id, data["start_index"], data["end_index"])
+    return {"threads": found}, 200
+
+
+def get_thread_messages(deps: Deps, actor_id: str, data: dict) -> Reply:
+    require_self(actor_id, data.get("user_id"))
+    if "before_seq" in data:
+        page = messages.list_messages_before(
+            deps, actor_id, data["thread_id"], data["before_seq"], data["limit"]
+        )
+    else:
+        page = messages.list_messages(
+            deps, actor_id, data["thread_id"], data["start_index"], data["end_index"]
+        )
+    return {"messages": page}, 200
+
+
+@dataclass(frozen=True)
+class Action:
+    request: type[Schema]
+    reply: type[Schema]
+    handle: Callable[[Deps, str, dict], Reply]
+
+
+ACTIONS: dict[str, Action] = {
+    "send_message": Action(schemas.SendMessageRequest, schemas.MessageReply, send_message),
+    "create_thread": Action(schemas.CreateThreadRequest, schemas.ThreadReply, create_thread),
+    "get_user_threads": Action(schemas.GetUserThreadsRequest, schemas.ThreadList, get_user_threads),
+    "get_thread_messages": Action(schemas.GetThreadMessagesRequest, schemas.MessageList, get_thread_messages),
+}
+
+
+def load(schema: type[Schema], payload: Any) -> dict:
+    """Validate a payload, turning marshmallow's errors into our 422."""
+    try:
+        return schema().load(payload)
+    except ValidationError as error:
+        details = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
+        raise InvalidPayload(details=details) from None
+
+
+def dispatch(deps: Deps, actor_id: str, payload: Any) -> Reply:
+    """Run any protocol action from its verbatim JSON and dump the reply."""
+    name = payload.get("action") if isinstance(payload, dict) else None
+    action = ACTIONS.get(name) if isinstance(name, str) else None
+    if action is None:
+        raise InvalidPayload(details={"action": [f"Must be one of: {', '.join(ACTIONS)}."]})
+    reply, status = action.handle(deps, actor_id, load(action.request, payload))
+    return action.reply().dump(reply), status

@@ -1,0 +1,77 @@
+"""One app per test on its own SQLite file, with a server clock the test controls."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+from flask import Flask
+
+from messenger import create_app
+from messenger.config import Settings
+from messenger.ports import Store
+from messenger.service.deps import Deps
+from messenger.wiring import build_store
+
+from .client import Api
+
+START_MS = 1_750_000_000_000
+DAY_MS = 24 * 60 * 60 * 1000
+
+
+class Clock:
+    """The server clock: every reading moves it on by 1 ms (so activity order is strict);
+    ``advance`` jumps ahead, e.g. past a token's expiry."""
+
+    def __init__(self, start: int = START_MS):
+        self.now = start
+        self._lock = threading.Lock()
+
+    def __call__(self) -> int:
+        with self._lock:
+            self.now += 1
+            return self.now
+
+    def advance(self, ms: int) -> None:
+        with self._lock:
+            self.now += ms
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def make_app(tmp_path, clock) -> Iterator[Callable[..., Flask]]:
+    """Build an app on a fresh SQLite file; keyword arguments override settings."""
+    stores: list[Store] = []
+
+    def make(**overrides) -> Flask:
+        path = tmp_path / f"m{len(stores)}.db"
+        settings = Settings(sqlite_path=str(path)).with_overrides(**overrides)
+        store = build_store(settings)
+        store.setup()
+        stores.append(store)
+        return create_app(settings, deps=Deps(settings=settings, store=store, clock=clock))
+
+    yield make
+    for store in stores:
+        store.close()
+
+
+@pytest.fixture
+def make_api(make_app) -> Callable[..., Api]:
+    """``make_api(max_message_length=10)``: an ``Api`` over an app with those settings."""
+    return lambda **overrides: Api(make_app(**overrides).test_client())
+
+
+@pytest.fixture
+def app(make_app) -> Flask:
+    return make_app()
+
+
+@pytest.fixture
+def api(app) -> Api:
+    return Api(app.test_client())

@@ -1,0 +1,220 @@
+"""Bad requests at the HTTP level: never a 500, never HTML, never a partial write."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .client import error_of, message_body
+
+
+@pytest.fixture
+def world(api):
+    """alice and bob with a 1:1 thread holding one message."""
+    alice, bob = api.signup("alice"), api.signup("bob")
+    thread_id = api.open_thread(alice, [bob], "m1")
+    return alice, bob, thread_id
+
+
+def json_routes(thread_id, bob_id):
+    """Every route that takes a JSON body, with a path that exists."""
+    return [
+        "/auth/signup",
+        "/auth/signin",
+        "/message",
+        "/threads",
+        "/actions",
+        f"/threads/{thread_id}/read",
+        f"/threads/{thread_id}/members",
+    ]
+
+
+BAD_JSON = ['{"thread_id": ', "{'a': 1}", "{", "nope", '{"a": 1,}', "\xff", "[" * 30000, '{"a":' * 12000]
+
+
+def test_malformed_json_is_a_400_invalid_json(api, world):
+    alice, bob, thread_id = world
+    before = api.snapshot(alice, bob)
+
+    for path in json_routes(thread_id, bob.user_id):
+        for text in BAD_JSON:
+            data = text.encode("latin-1") if text == "\xff" else text
+            response = api.raw("POST", path, alice, data=data, content_type="application/json")
+            error_of(response, 400, "invalid_json")
+
+    assert api.snapshot(alice, bob) == before
+
+
+def test_invalid_utf8_is_a_400_invalid_json(api, world):
+    alice, _, thread_id = world
+    body = b'{"thread_id": "' + thread_id.encode() + b'", "message": {"contents": "\xc3\x28"}}'
+
+    error_of(
+        api.raw("POST", "/message", alice, data=body, content_type="application/json"), 400, "invalid_json"
+    )
+
+
+def test_a_body_that_is_not_json_is_a_400_unsupported_content_type(api, world):
+    alice, bob, thread_id = world
+    before = api.snapshot(alice, bob)
+    body = json.dumps({"thread_id": thread_id, "message": message_body(alice, "sneaky")})
+    paths = [
+        *json_routes(thread_id, bob.user_id),
+        "/auth/signout",
+        f"/threads/{thread_id}/members/{bob.user_id}",
+    ]
+
+    for content_type in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "text/json",
+    ]:
+        for path in paths:
+            method = "DELETE" if "/members/" in path else "POST"
+            response = api.raw(method, path, alice, data=body, content_type=content_type)
+            error_of(response, 400, "unsupported_content_type")
+
+    assert api.snapshot(alice, bob) == before
+    assert api.me(alice).status_code == 200  # the signout was refused, not run
+
+
+def test_a_json_content_type_with_parameters_is_accepted(api, world):
+    alice, bob, thread_id = world
+    body = json.dumps({"thread_id": thread_id, "message": message_body(alice, "utf8")})
+
+    response = api.raw("POST", "/message", alice, data=body, content_type="application/json; charset=utf-8")
+
+    assert response.status_code == 201
+    assert api.seqs(bob, thread_id) == [2, 1]
+
+
+def test_a_bodyless_post_without_content_type_works_where_nothing_is_needed(api, world):
+    alice, bob, _ = world
+    thread_id = api.open_thread(alice, [bob, api.signup("carol")])
+
+    leave = api.raw("DELETE", f"/threads/{thread_id}/members/{bob.user_id}", bob)
+    signout = api.raw("POST", "/auth/signout", alice)
+
+    assert (leave.status_code, signout.status_code) == (204, 204)
+    error_of(api.me(alice), 401, "invalid_token")
+
+
+def test_a_bodyless_post_where_a_body_is_needed_is_a_422(api, world):
+    alice, bob, thread_id = world
+    before = api.snapshot(alice, bob)
+
+    for path in [
+        "/message",
+        "/threads",
+        f"/threads/{thread_id}/read",
+        f"/threads/{thread_id}/members",
+        "/actions",
+    ]:
+        details = error_of(api.raw("POST", path, alice), 422, "validation_error")
+        assert details, path
+
+    assert api.snapshot(alice, bob) == before
+
+
+def test_json_that_is_not_an_object_is_a_422(api, world):
+    alice, bob, thread_id = world
+    before = api.snapshot(alice, bob)
+
+    for text in ["[]", "null", "[1, 2]", '"text"', "42", "true", '[{"action": "send_message"}]']:
+        for path in json_routes(thread_id, bob.user_id):
+            response = api.raw("POST", path, alice, data=text, content_type="application/json")
+            error_of(response, 422, "validation_error")
+
+    assert api.snapshot(alice, bob) == before
+
+
+def test_a_body_over_64_kib_is_a_413(api, world):
+    alice, bob, thread_id = world
+    before = api.snapshot(alice, bob)
+    padding = "a" * (64 * 1024)
+
+    for path in json_routes(thread_id, bob.user_id):
+        body = json.dumps({"thread_id": thread_id, "message": message_body(alice, "hi"), "padding": padding})
+        response = api.raw("POST", path, alice, data=body, content_type="application/json")
+        error_of(response, 413, "payload_too_large")
+
+    assert api.snapshot(alice, bob) == before
+
+
+def test_a_body_just_under_64_kib_is_read_and_validated(api, world):
+    alice, _, thread_id = world
+    body = json.dumps({"thread_id": thread_id, "message": message_body(alice, "hi"), "padding": ""})
+    body = body.replace('"padding": ""', '"padding": "' + "a" * (64 * 1024 - len(body)) + '"')
+    assert len(body) == 64 * 1024
+
+    response = api.raw("POST", "/message", alice, data=body, content_type="application/json")
+
+    assert set(error_of(response, 422, "validation_error")) == {"padding"}
+
+
+def test_the_body_size_limit_is_configurable(make_api):
+    api = make_api(max_content_length=1024)
+    alice, bob = api.signup("alice"), api.signup("bob")
+    thread_id = api.open_thread(alice, [bob], "m1")
+
+    error_of(api.send(alice, thread_id, "x" * 1100), 413, "payload_too_large")
+
+    assert api.send(alice, thread_id, "x" * 700).status_code == 201
+    assert api.seqs(bob, thread_id) == [2, 1]
+
+
+@pytest.mark.parametrize("path", ["/nope", "/threads/a/b/c", "/message/1", "/auth", "/", "/api/threads"])
+def test_an_unknown_route_is_a_json_404(api, path):
+    error_of(api.client.get(path), 404, "not_found")
+    error_of(api.client.post(path, json={}), 404, "not_found")
+
+
+def test_a_missing_docs_asset_is_a_json_404(api):
+    error_of(api.client.get("/docs/assets/no-such-file.js"), 404, "not_found")
+    error_of(api.client.get("/docs/assets/../../../etc/passwd"), 404, "not_found")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("GET", "/message", {"POST"}),
+        ("PUT", "/threads", {"GET", "POST"}),
+        ("DELETE", "/threads/t", {"GET"}),
+        ("GET", "/threads/t/read", {"POST"}),
+        ("GET", "/threads/t/members", {"POST"}),
+        ("GET", "/threads/t/members/u", {"DELETE"}),
+        ("GET", "/auth/signup", {"POST"}),
+        ("GET", "/actions", {"POST"}),
+        ("POST", "/me", {"GET"}),
+        ("POST", "/healthz", {"GET"}),
+    ],
+)
+def test_a_wrong_method_is_a_json_405_naming_the_allowed_ones(api, method, path, allowed):
+    response = api.client.open(path, method=method)
+
+    error_of(response, 405, "method_not_allowed")
+    assert allowed <= {verb.strip() for verb in response.headers["Allow"].split(",")}
+
+
+def test_a_rejected_write_after_many_mistakes_leaves_everything_as_it_was(api, world):
+    alice, bob, _ = world
+    thread_id = api.open_thread(alice, [bob, api.signup("carol")])
+    api.send_ok(bob, thread_id, "m2")
+    before = api.snapshot(alice, bob)
+
+    attempts = [
+        api.send(alice, thread_id, ""),
+        api.send(alice, thread_id, "x" * 4001),
+        api.send(alice, thread_id, message=message_body(bob)),
+        api.send(alice, thread_id, message={**message_body(alice), "timestamp": "now"}),
+        api.create_thread(alice, [alice, bob, "ghost"]),
+        api.create_thread(alice, [bob]),
+        api.add_members(alice, thread_id, ["ghost"]),
+        api.remove_member(bob, thread_id, alice),
+        api.mark_read(alice, thread_id, -5),
+    ]
+
+    assert all(400 <= response.status_code < 500 for response in attempts)
+    assert api.snapshot(alice, bob) == before

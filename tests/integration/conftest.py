@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+import pytest
+
+from .live import LiveServer
+
+
+@pytest.fixture
+def live_server(tmp_path):
+    """A gunicorn process on a free port with its own SQLite file; stopped after the test."""
+    server = LiveServer({"MESSENGER_DB": str(tmp_path / "messenger.db")}, log_path=tmp_path / "gunicorn.log")
+    server.start()
+    yield server
+    server.stop()

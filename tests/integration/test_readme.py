@@ -1,0 +1,59 @@
+"""The README's curl walkthrough, executed against a live gunicorn process."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+import requests
+
+from .live import ROOT
+
+MARKERS = re.compile(r"<!-- walkthrough:start -->(.*?)<!-- walkthrough:end -->", re.S)
+SH_BLOCK = re.compile(r"```sh\n(.*?)```", re.S)
+
+
+def walkthrough_script() -> str:
+    section = MARKERS.search((ROOT / "README.md").read_text()).group(1)
+    return "\n".join(SH_BLOCK.findall(section))
+
+
+def run_walkthrough(base_url: str) -> list[str]:
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", walkthrough_script()],
+        env={"BASE": base_url, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    return result.stdout.splitlines()
+
+
+def test_readme_walkthrough_runs_and_shows_what_it_says(live_server):
+    lines = run_walkthrough(live_server.url)
+
+    assert lines[0] == '"bob"'
+    assert [user["username"] for user in json.loads(lines[1])] == ["bob"]
+    sent, retried, third = (json.loads(line) for line in lines[2:5])
+    assert sent == retried == {"seq": 2, "contents": "Lunch today?"}
+    assert third == {"seq": 3, "contents": "12:30 at the usual place"}
+    listed = json.loads(lines[5])
+    assert (listed["unread_count"], listed["last_message"]) == (3, "12:30 at the usual place")
+    assert [m["seq"] for m in json.loads(lines[6])] == [3, 2]
+    assert json.loads(lines[7]) == [{"seq": 1, "contents": "Hi Bob!"}]
+    assert json.loads(lines[8])["last_read_seq"] == 3
+    assert lines[9:] == ["0", '"12:30 at the usual place"', "204"]
+
+
+def test_readme_walkthrough_leaves_the_state_it_describes(live_server):
+    run_walkthrough(live_server.url)
+    signin = requests.post(
+        live_server.url + "/auth/signin", json={"login": "alice", "password": "correct horse"}
+    )
+    token = signin.json()["token"]
+    threads = requests.get(live_server.url + "/threads", headers={"Authorization": f"Bearer {token}"}).json()
+    (thread,) = threads["threads"]
+    assert (thread["last_seq"], thread["last_read_seq"], thread["unread_count"]) == (3, 3, 0)
+    assert sorted(member["username"] for member in thread["members"]) == ["alice", "bob"]
