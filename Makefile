@@ -11,6 +11,7 @@ run: $(STAMP)
 
 test: $(STAMP) system-deps
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check --quiet .
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -24,9 +25,12 @@ $(STAMP): requirements.txt requirements-dev.txt
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-# Debian packages the tests need; installed only when missing (CI runs as root).
+# Debian packages the tests need (each command is named like its package); installed only
+# when missing (CI runs as root).
+TEST_COMMANDS := redis-server curl jq
 system-deps:
-	@command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq redis-server)
+	@missing=""; for cmd in $(TEST_COMMANDS); do command -v $$cmd >/dev/null || missing="$$missing $$cmd"; done; \
+	if [ -n "$$missing" ]; then apt-get update -qq && apt-get install -y -qq $$missing; fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -6,9 +6,9 @@ from flask import Flask, request
 
 from .config import Settings
 from .errors import UnsupportedContentType
-from .schemas import ErrorReply
 from .service.deps import Deps
-from .web import accounts, ops, threads
+from .service.updates import start_pruning
+from .web import accounts, ops, stream, threads, updates
 from .web.api import MessengerApi, openapi_config
 from .web.context import EXTENSION_KEY
 from .web.errors import register_error_handlers
@@ -27,10 +27,15 @@ def create_app(settings: Settings | None = None, deps: Deps | None = None) -> Fl
     openapi_config(app.config)
     app.extensions[EXTENSION_KEY] = deps or build_deps(settings)
 
+    app.config["SOCK_SERVER_OPTIONS"] = {
+        "ping_interval": settings.ws_ping_interval_s,
+        "max_message_size": settings.max_content_length,
+    }
     api = MessengerApi(app)
-    for blueprint in (accounts.blp, threads.blp, ops.blp):
+    for blueprint in (accounts.blp, threads.blp, updates.blp, ops.blp):
         api.register_blueprint(blueprint)
-    api.spec.components.schema("ErrorReply", schema=ErrorReply)
+    stream.sock.init_app(app)
+    app.register_blueprint(stream.bp)
     app.add_url_rule("/docs/assets/<path:filename>", "docs_asset", ops.docs_asset)
 
     register_error_handlers(app)
@@ -39,6 +44,8 @@ def create_app(settings: Settings | None = None, deps: Deps | None = None) -> Fl
     from .cli import register_commands
 
     register_commands(app)
+    if settings.prune_interval_s > 0:
+        start_pruning(app.extensions[EXTENSION_KEY])
     return app
 
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 SQLITE_SYNCHRONOUS_MODES = ("NORMAL", "FULL")
+# Under the 30 s first-byte limit of Heroku-style routers, with room for the response.
+LONGPOLL_MAX_TIMEOUT_S = 25
 
 
 class ConfigError(ValueError):
@@ -30,6 +32,14 @@ class Settings:
 
     # Accounts.
     token_ttl_days: int = 30
+
+    # Real-time delivery.
+    redis_url: str = ""  # Redis pub/sub between workers and machines; in-process when unset
+    updates_max_age_days: int = 30  # the update log keeps this long...
+    updates_max_per_user: int = 10_000  # ...and at most this many per user
+    prune_interval_s: int = 3600  # how often each worker applies that retention (0: never)
+    longpoll_default_timeout_s: int = 20
+    ws_ping_interval_s: int = 25
 
     # Limits.
     max_message_length: int = 4000
@@ -57,6 +67,12 @@ class Settings:
             sqlite_synchronous=env.get("SQLITE_SYNCHRONOUS", cls.sqlite_synchronous).upper(),
             sqlite_busy_timeout_ms=_int(env, "SQLITE_BUSY_TIMEOUT_MS", cls.sqlite_busy_timeout_ms),
             token_ttl_days=_int(env, "TOKEN_TTL_DAYS", cls.token_ttl_days),
+            redis_url=env.get("REDIS_URL", ""),
+            updates_max_age_days=_int(env, "UPDATES_MAX_AGE_DAYS", cls.updates_max_age_days),
+            updates_max_per_user=_int(env, "UPDATES_MAX_PER_USER", cls.updates_max_per_user),
+            prune_interval_s=_int(env, "PRUNE_INTERVAL_S", cls.prune_interval_s),
+            longpoll_default_timeout_s=_int(env, "LONGPOLL_TIMEOUT_S", cls.longpoll_default_timeout_s),
+            ws_ping_interval_s=_int(env, "WS_PING_INTERVAL_S", cls.ws_ping_interval_s),
             max_message_length=_int(env, "MAX_MESSAGE_LENGTH", cls.max_message_length),
             max_thread_members=_int(env, "MAX_THREAD_MEMBERS", cls.max_thread_members),
             max_content_length=_int(env, "MAX_CONTENT_LENGTH", cls.max_content_length),
@@ -81,9 +97,20 @@ class Settings:
         """Fail at start-up, not at the first request, on a value that cannot work."""
         if self.sqlite_synchronous not in SQLITE_SYNCHRONOUS_MODES:
             raise ConfigError(f"SQLITE_SYNCHRONOUS must be one of {SQLITE_SYNCHRONOUS_MODES}")
-        for name in ("token_ttl_days", "max_message_length", "max_content_length", "web_concurrency"):
+        positive = (
+            "token_ttl_days",
+            "max_message_length",
+            "max_content_length",
+            "web_concurrency",
+            "updates_max_age_days",
+            "updates_max_per_user",
+            "ws_ping_interval_s",
+        )
+        for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name.upper()} must be at least 1")
+        if not 0 <= self.longpoll_default_timeout_s <= LONGPOLL_MAX_TIMEOUT_S:
+            raise ConfigError(f"LONGPOLL_TIMEOUT_S must be between 0 and {LONGPOLL_MAX_TIMEOUT_S}")
         if self.max_thread_members < 2:
             raise ConfigError("MAX_THREAD_MEMBERS must be at least 2")
 

@@ -137,6 +137,12 @@ class TooManyMembers(MessengerError):
     message = "The thread would have more members than allowed."
 
 
+class InternalError(MessengerError):
+    code = "internal_error"
+    status = 500
+    message = "The request failed unexpectedly."
+
+
 class StoreUnavailable(MessengerError):
     code = "store_unavailable"
     status = 503

@@ -144,7 +144,6 @@ MEMBER_ADDED = "member.added"
 MEMBER_REMOVED = "member.removed"
 
 
-
 @dataclass(frozen=True)
 class Update:
     """One entry of a user's log; on the wire ``{"cursor": N, "type": ..., **body}``.
@@ -170,7 +169,11 @@ class UpdatePage:
 
 @dataclass(frozen=True)
 class ThreadPage:
-    """A page of the thread list with the log cursor to resume from, read consistently with it."""
+    """A page of the thread list with the log cursor to resume from.
+
+    Resuming the log from ``cursor`` misses no change made after the list was read; a store
+    without snapshots (MongoDB) may deliver a change the list already showed, once more.
+    """
 
     threads: list[ThreadView]
     cursor: int

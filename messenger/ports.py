@@ -7,7 +7,20 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from .model import Message, NewMessage, NewThread, Opened, Sent, ThreadView, User
+from .model import (
+    MembersChanged,
+    Message,
+    NewMessage,
+    NewThread,
+    Opened,
+    ReadMarked,
+    Sent,
+    ThreadPage,
+    ThreadView,
+    UpdatePage,
+    User,
+)
+from .notify.hub import Event, Inbox
 
 
 class Store(Protocol):
@@ -68,8 +81,8 @@ class Store(Protocol):
     def get_thread(self, thread_id: str, user_id: str) -> ThreadView:
         """The thread as ``user_id`` sees it; ``ThreadNotFound`` unless a member."""
 
-    def list_threads(self, user_id: str, offset: int, limit: int) -> list[ThreadView]:
-        """The user's threads, most recent activity first."""
+    def list_threads(self, user_id: str, offset: int, limit: int) -> ThreadPage:
+        """The user's threads, most recent activity first, with the log cursor to resume from."""
 
     def list_messages(self, thread_id: str, user_id: str, start: int, end: int) -> list[Message]:
         """Messages newest first, ``start``/``end`` counted from the newest (0-based, end exclusive)."""
@@ -79,11 +92,40 @@ class Store(Protocol):
     ) -> list[Message]:
         """Up to ``limit`` messages with seq below ``before_seq``, newest first."""
 
-    def mark_read(self, thread_id: str, user_id: str, seq: int) -> int:
-        """Move the read marker to ``max(current, min(seq, last_seq))``; return it."""
+    def mark_read(self, thread_id: str, user_id: str, seq: int, now: int) -> ReadMarked:
+        """Move the read marker to ``max(current, min(seq, last_seq))``; tell members if it moved."""
 
-    def add_members(self, thread_id: str, user_ids: list[str], now: int) -> list[str]:
-        """Add users not yet members (their read marker at the newest message); return them."""
+    def add_members(self, thread_id: str, user_ids: list[str], now: int) -> MembersChanged:
+        """Add users not yet members (their read marker at the newest message)."""
 
-    def remove_member(self, thread_id: str, user_id: str) -> bool:
-        """Remove a membership; False when there was none."""
+    def remove_member(self, thread_id: str, user_id: str, now: int) -> MembersChanged:
+        """Remove a membership; ``user_ids`` is empty when there was none."""
+
+    # The per-user update log ----------------------------------------------------------
+    # Every change above appends, with the change itself, an update to the log of each user
+    # who must learn of it and returns their newest cursors. Cursors only grow; a crash may
+    # leave a gap, never a duplicate or a reordering.
+    def current_cursor(self, user_id: str) -> int: ...
+
+    def read_updates(self, user_id: str, since: int, limit: int) -> UpdatePage:
+        """Updates after ``since``, oldest first; ``CursorExpired`` if pruned past or unknown."""
+
+    def prune_updates(self, now: int, max_age_ms: int, max_per_user: int) -> int:
+        """Apply the retention policy; return how many updates were dropped."""
+
+
+class Notifier(Protocol):
+    """Doorbells between the processes serving users: "user X has updates up to N".
+
+    Delivery is best effort: the update log is the truth, and every waiter re-reads it on a
+    timeout, so a lost event costs latency, never data.
+    """
+
+    def publish(self, event: Event) -> None:
+        """Deliver to this process's subscribers and to every other process; never raises."""
+
+    def subscribe(self, user_id: str, token_hash: str | None = None) -> Inbox: ...
+
+    def unsubscribe(self, inbox: Inbox) -> None: ...
+
+    def close(self) -> None: ...

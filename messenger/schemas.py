@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from .config import LONGPOLL_MAX_TIMEOUT_S
+
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 50
 # Integers must fit in a JavaScript number and in SQLite's and MongoDB's 64-bit integers.
@@ -187,6 +189,45 @@ class MarkReadRequest(Schema):
     seq = Count(required=True)
 
 
+class MarkReadAction(MarkReadRequest):
+    """mark_read over the WebSocket: the thread travels in the payload."""
+
+    thread_id = Id(required=True)
+    action = action_field("mark_read")
+
+
+class TypingAction(Schema):
+    thread_id = Id(required=True)
+    action = action_field("typing")
+
+
+class TypingReply(Schema):
+    thread_id = fields.String(required=True)
+
+
+class UpdatesQuery(Schema):
+    since = QueryCount(
+        metadata={"description": "The cursor of the last update received; omit to get the current one."}
+    )
+    timeout = fields.Float(
+        load_default=None,
+        validate=validate.Range(min=0, max=LONGPOLL_MAX_TIMEOUT_S),
+        metadata={
+            "description": f"Seconds to wait for an update (default 20, at most {LONGPOLL_MAX_TIMEOUT_S})."
+        },
+    )
+
+
+class UpdatesReply(Schema):
+    updates = fields.List(
+        fields.Dict(),
+        required=True,
+        metadata={"description": "Updates oldest first: {cursor, type, ...} (see the README)."},
+    )
+    cursor = fields.Integer(required=True, metadata={"description": "Pass as since= on the next call."})
+    more = fields.Boolean(required=True, metadata={"description": "True: call again at once."})
+
+
 class AddMembersRequest(Schema):
     user_ids = fields.List(Id(), required=True, validate=validate.Length(min=1, max=1000))
 
@@ -234,6 +275,10 @@ class ThreadReply(Schema):
 
 class ThreadList(Schema):
     threads = fields.List(fields.Nested(ThreadOut), required=True)
+    cursor = fields.Integer(
+        required=True,
+        metadata={"description": "Resume GET /updates or /stream from here after loading this list."},
+    )
 
 
 class MessageList(Schema):

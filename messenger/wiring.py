@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 
 from .config import Settings
-from .ports import Store
+from .ports import Notifier, Store
 from .service.deps import Deps, run_inline
 
 logger = logging.getLogger(__name__)
@@ -33,6 +33,17 @@ def build_store(settings: Settings) -> Store:
     return SqliteStore(settings.sqlite_path, settings.sqlite_synchronous, settings.sqlite_busy_timeout_ms)
 
 
+def build_notifier(settings: Settings) -> Notifier:
+    """Redis pub/sub when REDIS_URL is set (several workers or machines), else in-process."""
+    if settings.redis_url:
+        from .notify.redis import RedisNotifier
+
+        return RedisNotifier(settings.redis_url)
+    from .notify.memory import InProcessNotifier
+
+    return InProcessNotifier()
+
+
 def blocking_runner() -> Callable[..., object]:
     """Under a gevent worker, run CPU-heavy calls in gevent's thread pool; inline otherwise."""
     try:
@@ -44,9 +55,12 @@ def blocking_runner() -> Callable[..., object]:
     return lambda fn, *args: get_hub().threadpool.apply(fn, args)
 
 
-def build_deps(settings: Settings) -> Deps:
-    """Build the store (creating its tables and indexes) and everything the use cases need."""
-    store = build_store(settings)
-    store.setup()
-    logger.info("store ready: %s", settings.store_kind)
-    return Deps(settings=settings, store=store, run_blocking=blocking_runner())
+def build_deps(settings: Settings, store: Store | None = None, **overrides) -> Deps:
+    """Build everything the use cases need; tests pass their own store, clock and so on."""
+    if store is None:
+        store = build_store(settings)
+        store.setup()
+        logger.info("store ready: %s", settings.store_kind)
+    overrides.setdefault("notifier", build_notifier(settings))
+    overrides.setdefault("run_blocking", blocking_runner())
+    return Deps(settings=settings, store=store, **overrides)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from ..config import Settings
-from ..ports import Store
+from ..ports import Notifier, Store
 
 T = TypeVar("T")
 
@@ -31,6 +31,7 @@ def run_inline(fn: Callable[..., T], *args) -> T:
 class Deps:
     settings: Settings
     store: Store
+    notifier: Notifier
     clock: Callable[[], int] = now_ms
     # CPU-heavy work (password hashing) goes through this, so a gevent worker can move it
     # off the event loop instead of freezing every other connection for ~100 ms.

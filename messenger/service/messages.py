@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..errors import InvalidPayload
 from ..model import Message, NewMessage, Sent
 from .deps import Deps, new_id
+from .updates import ring
 
 
 def new_message(
@@ -49,7 +50,9 @@ def send_message(
 ) -> Sent:
     """Append a message; a retry with the same client_msg_id returns the original."""
     message = new_message(deps, sender_id, thread_id, contents, client_timestamp, client_msg_id)
-    return deps.store.send(message)
+    sent = deps.store.send(message)
+    ring(deps, sent.cursors)
+    return sent
 
 
 def list_messages(deps: Deps, user_id: str, thread_id: str, start: int, end: int) -> list[Message]:

@@ -10,9 +10,10 @@ from ..errors import (
     TooManyMembers,
     UnknownUsers,
 )
-from ..model import DIRECT, GROUP, Message, NewThread, ThreadView
+from ..model import DIRECT, GROUP, Message, NewThread, ThreadPage, ThreadView
 from .deps import Deps, new_id
 from .messages import new_message
+from .updates import relay_typing, ring
 
 
 def create_thread(
@@ -46,11 +47,12 @@ def create_thread(
     )
     first = new_message(deps, creator_id, thread.thread_id, contents, client_timestamp, client_msg_id)
     opened = deps.store.open_thread(thread, first)
+    ring(deps, opened.cursors)
     return deps.store.get_thread(opened.thread_id, creator_id), opened.message, opened.created
 
 
-def list_threads(deps: Deps, user_id: str, start: int, end: int) -> list[ThreadView]:
-    """The user's threads, most recent activity first."""
+def list_threads(deps: Deps, user_id: str, start: int, end: int) -> ThreadPage:
+    """The user's threads, most recent activity first, and the update cursor to resume from."""
     return deps.store.list_threads(user_id, start, end - start)
 
 
@@ -60,7 +62,9 @@ def get_thread(deps: Deps, user_id: str, thread_id: str) -> ThreadView:
 
 def mark_read(deps: Deps, user_id: str, thread_id: str, seq: int) -> int:
     """Move the read marker forward (never back, never past the newest message)."""
-    return deps.store.mark_read(thread_id, user_id, seq)
+    marked = deps.store.mark_read(thread_id, user_id, seq, deps.clock())
+    ring(deps, marked.cursors)
+    return marked.last_read_seq
 
 
 def add_members(deps: Deps, actor_id: str, thread_id: str, user_ids: list[str]) -> ThreadView:
@@ -70,7 +74,8 @@ def add_members(deps: Deps, actor_id: str, thread_id: str, user_ids: list[str]) 
     _require_users_exist(deps, wanted)
     present = {member.user_id for member in thread.members}
     _check_member_count(deps, len(present | set(wanted)))
-    deps.store.add_members(thread_id, wanted, deps.clock())
+    changed = deps.store.add_members(thread_id, wanted, deps.clock())
+    ring(deps, changed.cursors)
     return deps.store.get_thread(thread_id, actor_id)
 
 
@@ -79,8 +84,17 @@ def remove_member(deps: Deps, actor_id: str, thread_id: str, user_id: str) -> No
     thread = _require_group(deps, actor_id, thread_id)
     if user_id != actor_id and thread.created_by != actor_id:
         raise NotThreadCreator()
-    if not deps.store.remove_member(thread_id, user_id):
+    changed = deps.store.remove_member(thread_id, user_id, deps.clock())
+    if not changed.user_ids:
         raise MemberNotFound()
+    ring(deps, changed.cursors)
+
+
+def typing(deps: Deps, user_id: str, thread_id: str) -> None:
+    """Tell the thread's other members, as it happens, that this member is typing."""
+    thread = deps.store.get_thread(thread_id, user_id)
+    others = [member.user_id for member in thread.members if member.user_id != user_id]
+    relay_typing(deps, others, thread_id, user_id)
 
 
 def _require_group(deps: Deps, actor_id: str, thread_id: str) -> ThreadView:

@@ -4,29 +4,61 @@ No transactions: every operation is a sequence of single-document atomic writes,
 that a crash between any two leaves reads correct and a retry of the same request (same
 sender and ``client_msg_id``) completes the rest: roll forward, never a duplicate.
 
-Documented write order of ``send`` (``open_thread`` runs steps 3-4, ``_deliver``, for its first message):
+The per-user update log (``updates``) keeps no counter. An append takes cursor = max(the
+user's newest cursor, the user's floor) + 1, reading the newest cursor first; the unique
+(user_id, cursor) index refuses a cursor a concurrent append took, and the append retries
+with a fresh max. So an update only becomes visible above every update already visible, and
+a reader paging with "cursor > since" never passes one that shows up later. Each update has
+a key naming its event, unique per user, so a roll-forward that appends it again finds it
+there and moves on (``_append``). Pruning raises the floor (``update_logs``) before deleting
+up to it, so an append never hands out a pruned cursor again, and ``read_updates`` reads the
+floor after its page, so it never serves a page with a hole pruned into it.
+
+Documented write order of ``send`` (``open_thread`` runs steps 3-6, ``_deliver``, for its first message):
 
 1. Require the sender's membership (``ThreadNotFound`` otherwise, also for unknown threads).
 2. If the message has a ``client_msg_id``, look for a message the sender already stored with
    it: in another thread that is ``ClientMsgIdConflict``; in this thread it is a retry, so
-   roll forward (step 4) and return the original with ``created=False``.
-3. Insert the message with seq = newest seq in the thread + 1. The unique (thread_id, seq)
-   index refuses a seq a concurrent send took; then re-check step 1 (a concurrent retry of
-   the same send may have won) or re-read the newest seq and try again. No counter is kept,
-   so a crash cannot burn a seq and a thread's seqs stay 1..N without gaps.
+   roll forward (steps 4-6) and return the original with ``created=False``.
+3. Read the thread's newest message; if its fan-out is pending (``fanned_out`` false: its
+   sender crashed, or is still at it), roll that message forward (steps 4-6) first. Insert
+   the message, with ``fanned_out: false``, as seq = that newest seq + 1. The unique
+   (thread_id, seq) index refuses a seq a concurrent send took; then re-check step 2 (a
+   concurrent retry of the same send may have won) or run step 3 again. No counter is
+   kept, so a crash cannot burn a seq and a thread's seqs stay 1..N without gaps.
 4. Roll forward, idempotently, for first attempts and retries alike: the sender's read
    marker moves up to the seq ($max), then every membership still behind gets the new
    last_seq and last_activity.
+5. Append ``message.new`` to the log of every current member, sender included, keyed by
+   the message id: members whose log has it already are skipped.
+6. Mark the message ``fanned_out: true``.
+
+Step 3 heals a crash without waiting for a retry: a thread's next message completes the
+previous one's fan-out. So only a thread's newest message can be pending, and every log
+holds a thread's ``message.new`` updates in seq order (all of message N's are appended
+before N+1 exists). The price: a send that overlaps the previous send's fan-out repeats it,
+one lookup per member that has it already. Messages stored before the update log lack
+``fanned_out`` and count as complete: there is no fan-out of theirs to finish.
 
 Until step 4 completes, reads stay correct: message pages, unread counts and the thread
 view's last_seq and preview are taken from the messages themselves; only the thread list's
 order (last_activity) lags until the retry or the thread's next message rolls forward.
+Until step 5 completes, some members' logs lack the message; the same roll-forward adds it.
 
 Documented write order of ``open_thread``: the thread document (carrying its initial member
-ids), then the memberships, then the first message through steps 3-4 (its sender is a member
-by construction). A message therefore implies complete memberships, so an interrupted
-creation is completed from the thread document only while the thread has no message yet
-(later, removed members stay removed).
+ids), then the memberships, then ``thread.new`` to every initial member (keyed by the
+thread id; the thread as its creator sees it before any message), then the first message
+through steps 3-6 (its sender is a member by construction). A message therefore implies
+complete memberships and a complete announcement, so an interrupted creation is completed
+from the thread document only while the thread has no message yet (later, removed members
+stay removed and nobody gets a stale ``thread.new``). A retry that finds the first message
+(``_reopened``) runs the same completion, then steps 4-6 for that message.
+
+``mark_read``, ``add_members`` and ``remove_member`` first make the change with one atomic
+write that also tells whether anything changed ($max returning the old marker, an upsert,
+a find-and-delete), then append to the logs, only when it did. A crash in between leaves a
+gap in the logs, which the port allows: a retry finds nothing left to change and appends
+nothing, while the state itself, and so GET /threads, is right.
 """
 
 from __future__ import annotations
@@ -42,12 +74,46 @@ from pymongo import ASCENDING, DESCENDING, MongoClient, ReturnDocument, WriteCon
 from pymongo.cursor import Cursor
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from ..errors import ClientMsgIdConflict, EmailTaken, StoreUnavailable, ThreadNotFound, UsernameTaken
-from ..model import GROUP, Member, Message, NewMessage, NewThread, Opened, Preview, Sent, ThreadView, User
+from ..errors import (
+    ClientMsgIdConflict,
+    CursorExpired,
+    EmailTaken,
+    StoreUnavailable,
+    ThreadNotFound,
+    UsernameTaken,
+)
+from ..model import (
+    GROUP,
+    MEMBER_ADDED,
+    MEMBER_REMOVED,
+    MESSAGE_NEW,
+    THREAD_NEW,
+    THREAD_READ,
+    Cursors,
+    Member,
+    MembersChanged,
+    Message,
+    NewMessage,
+    NewThread,
+    Opened,
+    Preview,
+    ReadMarked,
+    Sent,
+    ThreadPage,
+    ThreadView,
+    Update,
+    UpdatePage,
+    User,
+    member_body,
+    message_new_body,
+    thread_new_body,
+    thread_read_body,
+)
 
 logger = logging.getLogger(__name__)
 
 SEQ_ATTEMPTS = 50
+CURSOR_ATTEMPTS = 50
 
 Doc = dict[str, Any]
 P = ParamSpec("P")
@@ -67,7 +133,12 @@ R = TypeVar("R")
 # memberships: {_id: ObjectId, user_id, thread_id, joined_at, last_activity,
 #               last_seq: newest seq rolled forward to this member, last_read_seq}
 # messages:    {_id: message_id, thread_id, seq, user_id, contents, timestamp (server time),
-#               client_timestamp (the sender's clock, as sent), client_msg_id: str or null}
+#               client_timestamp (the sender's clock, as sent), client_msg_id: str or null,
+#               fanned_out: false until step 6 of send; absent (= complete) before the log}
+# updates:     {_id: ObjectId, user_id, cursor, type: 'message.new'|'thread.new'|...,
+#               body: the model's *_body dict, served to clients as stored,
+#               key: names the event, unique per user (see _key), created_at}
+# update_logs: {_id: user_id, floor: every update of the user at or below it was pruned}
 STRING = {"$type": "string"}
 INDEXES: dict[str, list[tuple[list[tuple[str, int]], Doc]]] = {
     "users": [
@@ -105,10 +176,16 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], Doc]]] = {
             },
         ),
     ],
+    "updates": [
+        ([("user_id", ASCENDING), ("cursor", ASCENDING)], {"name": "updates_key", "unique": True}),
+        ([("user_id", ASCENDING), ("key", ASCENDING)], {"name": "updates_by_event", "unique": True}),
+        ([("created_at", ASCENDING)], {"name": "updates_by_age"}),
+    ],
 }
 TOKEN_TTL_INDEX = ([("expires", ASCENDING)], {"name": "tokens_ttl", "expireAfterSeconds": 0})
 
 PREVIEW_FIELDS = {"_id": 0, "thread_id": 1, "seq": 1, "user_id": 1, "contents": 1, "timestamp": 1}
+UPDATE_FIELDS = {"_id": 0, "cursor": 1, "type": 1, "body": 1}
 
 
 def _unavailable_on_error(method: Callable[P, R]) -> Callable[P, R]:
@@ -154,6 +231,8 @@ class MongoStore:
         self._threads = self._db["threads"]
         self._memberships = self._db["memberships"]
         self._messages = self._db["messages"]
+        self._updates = self._db["updates"]
+        self._logs = self._db["update_logs"]
 
     @_unavailable_on_error
     def setup(self) -> None:
@@ -240,9 +319,9 @@ class MongoStore:
         if retried is not None:
             return self._reopened(thread, retried)
         doc, created = self._insert_thread(thread)
-        self._complete_memberships(doc)
+        announced = self._complete_creation(doc)
         sent = self._deliver(replace(first, thread_id=doc["_id"]))
-        return Opened(doc["_id"], sent.message, created)
+        return Opened(doc["_id"], sent.message, created, announced | sent.cursors)
 
     @_unavailable_on_error
     def send(self, message: NewMessage) -> Sent:
@@ -254,17 +333,17 @@ class MongoStore:
 
     @_unavailable_on_error
     def get_thread(self, thread_id: str, user_id: str) -> ThreadView:
-        views = self._views([self._require_member(thread_id, user_id)])
-        if not views:
-            raise ThreadNotFound()
-        return views[0]
+        return self._view_of(thread_id, user_id)
 
     @_unavailable_on_error
-    def list_threads(self, user_id: str, offset: int, limit: int) -> list[ThreadView]:
-        cursor = self._memberships.find({"user_id": user_id}).sort(
+    def list_threads(self, user_id: str, offset: int, limit: int) -> ThreadPage:
+        # No snapshot to read both in: the cursor comes first, so a change that lands in between
+        # may show up both in the list and in the log after the cursor, but never in neither.
+        cursor = self._current_cursor(user_id)
+        memberships = self._memberships.find({"user_id": user_id}).sort(
             [("last_activity", DESCENDING), ("thread_id", DESCENDING)]
         )
-        return self._views(_first(cursor.skip(offset), limit))
+        return ThreadPage(self._views(_first(memberships.skip(offset), limit)), cursor)
 
     @_unavailable_on_error
     def list_messages(self, thread_id: str, user_id: str, start: int, end: int) -> list[Message]:
@@ -284,58 +363,170 @@ class MongoStore:
         return [_message(doc) for doc in _first(cursor.sort("seq", DESCENDING), limit)]
 
     @_unavailable_on_error
-    def mark_read(self, thread_id: str, user_id: str, seq: int) -> int:
+    def mark_read(self, thread_id: str, user_id: str, seq: int, now: int) -> ReadMarked:
         target = min(seq, self._newest_seq(thread_id))
-        doc = self._memberships.find_one_and_update(
+        before = self._memberships.find_one_and_update(
             {"thread_id": thread_id, "user_id": user_id},
             {"$max": {"last_read_seq": target}},
             projection={"last_read_seq": 1},
-            return_document=ReturnDocument.AFTER,
+            return_document=ReturnDocument.BEFORE,
         )
-        if doc is None:
+        if before is None:
             raise ThreadNotFound()
-        return doc["last_read_seq"]
+        if before["last_read_seq"] >= target:
+            return ReadMarked(before["last_read_seq"])
+        body = thread_read_body(thread_id, user_id, target)
+        key = _key(THREAD_READ, thread_id, user_id, target)
+        return ReadMarked(target, self._append(self._member_ids(thread_id), THREAD_READ, body, key, now))
 
     @_unavailable_on_error
-    def add_members(self, thread_id: str, user_ids: list[str], now: int) -> list[str]:
+    def add_members(self, thread_id: str, user_ids: list[str], now: int) -> MembersChanged:
         if self._threads.find_one({"_id": thread_id}, {"_id": 1}) is None:
             raise ThreadNotFound()
         last_seq = self._newest_seq(thread_id)
-        return [user_id for user_id in user_ids if self._ensure_membership(thread_id, user_id, now, last_seq)]
+        added = [uid for uid in user_ids if self._ensure_membership(thread_id, uid, now, last_seq)]
+        members = self._member_ids(thread_id)
+        cursors: Cursors = {}
+        for user_id in added:
+            key = _key(MEMBER_ADDED, thread_id, user_id, now)
+            cursors |= self._append(members, MEMBER_ADDED, member_body(thread_id, user_id), key, now)
+            body = thread_new_body(self._view_of(thread_id, user_id))
+            cursors |= self._append([user_id], THREAD_NEW, body, _key(THREAD_NEW, thread_id, now), now)
+        return MembersChanged(added, cursors)
 
     @_unavailable_on_error
-    def remove_member(self, thread_id: str, user_id: str) -> bool:
-        return self._memberships.delete_one({"thread_id": thread_id, "user_id": user_id}).deleted_count > 0
+    def remove_member(self, thread_id: str, user_id: str, now: int) -> MembersChanged:
+        members = self._member_ids(thread_id)
+        removed = self._memberships.find_one_and_delete({"thread_id": thread_id, "user_id": user_id})
+        if removed is None:
+            return MembersChanged([])
+        told = sorted({*members, user_id})  # everyone before the removal, the removed one included
+        body = member_body(thread_id, user_id)
+        key = _key(MEMBER_REMOVED, thread_id, user_id, removed["joined_at"])
+        return MembersChanged([user_id], self._append(told, MEMBER_REMOVED, body, key, now))
 
-    # Sending: steps 3-4 of the documented write order ---------------------------------
+    # The update log --------------------------------------------------------------------
+    @_unavailable_on_error
+    def current_cursor(self, user_id: str) -> int:
+        return self._current_cursor(user_id)
+
+    @_unavailable_on_error
+    def read_updates(self, user_id: str, since: int, limit: int) -> UpdatePage:
+        found = self._updates.find({"user_id": user_id, "cursor": {"$gt": since}}, UPDATE_FIELDS)
+        docs = _first(found.sort("cursor", ASCENDING), limit + 1)
+        # The floor is read after the page: pruning raises it before deleting, so a floor still at
+        # or below ``since`` proves the page was read before anything after ``since`` was deleted.
+        newest, floor = self._log_state(user_id)
+        if not floor <= since <= max(newest, floor):
+            raise CursorExpired()
+        updates = [Update(doc["cursor"], doc["type"], doc["body"]) for doc in docs[:limit]]
+        return UpdatePage(updates, updates[-1].cursor if updates else since, more=len(docs) > limit)
+
+    @_unavailable_on_error
+    def prune_updates(self, now: int, max_age_ms: int, max_per_user: int) -> int:
+        """Drop updates older than ``max_age_ms`` or beyond the newest ``max_per_user`` of a user."""
+        floors = self._prune_floors(now - max_age_ms, max_per_user)
+        deleted = sum(self._prune_log(user_id, upto) for user_id, upto in floors.items())
+        logger.info("pruned %d updates of %d users", deleted, len(floors))
+        return deleted
+
+    def _append(self, user_ids: list[str], kind: str, body: dict, key: str, now: int) -> Cursors:
+        """Append one update to each user's log; the cursors returned are those of new appends only."""
+        cursors: Cursors = {}
+        for user_id in user_ids:
+            cursor = self._append_one(user_id, kind, body, key, now)
+            if cursor is not None:
+                cursors[user_id] = cursor
+        return cursors
+
+    def _append_one(self, user_id: str, kind: str, body: dict, key: str, now: int) -> int | None:
+        """Take the next cursor above everything visible; None when a roll-forward finds the key there."""
+        for attempt in range(1, CURSOR_ATTEMPTS + 1):
+            cursor = max(self._log_state(user_id)) + 1
+            try:
+                self._updates.insert_one(_update_doc(user_id, cursor, kind, body, key, now))
+                return cursor
+            except DuplicateKeyError:
+                if self._updates.find_one({"user_id": user_id, "key": key}, {"_id": 1}) is not None:
+                    return None
+                logger.debug("cursor %d of user %s was taken (attempt %d)", cursor, user_id, attempt)
+        logger.warning("no free cursor for user %s after %d attempts", user_id, CURSOR_ATTEMPTS)
+        raise StoreUnavailable()
+
+    def _log_state(self, user_id: str) -> tuple[int, int]:
+        """(newest cursor present, floor), newest read first so a prune in between shows in the floor."""
+        newest = self._updates.find_one({"user_id": user_id}, {"cursor": 1}, sort=[("cursor", DESCENDING)])
+        log = self._logs.find_one({"_id": user_id}, {"floor": 1})
+        return (newest["cursor"] if newest else 0), (log["floor"] if log else 0)
+
+    def _current_cursor(self, user_id: str) -> int:
+        """The newest cursor handed out, even when pruning has deleted the update; 0 before any."""
+        return max(self._log_state(user_id))
+
+    def _prune_floors(self, older_than: int, max_per_user: int) -> dict[str, int]:
+        """Per user with something to drop, the cursor up to which the retention policy drops it."""
+        too_old = self._updates.aggregate(
+            [
+                {"$match": {"created_at": {"$lt": older_than}}},
+                {"$group": {"_id": "$user_id", "upto": {"$max": "$cursor"}}},
+            ]
+        )
+        too_many = self._updates.aggregate(
+            [
+                {"$group": {"_id": "$user_id", "newest": {"$max": "$cursor"}, "kept": {"$sum": 1}}},
+                {"$match": {"kept": {"$gt": max_per_user}}},
+                {"$project": {"upto": {"$subtract": ["$newest", max_per_user]}}},
+            ]
+        )
+        floors: dict[str, int] = {}
+        for doc in [*too_old, *too_many]:
+            floors[doc["_id"]] = max(floors.get(doc["_id"], 0), doc["upto"])
+        return floors
+
+    def _prune_log(self, user_id: str, upto: int) -> int:
+        """Raise the floor, then delete up to it: an append reading the floor never reuses a cursor."""
+        self._logs.update_one({"_id": user_id}, {"$max": {"floor": upto}}, upsert=True)
+        return self._updates.delete_many({"user_id": user_id, "cursor": {"$lte": upto}}).deleted_count
+
+    # Sending: steps 3-6 of the documented write order ---------------------------------
     def _deliver(self, new: NewMessage) -> Sent:
         """Insert under the next free seq and roll forward; a seq race just tries the next one."""
+        healed: Cursors = {}
         for attempt in range(1, SEQ_ATTEMPTS + 1):
-            message = new.stored_as(self._newest_seq(new.thread_id) + 1)
+            seq, cursors = self._next_seq(new.thread_id)
+            healed |= cursors
+            message = new.stored_as(seq)
             try:
                 self._messages.insert_one(_message_doc(message))
             except DuplicateKeyError:
                 retried = self._find_retry(new)
                 if retried is not None:
-                    return self._resent(new, retried)
+                    sent = self._resent(new, retried)
+                    return replace(sent, cursors=healed | sent.cursors)
                 logger.debug(
                     "seq %d of thread %s was taken (attempt %d)", message.seq, message.thread_id, attempt
                 )
                 continue
-            self._roll_forward(message)
-            return Sent(message, created=True)
+            return Sent(message, created=True, cursors=healed | self._roll_forward(message))
         logger.warning("no free seq in thread %s after %d attempts", new.thread_id, SEQ_ATTEMPTS)
         raise StoreUnavailable()
+
+    def _next_seq(self, thread_id: str) -> tuple[int, Cursors]:
+        """Step 3: the seq after the newest message, once that message's pending fan-out is done."""
+        newest = self._messages.find_one({"thread_id": thread_id}, sort=[("seq", DESCENDING)])
+        if newest is None:
+            return 1, {}
+        healed = self._roll_forward(_message(newest)) if newest.get("fanned_out") is False else {}
+        return newest["seq"] + 1, healed
 
     def _resent(self, new: NewMessage, retried: Message) -> Sent:
         """Answer a retried send with the original, completing what a crash may have cut short."""
         if retried.thread_id != new.thread_id:
             raise ClientMsgIdConflict()
-        self._roll_forward(retried)
-        return Sent(retried, created=False)
+        return Sent(retried, created=False, cursors=self._roll_forward(retried))
 
-    def _roll_forward(self, message: Message) -> None:
-        """Step 4, idempotent: the sender has read it, then every member behind learns of it."""
+    def _roll_forward(self, message: Message) -> Cursors:
+        """Steps 4-6, idempotent: the sender has read it, members behind learn of it, every log gets it."""
         self._memberships.update_one(
             {"thread_id": message.thread_id, "user_id": message.user_id},
             {"$max": {"last_read_seq": message.seq}},
@@ -344,6 +535,11 @@ class MongoStore:
             {"thread_id": message.thread_id, "last_seq": {"$lt": message.seq}},
             {"$set": {"last_seq": message.seq, "last_activity": message.timestamp}},
         )
+        members = self._member_ids(message.thread_id)
+        key = _key(MESSAGE_NEW, message.message_id)
+        cursors = self._append(members, MESSAGE_NEW, message_new_body(message), key, message.timestamp)
+        self._messages.update_one({"_id": message.message_id}, {"$set": {"fanned_out": True}})
+        return cursors
 
     def _find_retry(self, new: NewMessage) -> Message | None:
         if new.client_msg_id is None:
@@ -362,9 +558,8 @@ class MongoStore:
         doc = self._threads.find_one({"_id": retried.thread_id})
         if doc is None or not _same_opening(thread, doc, retried):
             raise ClientMsgIdConflict()
-        self._complete_memberships(doc)
-        self._roll_forward(retried)
-        return Opened(retried.thread_id, retried, created=False)
+        announced = self._complete_creation(doc)
+        return Opened(retried.thread_id, retried, False, announced | self._roll_forward(retried))
 
     def _insert_thread(self, thread: NewThread) -> tuple[Doc, bool]:
         """Insert the thread document, or find the 1:1 thread (or same id) that already holds its key."""
@@ -379,12 +574,16 @@ class MongoStore:
                 raise
             return existing, False
 
-    def _complete_memberships(self, thread: Doc) -> None:
-        """Write the creation's memberships; only before the first message, or removed members return."""
+    def _complete_creation(self, thread: Doc) -> Cursors:
+        """Write the creation's memberships and thread.new; only before the first message (see above)."""
         if self._messages.find_one({"thread_id": thread["_id"], "seq": 1}, {"_id": 1}) is not None:
-            return
+            return {}
         for user_id in thread["member_ids"]:
             self._ensure_membership(thread["_id"], user_id, thread["created_at"], 0)
+        members = self._members_of([thread["_id"]]).get(thread["_id"], [])
+        body = thread_new_body(_fresh_view(thread, members))
+        key = _key(THREAD_NEW, thread["_id"])
+        return self._append(thread["member_ids"], THREAD_NEW, body, key, thread["created_at"])
 
     def _ensure_membership(self, thread_id: str, user_id: str, at: int, last_seq: int) -> bool:
         """Add a membership unless it exists; True only when this call added it."""
@@ -411,7 +610,19 @@ class MongoStore:
             raise ThreadNotFound()
         return doc
 
+    def _member_ids(self, thread_id: str) -> list[str]:
+        """The thread's current members, the users each change to it is appended for."""
+        found = self._memberships.find({"thread_id": thread_id}, {"user_id": 1})
+        return [doc["user_id"] for doc in found.sort("user_id", ASCENDING)]
+
     # Thread views ---------------------------------------------------------------------
+    def _view_of(self, thread_id: str, user_id: str) -> ThreadView:
+        """One member's view; ``ThreadNotFound`` also when the thread document is gone."""
+        views = self._views([self._require_member(thread_id, user_id)])
+        if not views:
+            raise ThreadNotFound()
+        return views[0]
+
     def _views(self, memberships: list[Doc]) -> list[ThreadView]:
         """Views of the viewers' threads with a fixed number of queries plus one count per thread."""
         if not memberships:
@@ -487,6 +698,27 @@ def _first(cursor: Cursor, limit: int) -> list[Doc]:
     return list(cursor.limit(limit)) if limit > 0 else []
 
 
+def _key(kind: str, *parts: object) -> str:
+    """The name of one event, unique in a user's log, so appending it again is a no-op."""
+    return ":".join([kind, *map(str, parts)])
+
+
+def _fresh_view(thread: Doc, members: list[Member]) -> ThreadView:
+    """The thread as its creator sees it before the first message: what thread.new announces."""
+    return ThreadView(
+        thread_id=thread["_id"],
+        kind=thread["kind"],
+        title=thread["title"],
+        created_by=thread["created_by"],
+        created_at=thread["created_at"],
+        members=members,
+        last_activity=thread["created_at"],
+        last_seq=0,
+        last_read_seq=0,
+        unread_count=0,
+    )
+
+
 def _same_opening(thread: NewThread, doc: Doc, retried: Message) -> bool:
     """Whether ``retried`` is the first message of the thread this create_thread would open."""
     same_direct = thread.direct_key is not None and doc["direct_key"] == thread.direct_key
@@ -533,7 +765,12 @@ def _message_doc(message: Message) -> Doc:
         "timestamp": message.timestamp,
         "client_timestamp": message.client_timestamp,
         "client_msg_id": message.client_msg_id,
+        "fanned_out": False,
     }
+
+
+def _update_doc(user_id: str, cursor: int, kind: str, body: dict, key: str, now: int) -> Doc:
+    return {"user_id": user_id, "cursor": cursor, "type": kind, "body": body, "key": key, "created_at": now}
 
 
 def _user(doc: Doc) -> User:

@@ -7,6 +7,7 @@ transaction: seq allocation, the message and every membership update commit toge
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import sqlite3
@@ -16,8 +17,41 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
-from ..errors import ClientMsgIdConflict, EmailTaken, StoreUnavailable, ThreadNotFound, UsernameTaken
-from ..model import GROUP, Member, Message, NewMessage, NewThread, Opened, Preview, Sent, ThreadView, User
+from ..errors import (
+    ClientMsgIdConflict,
+    CursorExpired,
+    EmailTaken,
+    StoreUnavailable,
+    ThreadNotFound,
+    UsernameTaken,
+)
+from ..model import (
+    GROUP,
+    MEMBER_ADDED,
+    MEMBER_REMOVED,
+    MESSAGE_NEW,
+    THREAD_NEW,
+    THREAD_READ,
+    Cursors,
+    Member,
+    MembersChanged,
+    Message,
+    NewMessage,
+    NewThread,
+    Opened,
+    Preview,
+    ReadMarked,
+    Sent,
+    ThreadPage,
+    ThreadView,
+    Update,
+    UpdatePage,
+    User,
+    member_body,
+    message_new_body,
+    thread_new_body,
+    thread_read_body,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +110,20 @@ CREATE TABLE IF NOT EXISTS messages (
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS messages_by_client_msg_id
     ON messages (user_id, client_msg_id) WHERE client_msg_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS update_logs (
+    user_id     TEXT PRIMARY KEY,
+    last_cursor INTEGER NOT NULL,           -- the newest cursor handed out; only grows
+    floor       INTEGER NOT NULL DEFAULT 0  -- every update at or below it was pruned
+);
+CREATE TABLE IF NOT EXISTS updates (
+    user_id    TEXT NOT NULL,
+    cursor     INTEGER NOT NULL,
+    type       TEXT NOT NULL,               -- 'message.new', 'thread.new', 'thread.read', ...
+    body       TEXT NOT NULL,               -- JSON, served to clients as stored
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, cursor)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS updates_by_age ON updates (created_at);
 """
 
 MESSAGE_COLUMNS = "message_id, thread_id, seq, user_id, contents, timestamp, client_timestamp, client_msg_id"
@@ -238,7 +286,7 @@ class SqliteStore:
             ).fetchone()
             if existing is not None:
                 sent = _send_in(conn, replace(first, thread_id=existing["thread_id"]))
-                return Opened(existing["thread_id"], sent.message, created=False)
+                return Opened(existing["thread_id"], sent.message, created=False, cursors=sent.cursors)
             conn.execute(
                 "INSERT INTO threads (thread_id, kind, title, direct_key, created_by, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
@@ -252,8 +300,10 @@ class SqliteStore:
                 ),
             )
             _insert_memberships(conn, thread.thread_id, thread.member_ids, thread.created_at, 0)
+            view = _view_for(conn, thread.thread_id, thread.created_by)
+            _append(conn, thread.member_ids, THREAD_NEW, thread_new_body(view), thread.created_at)
             sent = _send_in(conn, replace(first, thread_id=thread.thread_id))
-            return Opened(thread.thread_id, sent.message, created=True)
+            return Opened(thread.thread_id, sent.message, created=True, cursors=sent.cursors)
 
     def send(self, message: NewMessage) -> Sent:
         with self._transaction(write=True) as conn:
@@ -261,18 +311,16 @@ class SqliteStore:
 
     def get_thread(self, thread_id: str, user_id: str) -> ThreadView:
         with self._transaction(write=False) as conn:
-            views = _thread_views(conn, "ms.user_id = ? AND ms.thread_id = ?", (user_id, thread_id))
-        if not views:
-            raise ThreadNotFound()
-        return views[0]
+            return _view_for(conn, thread_id, user_id)
 
-    def list_threads(self, user_id: str, offset: int, limit: int) -> list[ThreadView]:
-        with self._transaction(write=False) as conn:
-            return _thread_views(
+    def list_threads(self, user_id: str, offset: int, limit: int) -> ThreadPage:
+        with self._transaction(write=False) as conn:  # one snapshot: the list and its cursor agree
+            threads = _thread_views(
                 conn,
                 "ms.user_id = ? ORDER BY ms.last_activity DESC, ms.thread_id DESC LIMIT ? OFFSET ?",
                 (user_id, limit, offset),
             )
+            return ThreadPage(threads, _log_state(conn, user_id)[0])
 
     def list_messages(self, thread_id: str, user_id: str, start: int, end: int) -> list[Message]:
         with self._transaction(write=False) as conn:
@@ -296,37 +344,85 @@ class SqliteStore:
             ).fetchall()
         return [_message(row) for row in rows]
 
-    def mark_read(self, thread_id: str, user_id: str, seq: int) -> int:
-        with self._connection() as conn:
-            row = conn.execute(
-                "UPDATE memberships SET last_read_seq = MAX(last_read_seq, MIN(?, last_seq))"
-                " WHERE thread_id = ? AND user_id = ? RETURNING last_read_seq",
-                (seq, thread_id, user_id),
-            ).fetchone()
-        if row is None:
-            raise ThreadNotFound()
-        return row["last_read_seq"]
+    def mark_read(self, thread_id: str, user_id: str, seq: int, now: int) -> ReadMarked:
+        with self._transaction(write=True) as conn:
+            marker = _require_member(conn, thread_id, user_id)
+            target = max(marker["last_read_seq"], min(seq, marker["last_seq"]))
+            if target == marker["last_read_seq"]:
+                return ReadMarked(target)
+            conn.execute(
+                "UPDATE memberships SET last_read_seq = ? WHERE thread_id = ? AND user_id = ?",
+                (target, thread_id, user_id),
+            )
+            body = thread_read_body(thread_id, user_id, target)
+            return ReadMarked(target, _append(conn, _member_ids(conn, thread_id), THREAD_READ, body, now))
 
-    def add_members(self, thread_id: str, user_ids: list[str], now: int) -> list[str]:
+    def add_members(self, thread_id: str, user_ids: list[str], now: int) -> MembersChanged:
         with self._transaction(write=True) as conn:
             thread = conn.execute("SELECT last_seq FROM threads WHERE thread_id = ?", (thread_id,)).fetchone()
             if thread is None:
                 raise ThreadNotFound()
-            last_seq = thread["last_seq"]
-            present = {
-                row["user_id"]
-                for row in conn.execute("SELECT user_id FROM memberships WHERE thread_id = ?", (thread_id,))
-            }
+            present = set(_member_ids(conn, thread_id))
             added = [user_id for user_id in user_ids if user_id not in present]
-            _insert_memberships(conn, thread_id, added, now, last_seq)
-        return added
+            _insert_memberships(conn, thread_id, added, now, thread["last_seq"])
+            cursors: Cursors = {}
+            members = _member_ids(conn, thread_id)
+            for user_id in added:
+                cursors |= _append(conn, members, MEMBER_ADDED, member_body(thread_id, user_id), now)
+                view = _view_for(conn, thread_id, user_id)
+                cursors |= _append(conn, [user_id], THREAD_NEW, thread_new_body(view), now)
+            return MembersChanged(added, cursors)
 
-    def remove_member(self, thread_id: str, user_id: str) -> bool:
+    def remove_member(self, thread_id: str, user_id: str, now: int) -> MembersChanged:
+        with self._transaction(write=True) as conn:
+            members = _member_ids(conn, thread_id)
+            if user_id not in members:
+                return MembersChanged([])
+            conn.execute("DELETE FROM memberships WHERE thread_id = ? AND user_id = ?", (thread_id, user_id))
+            cursors = _append(conn, members, MEMBER_REMOVED, member_body(thread_id, user_id), now)
+            return MembersChanged([user_id], cursors)
+
+    # The update log ---------------------------------------------------------------------
+    def current_cursor(self, user_id: str) -> int:
         with self._connection() as conn:
-            cursor = conn.execute(
-                "DELETE FROM memberships WHERE thread_id = ? AND user_id = ?", (thread_id, user_id)
+            return _log_state(conn, user_id)[0]
+
+    def read_updates(self, user_id: str, since: int, limit: int) -> UpdatePage:
+        with self._transaction(write=False) as conn:
+            last_cursor, floor = _log_state(conn, user_id)
+            if not floor <= since <= last_cursor:
+                raise CursorExpired()
+            rows = conn.execute(
+                "SELECT cursor, type, body FROM updates WHERE user_id = ? AND cursor > ?"
+                " ORDER BY cursor LIMIT ?",
+                (user_id, since, limit + 1),
+            ).fetchall()
+        updates = [Update(row["cursor"], row["type"], json.loads(row["body"])) for row in rows[:limit]]
+        return UpdatePage(updates, updates[-1].cursor if updates else since, more=len(rows) > limit)
+
+    def prune_updates(self, now: int, max_age_ms: int, max_per_user: int) -> int:
+        """Drop updates older than ``max_age_ms`` or beyond the newest ``max_per_user`` of a user."""
+        with self._transaction(write=True) as conn:
+            too_old = conn.execute(
+                "SELECT user_id, MAX(cursor) AS upto FROM updates WHERE created_at < ? GROUP BY user_id",
+                (now - max_age_ms,),
+            ).fetchall()
+            too_many = conn.execute(
+                "SELECT user_id, last_cursor - ?1 AS upto FROM update_logs WHERE last_cursor - floor > ?1",
+                (max_per_user,),
+            ).fetchall()
+            floors: dict[str, int] = {}
+            for row in [*too_old, *too_many]:
+                floors[row["user_id"]] = max(floors.get(row["user_id"], 0), row["upto"])
+            # The floor is what tells an expired cursor from a gap: raise it with the delete.
+            conn.executemany(
+                "UPDATE update_logs SET floor = MAX(floor, ?) WHERE user_id = ?",
+                [(upto, user_id) for user_id, upto in floors.items()],
             )
-        return cursor.rowcount > 0
+            delete = "DELETE FROM updates WHERE user_id = ? AND cursor <= ?"
+            deleted = sum(conn.execute(delete, (user_id, upto)).rowcount for user_id, upto in floors.items())
+        logger.info("pruned %d updates of %d users", deleted, len(floors))
+        return deleted
 
 
 # Helpers that run inside a caller's transaction ---------------------------------------
@@ -360,7 +456,45 @@ def _send_in(conn: sqlite3.Connection, new: NewMessage) -> Sent:
         " last_read_seq = CASE WHEN user_id = ? THEN ? ELSE last_read_seq END WHERE thread_id = ?",
         (seq, message.timestamp, message.user_id, seq, message.thread_id),
     )
-    return Sent(message, created=True)
+    members = _member_ids(conn, message.thread_id)
+    cursors = _append(conn, members, MESSAGE_NEW, message_new_body(message), message.timestamp)
+    return Sent(message, created=True, cursors=cursors)
+
+
+def _append(conn: sqlite3.Connection, user_ids: list[str], kind: str, body: dict, now: int) -> Cursors:
+    """Append one update to each user's log, in the caller's transaction; the body is encoded once."""
+    encoded = json.dumps(body, separators=(",", ":"))
+    cursors = {}
+    for user_id in user_ids:
+        cursor = conn.execute(
+            "INSERT INTO update_logs (user_id, last_cursor) VALUES (?, 1)"
+            " ON CONFLICT (user_id) DO UPDATE SET last_cursor = last_cursor + 1 RETURNING last_cursor",
+            (user_id,),
+        ).fetchone()[0]
+        conn.execute(
+            "INSERT INTO updates (user_id, cursor, type, body, created_at) VALUES (?, ?, ?, ?, ?)",
+            (user_id, cursor, kind, encoded, now),
+        )
+        cursors[user_id] = cursor
+    return cursors
+
+
+def _log_state(conn: sqlite3.Connection, user_id: str) -> tuple[int, int]:
+    """(last_cursor, floor) of a user's log; (0, 0) before the first update."""
+    row = conn.execute("SELECT last_cursor, floor FROM update_logs WHERE user_id = ?", (user_id,)).fetchone()
+    return (row["last_cursor"], row["floor"]) if row else (0, 0)
+
+
+def _member_ids(conn: sqlite3.Connection, thread_id: str) -> list[str]:
+    rows = conn.execute("SELECT user_id FROM memberships WHERE thread_id = ? ORDER BY user_id", (thread_id,))
+    return [row["user_id"] for row in rows]
+
+
+def _view_for(conn: sqlite3.Connection, thread_id: str, user_id: str) -> ThreadView:
+    views = _thread_views(conn, "ms.user_id = ? AND ms.thread_id = ?", (user_id, thread_id))
+    if not views:
+        raise ThreadNotFound()
+    return views[0]
 
 
 def _find_retry(conn: sqlite3.Connection, new: NewMessage) -> Message | None:

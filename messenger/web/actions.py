@@ -57,8 +57,8 @@ def create_thread(deps: Deps, actor_id: str, data: dict) -> Reply:
 
 def get_user_threads(deps: Deps, actor_id: str, data: dict) -> Reply:
     require_self(actor_id, data.get("user_id"))
-    found = threads.list_threads(deps, actor_id, data["start_index"], data["end_index"])
-    return {"threads": found}, 200
+    page = threads.list_threads(deps, actor_id, data["start_index"], data["end_index"])
+    return {"threads": page.threads, "cursor": page.cursor}, 200
 
 
 def get_thread_messages(deps: Deps, actor_id: str, data: dict) -> Reply:
@@ -74,6 +74,16 @@ def get_thread_messages(deps: Deps, actor_id: str, data: dict) -> Reply:
     return {"messages": page}, 200
 
 
+def mark_read(deps: Deps, actor_id: str, data: dict) -> Reply:
+    last_read_seq = threads.mark_read(deps, actor_id, data["thread_id"], data["seq"])
+    return {"thread_id": data["thread_id"], "last_read_seq": last_read_seq}, 200
+
+
+def typing(deps: Deps, actor_id: str, data: dict) -> Reply:
+    threads.typing(deps, actor_id, data["thread_id"])
+    return {"thread_id": data["thread_id"]}, 200
+
+
 @dataclass(frozen=True)
 class Action:
     request: type[Schema]
@@ -87,6 +97,12 @@ ACTIONS: dict[str, Action] = {
     "get_user_threads": Action(schemas.GetUserThreadsRequest, schemas.ThreadList, get_user_threads),
     "get_thread_messages": Action(schemas.GetThreadMessagesRequest, schemas.MessageList, get_thread_messages),
 }
+# The WebSocket also takes these, which HTTP serves on their own routes.
+SOCKET_ACTIONS: dict[str, Action] = {
+    **ACTIONS,
+    "mark_read": Action(schemas.MarkReadAction, schemas.ReadMarker, mark_read),
+    "typing": Action(schemas.TypingAction, schemas.TypingReply, typing),
+}
 
 
 def load(schema: type[Schema], payload: Any) -> dict:
@@ -98,11 +114,11 @@ def load(schema: type[Schema], payload: Any) -> dict:
         raise InvalidPayload(details=details) from None
 
 
-def dispatch(deps: Deps, actor_id: str, payload: Any) -> Reply:
+def dispatch(deps: Deps, actor_id: str, payload: Any, registry: dict[str, Action] = ACTIONS) -> Reply:
     """Run any protocol action from its verbatim JSON and dump the reply."""
     name = payload.get("action") if isinstance(payload, dict) else None
-    action = ACTIONS.get(name) if isinstance(name, str) else None
+    action = registry.get(name) if isinstance(name, str) else None
     if action is None:
-        raise InvalidPayload(details={"action": [f"Must be one of: {', '.join(ACTIONS)}."]})
+        raise InvalidPayload(details={"action": [f"Must be one of: {', '.join(registry)}."]})
     reply, status = action.handle(deps, actor_id, load(action.request, payload))
     return action.reply().dump(reply), status

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import flask_smorest
 
+from ..schemas import ErrorReply
+
 BEARER_AUTH = {"bearerAuth": []}
-ERROR_RESPONSE = {"description": "Error", "content": {"application/json": {"schema": "ErrorReply"}}}
 
 
 class MessengerApi(flask_smorest.Api):
     """flask-smorest's Api, minus its error handler: ``web.errors`` owns the error shape."""
+
+    ERROR_SCHEMA = ErrorReply  # documents every route's error responses with our one shape
 
     def _register_error_handlers(self):
         pass

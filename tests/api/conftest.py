@@ -11,8 +11,7 @@ from flask import Flask
 from messenger import create_app
 from messenger.config import Settings
 from messenger.ports import Store
-from messenger.service.deps import Deps
-from messenger.wiring import build_store
+from messenger.wiring import build_deps, build_store
 
 from .client import Api
 
@@ -54,7 +53,7 @@ def make_app(tmp_path, clock) -> Iterator[Callable[..., Flask]]:
         store = build_store(settings)
         store.setup()
         stores.append(store)
-        return create_app(settings, deps=Deps(settings=settings, store=store, clock=clock))
+        return create_app(settings, deps=build_deps(settings, store, clock=clock))
 
     yield make
     for store in stores:

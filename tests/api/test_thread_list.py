@@ -130,7 +130,7 @@ def test_a_bad_page_is_refused_naming_the_field_and_the_limit(api):
         assert set(details) == {field}, params
     details = error_of(api.threads(alice, start_index=0, end_index=101), 422, "validation_error")
     assert "100" in details["end_index"][0]
-    assert api.threads(alice).get_json() == {"threads": []}
+    assert api.threads(alice).get_json() == {"threads": [], "cursor": 0}
 
 
 def test_last_activity_follows_the_server_clock(api, clock):

@@ -109,7 +109,7 @@ class TestOpenThread:
         again = open_thread(store, b, a, contents="again")
         assert not again.created
         assert again.thread_id == first.thread_id and again.message.seq == 2
-        assert store.list_threads(a.user_id, 0, 10)[0].last_seq == 2
+        assert store.list_threads(a.user_id, 0, 10).threads[0].last_seq == 2
         key = ":".join(sorted([a.user_id, b.user_id]))
         assert store.find_direct_thread(key) == first.thread_id
 
@@ -126,7 +126,7 @@ class TestOpenThread:
         group = open_thread(store, a, b, c, client_msg_id="g1")
         retry = open_thread(store, a, b, c, client_msg_id="g1")
         assert not retry.created and retry.thread_id == group.thread_id and retry.message == group.message
-        assert len(store.list_threads(a.user_id, 0, 10)) == 1
+        assert len(store.list_threads(a.user_id, 0, 10).threads) == 1
         direct = open_thread(store, a, b, client_msg_id="d1")
         assert open_thread(store, a, b, client_msg_id="d1").message == direct.message
         assert store.get_thread(direct.thread_id, a.user_id).last_seq == 1
@@ -145,11 +145,11 @@ class TestSend:
         a, b, c = add_user(store), add_user(store), add_user(store)
         ab = open_thread(store, a, b).thread_id
         ac = open_thread(store, a, c).thread_id
-        assert [v.thread_id for v in store.list_threads(a.user_id, 0, 10)] == [ac, ab]
+        assert [v.thread_id for v in store.list_threads(a.user_id, 0, 10).threads] == [ac, ab]
         seqs = [send(store, b, ab, f"m{i}").message.seq for i in range(3)]
         assert seqs == [2, 3, 4]
-        assert [v.thread_id for v in store.list_threads(a.user_id, 0, 10)] == [ab, ac]
-        assert [v.thread_id for v in store.list_threads(a.user_id, 1, 10)] == [ac]
+        assert [v.thread_id for v in store.list_threads(a.user_id, 0, 10).threads] == [ab, ac]
+        assert [v.thread_id for v in store.list_threads(a.user_id, 1, 10).threads] == [ac]
 
     def test_non_member_and_unknown_thread_are_both_not_found(self, store):
         a, b, stranger = add_user(store), add_user(store), add_user(store)
@@ -194,7 +194,7 @@ class TestSend:
         a, b = add_user(store), add_user(store)
         thread_id = open_thread(store, a, b).thread_id
         send(store, b, thread_id, "x" * (PREVIEW_LENGTH + 50))
-        preview = store.list_threads(a.user_id, 0, 1)[0].last_message
+        preview = store.list_threads(a.user_id, 0, 1).threads[0].last_message
         assert preview.seq == 2 and preview.user_id == b.user_id
         assert preview.contents == "x" * PREVIEW_LENGTH
 
@@ -236,7 +236,7 @@ class TestReadMessages:
             lambda: store.list_messages(thread_id, stranger.user_id, 0, 5),
             lambda: store.list_messages_before(thread_id, stranger.user_id, 5, 5),
             lambda: store.get_thread(thread_id, stranger.user_id),
-            lambda: store.mark_read(thread_id, stranger.user_id, 5),
+            lambda: store.mark_read(thread_id, stranger.user_id, 5, now()),
         ):
             with pytest.raises(ThreadNotFound):
                 read()
@@ -249,10 +249,10 @@ class TestMarkRead:
         for _ in range(4):
             send(store, a, thread_id)
         assert store.get_thread(thread_id, b.user_id).unread_count == 5
-        assert store.mark_read(thread_id, b.user_id, 3) == 3
+        assert store.mark_read(thread_id, b.user_id, 3, now()).last_read_seq == 3
         assert store.get_thread(thread_id, b.user_id).unread_count == 2
-        assert store.mark_read(thread_id, b.user_id, 1) == 3
-        assert store.mark_read(thread_id, b.user_id, 99) == 5
+        assert store.mark_read(thread_id, b.user_id, 1, now()).last_read_seq == 3
+        assert store.mark_read(thread_id, b.user_id, 99, now()).last_read_seq == 5
         assert store.get_thread(thread_id, b.user_id).unread_count == 0
 
 
@@ -261,7 +261,7 @@ class TestMembers:
         a, b, c = add_user(store), add_user(store), add_user(store)
         thread_id = open_thread(store, a, b, add_user(store)).thread_id
         send(store, b, thread_id)
-        assert store.add_members(thread_id, [c.user_id, b.user_id], now()) == [c.user_id]
+        assert store.add_members(thread_id, [c.user_id, b.user_id], now()).user_ids == [c.user_id]
         view = store.get_thread(thread_id, c.user_id)
         assert (view.last_read_seq, view.unread_count, len(view.members)) == (2, 0, 4)
         assert len(store.list_messages(thread_id, c.user_id, 0, 10)) == 2
@@ -271,13 +271,13 @@ class TestMembers:
     def test_removed_member_can_no_longer_read_or_send(self, store):
         a, b, c = add_user(store), add_user(store), add_user(store)
         thread_id = open_thread(store, a, b, c).thread_id
-        assert store.remove_member(thread_id, c.user_id)
-        assert not store.remove_member(thread_id, c.user_id)
+        assert store.remove_member(thread_id, c.user_id, now()).user_ids == [c.user_id]
+        assert store.remove_member(thread_id, c.user_id, now()).user_ids == []
         with pytest.raises(ThreadNotFound):
             send(store, c, thread_id)
         with pytest.raises(ThreadNotFound):
             store.list_messages(thread_id, c.user_id, 0, 10)
-        assert store.list_threads(c.user_id, 0, 10) == []
+        assert store.list_threads(c.user_id, 0, 10).threads == []
         members = store.get_thread(thread_id, a.user_id).members
         assert sorted(m.user_id for m in members) == sorted([a.user_id, b.user_id])
 
@@ -295,6 +295,6 @@ def test_a_removed_member_cannot_even_retry_an_old_send(store):
     a, b, c = add_user(store), add_user(store), add_user(store)
     thread_id = open_thread(store, a, b, c).thread_id
     send(store, c, thread_id, client_msg_id="mine")
-    store.remove_member(thread_id, c.user_id)
+    store.remove_member(thread_id, c.user_id, now())
     with pytest.raises(ThreadNotFound):
         send(store, c, thread_id, client_msg_id="mine")

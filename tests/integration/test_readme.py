@@ -44,7 +44,9 @@ def test_readme_walkthrough_runs_and_shows_what_it_says(live_server):
     assert [m["seq"] for m in json.loads(lines[6])] == [3, 2]
     assert json.loads(lines[7]) == [{"seq": 1, "contents": "Hi Bob!"}]
     assert json.loads(lines[8])["last_read_seq"] == 3
-    assert lines[9:] == ["0", '"12:30 at the usual place"', "204"]
+    assert lines[9:11] == ["0", '"12:30 at the usual place"']
+    assert json.loads(lines[11]) == ["thread.new", "message.new", "message.new", "message.new", "thread.read"]
+    assert lines[12:] == ["204"]
 
 
 def test_readme_walkthrough_leaves_the_state_it_describes(live_server):

@@ -1,0 +1,120 @@
+"""This process's connected clients, each with an inbox the notifier rings.
+
+The update log is the truth; what passes through here is a doorbell ("look at the log again"),
+an ephemeral event (typing) or a control signal (a token was revoked). Losing one costs
+latency, never data: every waiter re-reads the log when it times out.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+Event = dict[str, Any]
+
+# Event types carried between processes (see RedisNotifier) and delivered to inboxes.
+UPDATES = "updates"  # {"type": "updates", "cursors": {user_id: cursor}}
+TYPING = "typing"  # {"type": "typing", "user_ids": [...], "thread_id": ..., "user_id": ...}
+REVOKE = "revoke"  # {"type": "revoke", "token_hash": ...}
+RESYNC = "resync"  # {"type": "resync"}: every waiter re-reads the log (after a notifier outage)
+
+REVOKED = "revoked"  # Inbox.stopped when its token was signed out
+
+# Ephemeral events (typing) waiting for a slow client; beyond this the oldest are dropped.
+EPHEMERAL_BACKLOG = 64
+
+
+@dataclass(eq=False)
+class Inbox:
+    """What one connected client (a WebSocket or a waiting long-poll) has been told."""
+
+    user_id: str
+    token_hash: str | None = None
+    rung_cursor: int = 0
+    stopped: str | None = None  # why the client must stop: REVOKED, or its own connection closed
+    ephemeral: deque = field(default_factory=lambda: deque(maxlen=EPHEMERAL_BACKLOG))
+    _changed: threading.Condition = field(default_factory=threading.Condition)
+    _rung: bool = False
+
+    def ring(self, cursor: int = 0) -> None:
+        with self._changed:
+            self.rung_cursor = max(self.rung_cursor, cursor)
+            self._rung = True
+            self._changed.notify_all()
+
+    def push(self, event: Event) -> None:
+        with self._changed:
+            self.ephemeral.append(event)
+            self._changed.notify_all()
+
+    def stop(self, reason: str) -> None:
+        with self._changed:
+            self.stopped = self.stopped or reason
+            self._changed.notify_all()
+
+    def wait(self, timeout: float) -> bool:
+        """Block until rung, pushed to or stopped (True), or until ``timeout`` (False)."""
+        with self._changed:
+            ready = self._changed.wait_for(lambda: self._rung or self.ephemeral or self.stopped, timeout)
+            self._rung = False
+            return bool(ready)
+
+    def take_ephemeral(self) -> list[Event]:
+        with self._changed:
+            events = list(self.ephemeral)
+            self.ephemeral.clear()
+            return events
+
+
+class Hub:
+    """Routes events to this process's inboxes; owned by one notifier, never a module global."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._inboxes: dict[str, set[Inbox]] = {}
+
+    def subscribe(self, user_id: str, token_hash: str | None = None) -> Inbox:
+        inbox = Inbox(user_id, token_hash)
+        with self._lock:
+            self._inboxes.setdefault(user_id, set()).add(inbox)
+        return inbox
+
+    def unsubscribe(self, inbox: Inbox) -> None:
+        with self._lock:
+            inboxes = self._inboxes.get(inbox.user_id)
+            if inboxes is not None:
+                inboxes.discard(inbox)
+                if not inboxes:
+                    del self._inboxes[inbox.user_id]
+
+    def connected(self) -> int:
+        with self._lock:
+            return sum(len(inboxes) for inboxes in self._inboxes.values())
+
+    def deliver(self, event: Event) -> None:
+        kind = event.get("type")
+        if kind == UPDATES:
+            for user_id, cursor in event["cursors"].items():
+                for inbox in self._of(user_id):
+                    inbox.ring(cursor)
+        elif kind == TYPING:
+            for user_id in event["user_ids"]:
+                for inbox in self._of(user_id):
+                    inbox.push(event)
+        elif kind == REVOKE:
+            for inbox in self._all():
+                if inbox.token_hash == event["token_hash"]:
+                    inbox.stop(REVOKED)
+        elif kind == RESYNC:
+            for inbox in self._all():
+                inbox.ring()
+
+    def _of(self, user_id: str) -> list[Inbox]:
+        with self._lock:
+            return list(self._inboxes.get(user_id, ()))
+
+    def _all(self) -> list[Inbox]:
+        with self._lock:
+            return [inbox for inboxes in self._inboxes.values() for inbox in inboxes]

@@ -1,0 +1,105 @@
+"""Redis pub/sub notifier: doorbells reach every worker on every machine.
+
+Each process delivers its own events locally at once and publishes them on one channel; one
+listener thread per process (a greenlet under gevent, started after the fork) delivers what
+the others publish. If Redis is down, publishing is skipped (sends still succeed: the log is
+the truth) and, once the listener reconnects, every local waiter is told to re-read the log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+
+import redis
+
+from .hub import RESYNC, Event, Hub, Inbox
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "messenger:events"
+# A send must not wait long on a Redis that is down: fail fast, then stop trying for a while.
+SOCKET_TIMEOUT_S = 0.5
+PUBLISH_BACKOFF_S = 1.0
+RECONNECT_DELAYS_S = (0.1, 0.2, 0.5, 1.0, 2.0)
+
+
+class RedisNotifier:
+    def __init__(self, url: str) -> None:
+        self.hub = Hub()
+        self._origin = uuid.uuid4().hex
+        self._client = redis.Redis.from_url(
+            url, socket_timeout=SOCKET_TIMEOUT_S, socket_connect_timeout=SOCKET_TIMEOUT_S
+        )
+        self._url = url
+        self._publish_paused_until = 0.0
+        self._stopping = threading.Event()
+        self._listener = threading.Thread(target=self._listen, name="redis-notifier", daemon=True)
+        self._listener.start()
+
+    def publish(self, event: Event) -> None:
+        """Deliver here at once, then to the other processes; never raises."""
+        self.hub.deliver(event)
+        if time.monotonic() < self._publish_paused_until:
+            return
+        try:
+            self._client.publish(CHANNEL, json.dumps({**event, "origin": self._origin}))
+        except redis.RedisError as exc:
+            self._publish_paused_until = time.monotonic() + PUBLISH_BACKOFF_S
+            logger.warning("redis publish failed, other processes learn on resync: %s", exc)
+
+    def subscribe(self, user_id: str, token_hash: str | None = None) -> Inbox:
+        return self.hub.subscribe(user_id, token_hash)
+
+    def unsubscribe(self, inbox: Inbox) -> None:
+        self.hub.unsubscribe(inbox)
+
+    def close(self) -> None:
+        self._stopping.set()
+        self._client.close()
+
+    def _listen(self) -> None:
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                self._relay_until_disconnected(resync=failures > 0)
+            except (redis.RedisError, OSError) as exc:
+                delay = RECONNECT_DELAYS_S[min(failures, len(RECONNECT_DELAYS_S) - 1)]
+                failures += 1
+                logger.warning("redis listener disconnected (%s); retrying in %.1f s", exc, delay)
+                self._stopping.wait(delay)
+            else:
+                failures = 0
+
+    def _relay_until_disconnected(self, resync: bool) -> None:
+        # No read timeout on the subscriber: it waits for events indefinitely; a dead
+        # connection is noticed by the health-check pings.
+        listener = redis.Redis.from_url(
+            self._url, socket_connect_timeout=SOCKET_TIMEOUT_S, health_check_interval=5
+        )
+        pubsub = listener.pubsub(ignore_subscribe_messages=True)
+        try:
+            pubsub.subscribe(CHANNEL)
+            if resync:
+                self._publish_paused_until = 0.0
+                self.hub.deliver({"type": RESYNC})
+                logger.info("redis listener reconnected; waiters re-read the log")
+            while not self._stopping.is_set():
+                message = pubsub.get_message(timeout=1.0)
+                if message is not None:
+                    self._relay(message["data"])
+        finally:
+            pubsub.close()
+            listener.close()
+
+    def _relay(self, data: bytes) -> None:
+        try:
+            event = json.loads(data)
+        except ValueError:
+            logger.warning("ignored a malformed notifier event")
+            return
+        if event.pop("origin", None) != self._origin:
+            self.hub.deliver(event)

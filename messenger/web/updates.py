@@ -1,0 +1,32 @@
+"""Long polling: ``GET /updates?since=<cursor>&timeout=<seconds>`` for clients on flaky networks."""
+
+from __future__ import annotations
+
+from flask import g
+from flask_smorest import Blueprint
+
+from .. import schemas
+from ..service import updates
+from ..service.accounts import hash_token
+from .auth import authenticated
+from .context import deps
+
+blp = Blueprint("updates", __name__, description="Real-time updates")
+
+
+@blp.route("/updates", methods=["GET"])
+@authenticated
+@blp.arguments(schemas.UpdatesQuery, location="query")
+@blp.response(200, schemas.UpdatesReply)
+@blp.alt_response(410, schema=schemas.ErrorReply, description="cursor_expired: reload GET /threads")
+def poll_updates(query):
+    """Return updates after ``since`` at once, or wait for the next one until ``timeout``."""
+    timeout = query["timeout"]
+    if timeout is None:
+        timeout = deps().settings.longpoll_default_timeout_s
+    page = updates.wait_for_updates(deps(), g.user_id, hash_token(g.token), query.get("since"), timeout)
+    return {
+        "updates": [update.to_wire() for update in page.updates],
+        "cursor": page.cursor,
+        "more": page.more,
+    }

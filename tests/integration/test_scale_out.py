@@ -1,0 +1,80 @@
+"""Two gunicorn servers sharing one SQLite file and one real Redis: delivery across processes."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from .clients import Http, Stream
+from .live import LiveServer
+from .redis_server import RedisServer
+
+
+@pytest.fixture
+def redis_server():
+    server = RedisServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def two_servers(tmp_path, redis_server):
+    env = {"MESSENGER_DB": str(tmp_path / "shared.db"), "REDIS_URL": redis_server.url}
+    servers = [LiveServer(env, log_path=tmp_path / f"gunicorn-{name}.log").start() for name in "ab"]
+    yield servers
+    for server in servers:
+        server.stop()
+
+
+def contents_of(updates: list[dict]) -> list[str]:
+    return [u["message"]["contents"] for u in updates if u["type"] == "message.new"]
+
+
+def test_a_message_sent_through_one_server_reaches_sockets_and_polls_on_the_other(two_servers):
+    server_a, server_b = two_servers
+    http_a, http_b = Http(server_a.url), Http(server_b.url)
+    alice, bob = http_a.signup(), http_a.signup()
+    thread_id = http_a.open_thread(alice, [bob])
+    cursor = http_b.cursor(bob)
+    stream = Stream(server_b.url, bob.token, since=cursor)
+    polled = {}
+
+    def poll():
+        polled["reply"] = http_b.updates(bob, cursor, timeout=20).json()
+        polled["at"] = time.monotonic()
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    time.sleep(0.5)
+    sent_at = time.monotonic()
+    assert http_a.send(alice, thread_id, "across servers").status_code == 201
+
+    assert contents_of(stream.updates(1, timeout=5)) == ["across servers"]
+    poller.join(10)
+    assert contents_of(polled["reply"]["updates"]) == ["across servers"]
+    assert polled["at"] - sent_at < 2  # woken through Redis, not by the 20 s timeout
+    stream.close()
+
+
+def test_with_redis_down_sends_are_stored_and_delivery_catches_up_when_it_returns(two_servers, redis_server):
+    server_a, server_b = two_servers
+    http_a, http_b = Http(server_a.url), Http(server_b.url)
+    alice, bob = http_a.signup(), http_a.signup()
+    thread_id = http_a.open_thread(alice, [bob])
+    stream = Stream(server_b.url, bob.token, since=http_b.cursor(bob))
+
+    redis_server.stop()
+    during = [f"during outage {i}" for i in range(5)]
+    for text in during:
+        reply = http_a.send(alice, thread_id, text)
+        assert reply.status_code == 201, reply.text
+    missed, _ = http_b.all_updates(bob, 0)
+    assert contents_of(missed)[-5:] == during  # stored, and readable on the other server
+
+    redis_server.start()  # same port: the listeners reconnect and tell their waiters to re-read
+    assert contents_of(stream.updates(5, timeout=15)) == during
+    http_a.send(alice, thread_id, "after")
+    assert contents_of(stream.updates(1, timeout=5)) == ["after"]
+    stream.close()
