@@ -12,3 +12,20 @@ timeout = 30
 graceful_timeout = 10
 preload_app = False  # each worker opens its own store connections after the fork
 accesslog = "-"
+
+
+def post_worker_init(worker):
+    """On SIGTERM, besides gunicorn's graceful stop, tell this worker's clients to reconnect."""
+    import signal
+
+    import gevent
+
+    from messenger.lifecycle import drain
+
+    stop_accepting = worker.handle_exit
+
+    def handle_term(sig, frame):
+        stop_accepting(sig, frame)
+        gevent.spawn(drain, worker.wsgi)
+
+    signal.signal(signal.SIGTERM, handle_term)

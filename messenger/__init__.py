@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, Response, current_app, request
 
 from .config import Settings
 from .errors import UnsupportedContentType
@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None, deps: Deps | None = None) -> Fl
 
     register_error_handlers(app)
     app.before_request(require_json_body)
+    app.after_request(close_connections_when_draining)
 
     from .cli import register_commands
 
@@ -47,6 +48,13 @@ def create_app(settings: Settings | None = None, deps: Deps | None = None) -> Fl
     if settings.prune_interval_s > 0:
         start_pruning(app.extensions[EXTENSION_KEY])
     return app
+
+
+def close_connections_when_draining(response: Response) -> Response:
+    """While shutting down, don't keep connections alive: the worker exits when they close."""
+    if current_app.extensions[EXTENSION_KEY].notifier.draining:
+        response.headers["Connection"] = "close"
+    return response
 
 
 def require_json_body() -> None:

@@ -26,6 +26,9 @@ class Settings:
     # Storage: MongoDB when MONGODB_URI is set, otherwise the embedded SQLite file.
     mongodb_uri: str = ""
     mongodb_db: str = "messenger"
+    mongodb_timeout_ms: int = 2000  # fail fast (503) when the server cannot be reached
+    mongodb_w: str = "majority"  # acknowledged by a majority of a replica set (1 on a standalone)
+    mongodb_j: bool = True  # ...and written to the journal
     sqlite_path: str = "./data/messenger.db"
     sqlite_synchronous: str = "NORMAL"
     sqlite_busy_timeout_ms: int = 5000
@@ -63,6 +66,9 @@ class Settings:
         settings = cls(
             mongodb_uri=env.get("MONGODB_URI", ""),
             mongodb_db=env.get("MONGODB_DB", cls.mongodb_db),
+            mongodb_timeout_ms=_int(env, "MONGODB_TIMEOUT_MS", cls.mongodb_timeout_ms),
+            mongodb_w=env.get("MONGODB_W", cls.mongodb_w),
+            mongodb_j=_bool(env, "MONGODB_J", cls.mongodb_j),
             sqlite_path=env.get("MESSENGER_DB", cls.sqlite_path),
             sqlite_synchronous=env.get("SQLITE_SYNCHRONOUS", cls.sqlite_synchronous).upper(),
             sqlite_busy_timeout_ms=_int(env, "SQLITE_BUSY_TIMEOUT_MS", cls.sqlite_busy_timeout_ms),
@@ -123,3 +129,14 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")

@@ -128,4 +128,10 @@ class Notifier(Protocol):
 
     def unsubscribe(self, inbox: Inbox) -> None: ...
 
+    def drain(self) -> None:
+        """This process is shutting down: end its long-polls and sockets so clients reconnect."""
+
+    @property
+    def draining(self) -> bool: ...
+
     def close(self) -> None: ...

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable
 
 from .config import Settings
+from .errors import StoreUnavailable
 from .ports import Notifier, Store
 from .service.deps import Deps, run_inline
 
 logger = logging.getLogger(__name__)
 
-MONGO_TIMEOUT_MS = 5000
+SETUP_RETRY_S = 2
 
 
 def build_store(settings: Settings) -> Store:
@@ -21,16 +24,45 @@ def build_store(settings: Settings) -> Store:
 
         from .store.mongo import MongoStore
 
+        timeout = settings.mongodb_timeout_ms
         client = pymongo.MongoClient(
             settings.mongodb_uri,
-            serverSelectionTimeoutMS=MONGO_TIMEOUT_MS,
-            connectTimeoutMS=MONGO_TIMEOUT_MS,
-            socketTimeoutMS=MONGO_TIMEOUT_MS * 2,
+            serverSelectionTimeoutMS=timeout,
+            connectTimeoutMS=timeout,
+            socketTimeoutMS=timeout * 5,
         )
-        return MongoStore(client, settings.mongodb_db, owns_client=True)
+        w = int(settings.mongodb_w) if settings.mongodb_w.isdigit() else settings.mongodb_w
+        return MongoStore(
+            client, settings.mongodb_db, write_concern_w=w, journal=settings.mongodb_j, owns_client=True
+        )
     from .store.sqlite import SqliteStore
 
     return SqliteStore(settings.sqlite_path, settings.sqlite_synchronous, settings.sqlite_busy_timeout_ms)
+
+
+def set_up_when_possible(store: Store) -> None:
+    """Create tables and indexes now, or keep trying in the background while the store is down.
+
+    A worker must boot without its database, answer 503 until it is back, and recover by
+    itself: refusing to start would turn a database outage into a crash loop.
+    """
+    try:
+        store.setup()
+        return
+    except StoreUnavailable:
+        logger.warning("store unavailable at start-up; retrying set-up every %s s", SETUP_RETRY_S)
+
+    def retry() -> None:
+        while True:
+            time.sleep(SETUP_RETRY_S)
+            try:
+                store.setup()
+            except StoreUnavailable:
+                continue
+            logger.info("store set up after an outage")
+            return
+
+    threading.Thread(target=retry, name="store-setup", daemon=True).start()
 
 
 def build_notifier(settings: Settings) -> Notifier:
@@ -59,8 +91,7 @@ def build_deps(settings: Settings, store: Store | None = None, **overrides) -> D
     """Build everything the use cases need; tests pass their own store, clock and so on."""
     if store is None:
         store = build_store(settings)
-        store.setup()
-        logger.info("store ready: %s", settings.store_kind)
+        set_up_when_possible(store)
     overrides.setdefault("notifier", build_notifier(settings))
     overrides.setdefault("run_blocking", blocking_runner())
     return Deps(settings=settings, store=store, **overrides)

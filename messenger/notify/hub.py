@@ -21,6 +21,7 @@ REVOKE = "revoke"  # {"type": "revoke", "token_hash": ...}
 RESYNC = "resync"  # {"type": "resync"}: every waiter re-reads the log (after a notifier outage)
 
 REVOKED = "revoked"  # Inbox.stopped when its token was signed out
+SHUTDOWN = "shutdown"  # Inbox.stopped when this process is going away: reconnect elsewhere
 
 # Ephemeral events (typing) waiting for a slow client; beyond this the oldest are dropped.
 EPHEMERAL_BACKLOG = 64
@@ -74,12 +75,22 @@ class Hub:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._inboxes: dict[str, set[Inbox]] = {}
+        self.draining = False
 
     def subscribe(self, user_id: str, token_hash: str | None = None) -> Inbox:
         inbox = Inbox(user_id, token_hash)
         with self._lock:
             self._inboxes.setdefault(user_id, set()).add(inbox)
+            if self.draining:
+                inbox.stop(SHUTDOWN)
         return inbox
+
+    def drain(self) -> None:
+        """The process is shutting down: every waiter finishes now, and new ones at once."""
+        with self._lock:
+            self.draining = True
+        for inbox in self._all():
+            inbox.stop(SHUTDOWN)
 
     def unsubscribe(self, inbox: Inbox) -> None:
         with self._lock:

@@ -18,5 +18,12 @@ class InProcessNotifier:
     def unsubscribe(self, inbox: Inbox) -> None:
         self.hub.unsubscribe(inbox)
 
+    def drain(self) -> None:
+        self.hub.drain()
+
+    @property
+    def draining(self) -> bool:
+        return self.hub.draining
+
     def close(self) -> None:
         pass

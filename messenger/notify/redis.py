@@ -57,6 +57,13 @@ class RedisNotifier:
     def unsubscribe(self, inbox: Inbox) -> None:
         self.hub.unsubscribe(inbox)
 
+    def drain(self) -> None:
+        self.hub.drain()
+
+    @property
+    def draining(self) -> bool:
+        return self.hub.draining
+
     def close(self) -> None:
         self._stopping.set()
         self._client.close()

@@ -55,9 +55,11 @@ def wait_for_updates(
             remaining = deadline - time.monotonic()
             if page.updates or remaining <= 0:
                 return page
-            inbox.wait(remaining)
             if inbox.stopped == REVOKED:
                 raise InvalidToken()
+            if inbox.stopped:  # shutting down: answer now, the client polls again elsewhere
+                return page
+            inbox.wait(remaining)
     finally:
         deps.notifier.unsubscribe(inbox)
 

@@ -212,19 +212,23 @@ class MongoStore:
         client: MongoClient,
         db_name: str,
         write_concern_w: int | str | None = None,
+        journal: bool | None = None,
         expire_tokens: bool = False,
         owns_client: bool = False,
     ):
         """Use ``client`` (pymongo's or mongomock's); close it on ``close()`` only if ``owns_client``.
 
-        ``write_concern_w`` overrides the client's write concern ("majority" survives a
-        failover). ``expire_tokens`` adds a TTL index that deletes tokens by the wall clock,
+        ``write_concern_w`` and ``journal`` override the client's write concern: "majority"
+        with the journal means an acknowledged write survives a crash and a failover.
+        ``expire_tokens`` adds a TTL index that deletes tokens by the wall clock,
         which is only right when callers pass the wall clock as ``now``.
         """
         self._client = client
         self._owns_client = owns_client
         self._expire_tokens = expire_tokens
-        concern = None if write_concern_w is None else WriteConcern(w=write_concern_w)
+        concern = None
+        if write_concern_w is not None or journal is not None:
+            concern = WriteConcern(w=write_concern_w, j=journal)
         self._db = client.get_database(db_name, write_concern=concern)
         self._users = self._db["users"]
         self._tokens = self._db["tokens"]

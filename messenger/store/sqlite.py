@@ -159,18 +159,27 @@ class SqliteStore:
     def _connection(self) -> Iterator[sqlite3.Connection]:
         self._slots.acquire()
         conn = None
+        reusable = True
         try:
             try:
                 conn = self._idle.get_nowait()
             except queue.Empty:
                 conn = self._connect()
             yield conn
-        except sqlite3.OperationalError as exc:
+        except sqlite3.IntegrityError:
+            raise  # a constraint no code path expects: a bug, not an outage
+        except sqlite3.DatabaseError as exc:  # locked too long, read-only, I/O error, not a database
+            # A connection that failed this way may be stuck (SQLite keeps a file it could not
+            # open read-write read-only): drop it, so the next request tries afresh.
+            reusable = False
             logger.warning("sqlite unavailable: %s", exc)
             raise StoreUnavailable() from exc
         finally:
             if conn is not None:
-                self._idle.put(conn)
+                if reusable:
+                    self._idle.put(conn)
+                else:
+                    conn.close()
             self._slots.release()
 
     @contextmanager
@@ -190,7 +199,8 @@ class SqliteStore:
             conn.executescript(SCHEMA)
 
     def ping(self) -> None:
-        with self._connection() as conn:
+        """Ready means writable: take the write lock (within busy_timeout) and let it go."""
+        with self._transaction(write=True) as conn:
             conn.execute("SELECT 1 FROM users LIMIT 1").fetchall()
 
     def close(self) -> None:

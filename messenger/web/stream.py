@@ -5,6 +5,7 @@ Close codes a client must know (also in the README):
     4401  no valid token, or the token was signed out or expired: sign in again
     4410  ``since`` is older than the updates kept: reload GET /threads, resume from its cursor
     1013  the store is unavailable: reconnect later, from the last cursor
+    1012  the server is restarting (deploy, scale-down): reconnect at once, from the last cursor
     1009  a frame over the size limit
 """
 
@@ -25,7 +26,7 @@ from ..errors import (
     MessengerError,
     StoreUnavailable,
 )
-from ..notify.hub import REVOKED
+from ..notify.hub import REVOKED, SHUTDOWN
 from ..schemas import MAX_SAFE_INTEGER
 from ..service import accounts, updates
 from ..service.deps import Deps
@@ -42,6 +43,7 @@ CLOSE_BAD_REQUEST = 4400
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_CURSOR_EXPIRED = 4410
 CLOSE_TRY_AGAIN_LATER = 1013  # the store is unavailable: reconnect with backoff
+CLOSE_SERVICE_RESTART = 1012  # this server is shutting down: reconnect (to another) at once
 # With no doorbell, re-read the log and re-check the token this often: a lost notification
 # costs at most this much latency, and an expired token keeps its socket at most this long.
 RESYNC_INTERVAL_S = 25
@@ -116,6 +118,8 @@ class StreamSession:
             cursor = self._send_updates(cursor)
         if self.inbox.stopped == REVOKED:
             self.ws.close(CLOSE_UNAUTHORIZED, "token revoked")
+        elif self.inbox.stopped == SHUTDOWN:
+            self.ws.close(CLOSE_SERVICE_RESTART, "reconnect")
 
     def _send_updates(self, cursor: int | None) -> int:
         """Send everything after ``cursor``, page by page; return the new cursor."""
