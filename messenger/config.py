@@ -42,6 +42,9 @@ class Settings:
     updates_max_per_user: int = 10_000  # ...and at most this many per user
     prune_interval_s: int = 3600  # how often each worker applies that retention (0: never)
     longpoll_default_timeout_s: int = 20
+    max_polls_per_user: int = 4  # waiting long-polls per user and worker; a new one ends the oldest
+    ws_outbox_frames: int = 1000  # frames queued for one socket at most...
+    ws_send_timeout_s: int = 10  # ...for this long before it is told to resume from its cursor
     ws_ping_interval_s: int = 25
 
     # Limits.
@@ -79,6 +82,9 @@ class Settings:
             prune_interval_s=_int(env, "PRUNE_INTERVAL_S", cls.prune_interval_s),
             longpoll_default_timeout_s=_int(env, "LONGPOLL_TIMEOUT_S", cls.longpoll_default_timeout_s),
             ws_ping_interval_s=_int(env, "WS_PING_INTERVAL_S", cls.ws_ping_interval_s),
+            max_polls_per_user=_int(env, "MAX_POLLS_PER_USER", cls.max_polls_per_user),
+            ws_outbox_frames=_int(env, "WS_OUTBOX_FRAMES", cls.ws_outbox_frames),
+            ws_send_timeout_s=_int(env, "WS_SEND_TIMEOUT_S", cls.ws_send_timeout_s),
             max_message_length=_int(env, "MAX_MESSAGE_LENGTH", cls.max_message_length),
             max_thread_members=_int(env, "MAX_THREAD_MEMBERS", cls.max_thread_members),
             max_content_length=_int(env, "MAX_CONTENT_LENGTH", cls.max_content_length),
@@ -111,6 +117,9 @@ class Settings:
             "updates_max_age_days",
             "updates_max_per_user",
             "ws_ping_interval_s",
+            "max_polls_per_user",
+            "ws_outbox_frames",
+            "ws_send_timeout_s",
         )
         for name in positive:
             if getattr(self, name) < 1:

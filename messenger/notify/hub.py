@@ -22,6 +22,7 @@ RESYNC = "resync"  # {"type": "resync"}: every waiter re-reads the log (after a 
 
 REVOKED = "revoked"  # Inbox.stopped when its token was signed out
 SHUTDOWN = "shutdown"  # Inbox.stopped when this process is going away: reconnect elsewhere
+SUPERSEDED = "superseded"  # a long-poll ended because the same user opened too many
 
 # Ephemeral events (typing) waiting for a slow client; beyond this the oldest are dropped.
 EPHEMERAL_BACKLOG = 64
@@ -75,14 +76,24 @@ class Hub:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._inboxes: dict[str, set[Inbox]] = {}
+        self._polls: dict[str, list[Inbox]] = {}  # each user's waiting long-polls, oldest first
         self.draining = False
 
-    def subscribe(self, user_id: str, token_hash: str | None = None) -> Inbox:
+    def subscribe(self, user_id: str, token_hash: str | None = None, poll_limit: int | None = None) -> Inbox:
+        """Register a waiter; a long-poll passes ``poll_limit``, and a new one ends the oldest."""
         inbox = Inbox(user_id, token_hash)
+        superseded: list[Inbox] = []
         with self._lock:
             self._inboxes.setdefault(user_id, set()).add(inbox)
+            if poll_limit is not None:
+                polls = self._polls.setdefault(user_id, [])
+                polls.append(inbox)
+                while len(polls) > poll_limit:
+                    superseded.append(polls.pop(0))
             if self.draining:
                 inbox.stop(SHUTDOWN)
+        for old in superseded:
+            old.stop(SUPERSEDED)
         return inbox
 
     def drain(self) -> None:
@@ -99,6 +110,11 @@ class Hub:
                 inboxes.discard(inbox)
                 if not inboxes:
                     del self._inboxes[inbox.user_id]
+            polls = self._polls.get(inbox.user_id)
+            if polls is not None and inbox in polls:
+                polls.remove(inbox)
+                if not polls:
+                    del self._polls[inbox.user_id]
 
     def connected(self) -> int:
         with self._lock:

@@ -12,8 +12,8 @@ class InProcessNotifier:
     def publish(self, event: Event) -> None:
         self.hub.deliver(event)
 
-    def subscribe(self, user_id: str, token_hash: str | None = None) -> Inbox:
-        return self.hub.subscribe(user_id, token_hash)
+    def subscribe(self, user_id: str, token_hash: str | None = None, poll_limit: int | None = None) -> Inbox:
+        return self.hub.subscribe(user_id, token_hash, poll_limit)
 
     def unsubscribe(self, inbox: Inbox) -> None:
         self.hub.unsubscribe(inbox)

@@ -51,8 +51,8 @@ class RedisNotifier:
             self._publish_paused_until = time.monotonic() + PUBLISH_BACKOFF_S
             logger.warning("redis publish failed, other processes learn on resync: %s", exc)
 
-    def subscribe(self, user_id: str, token_hash: str | None = None) -> Inbox:
-        return self.hub.subscribe(user_id, token_hash)
+    def subscribe(self, user_id: str, token_hash: str | None = None, poll_limit: int | None = None) -> Inbox:
+        return self.hub.subscribe(user_id, token_hash, poll_limit)
 
     def unsubscribe(self, inbox: Inbox) -> None:
         self.hub.unsubscribe(inbox)

@@ -47,7 +47,7 @@ def wait_for_updates(
     """
     if since is None:
         return read_updates(deps, user_id, None)
-    inbox = deps.notifier.subscribe(user_id, token_hash)
+    inbox = deps.notifier.subscribe(user_id, token_hash, poll_limit=deps.settings.max_polls_per_user)
     try:
         deadline = time.monotonic() + timeout_s
         while True:
@@ -57,7 +57,7 @@ def wait_for_updates(
                 return page
             if inbox.stopped == REVOKED:
                 raise InvalidToken()
-            if inbox.stopped:  # shutting down: answer now, the client polls again elsewhere
+            if inbox.stopped:  # shutting down, or a newer poll of this user: answer now
                 return page
             inbox.wait(remaining)
     finally:

@@ -6,14 +6,19 @@ Close codes a client must know (also in the README):
     4410  ``since`` is older than the updates kept: reload GET /threads, resume from its cursor
     1013  the store is unavailable: reconnect later, from the last cursor
     1012  the server is restarting (deploy, scale-down): reconnect at once, from the last cursor
+    4429  the client read too slowly and fell too far behind: reconnect from the last cursor
     1009  a frame over the size limit
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import queue
+import socket
 import threading
+from dataclasses import dataclass
 
 from flask import Blueprint, request
 from flask_sock import ConnectionClosed, Sock
@@ -44,6 +49,8 @@ CLOSE_UNAUTHORIZED = 4401
 CLOSE_CURSOR_EXPIRED = 4410
 CLOSE_TRY_AGAIN_LATER = 1013  # the store is unavailable: reconnect with backoff
 CLOSE_SERVICE_RESTART = 1012  # this server is shutting down: reconnect (to another) at once
+CLOSE_TOO_SLOW = 4429  # the client fell too far behind: reconnect with since=<last cursor>
+SLOW_CLOSE_GRACE_S = 20  # how long a closing socket may take to flush before it is cut off
 # With no doorbell, re-read the log and re-check the token this often: a lost notification
 # costs at most this much latency, and an expired token keeps its socket at most this long.
 RESYNC_INTERVAL_S = 25
@@ -53,6 +60,7 @@ MAX_REQUEST_ID_LENGTH = 128
 @sock.route("/stream", bp=bp)
 def stream(ws) -> None:
     """Authenticate, replay what the client missed, then stream until it goes away."""
+    ws.sock = WholeFrameSocket(ws.sock)
     app_deps = deps()
     token = request.args.get("token") or bearer_token()
     try:
@@ -65,6 +73,27 @@ def stream(ws) -> None:
     StreamSession(ws, app_deps, user_id, token).run(since)
 
 
+class WholeFrameSocket:
+    """The raw socket under simple-websocket, made to write each frame whole, one at a time.
+
+    simple-websocket writes with ``socket.send``, which writes only part of a frame when a
+    client reads slowly, and its ping thread writes beside our writer: either corrupts the
+    stream. ``sendall`` under one lock keeps every frame whole.
+    """
+
+    def __init__(self, sock) -> None:
+        self._sock = sock
+        self._lock = threading.Lock()
+
+    def send(self, data: bytes) -> int:
+        with self._lock:
+            self._sock.sendall(data)
+        return len(data)
+
+    def __getattr__(self, name: str):
+        return getattr(self._sock, name)
+
+
 def _cursor_arg(raw: str | None) -> int | None:
     if raw is None:
         return None
@@ -74,62 +103,86 @@ def _cursor_arg(raw: str | None) -> int | None:
 
 
 def _refuse(ws, error: MessengerError, close_code: int) -> None:
-    ws.send(
-        json.dumps({"type": "error", "request_id": None, "status": error.status, "error": error.to_dict()})
-    )
+    """Refuse before a session starts: one error frame, then the close code."""
+    ws.send(json.dumps(_error_frame(None, error)))
     ws.close(close_code, error.code)
 
 
+def _error_frame(request_id, error: MessengerError) -> dict:
+    return {"type": "error", "request_id": request_id, "status": error.status, "error": error.to_dict()}
+
+
+@dataclass(frozen=True)
+class _Close:
+    code: int
+    reason: str
+
+
+OVERFLOW = "overflow"  # Inbox.stopped when the socket's outgoing queue overflowed
+CLOSE_FOR = {
+    REVOKED: _Close(CLOSE_UNAUTHORIZED, "token revoked"),
+    SHUTDOWN: _Close(CLOSE_SERVICE_RESTART, "reconnect"),
+    OVERFLOW: _Close(CLOSE_TOO_SLOW, "too far behind: resume from your cursor"),
+}
+
+
 class StreamSession:
-    """One connected socket: a reader thread answers the client's frames while this one streams."""
+    """One connected socket: a reader answers the client's frames, a writer owns the socket's
+    output through a bounded queue, and this thread streams the user's updates into it."""
 
     def __init__(self, ws, app_deps: Deps, user_id: str, token: str) -> None:
         self.ws = ws
         self.deps = app_deps
         self.user_id = user_id
         self.token = token
-        self._send_lock = threading.Lock()
         self.inbox = app_deps.notifier.subscribe(user_id, accounts.hash_token(token))
+        # A client that stops reading must not make the server hold its updates without
+        # bound: when this many frames wait longer than ws_send_timeout_s, it is told to
+        # resume from its cursor. A client that reads slowly just slows its own replay.
+        self._outbox: queue.Queue[str | _Close] = queue.Queue(maxsize=app_deps.settings.ws_outbox_frames)
 
     def run(self, since: int | None) -> None:
+        writer = threading.Thread(target=self._write_frames, name="stream-writer", daemon=True)
+        writer.start()
+        close = None
         try:
             cursor = self._send_updates(since)
-            reader = threading.Thread(target=self._read_frames, name="stream-reader", daemon=True)
-            reader.start()
+            threading.Thread(target=self._read_frames, name="stream-reader", daemon=True).start()
             self._stream(cursor)
+            close = CLOSE_FOR.get(self.inbox.stopped)
         except CursorExpired as error:
-            _refuse(self.ws, error, CLOSE_CURSOR_EXPIRED)
+            self._send(_error_frame(None, error))
+            close = _Close(CLOSE_CURSOR_EXPIRED, error.code)
         except StoreUnavailable as error:
-            _refuse(self.ws, error, CLOSE_TRY_AGAIN_LATER)
+            self._send(_error_frame(None, error))
+            close = _Close(CLOSE_TRY_AGAIN_LATER, error.code)
         finally:
             self.inbox.stop("finished")
             self.deps.notifier.unsubscribe(self.inbox)
+            self._finish(writer, close)
 
     def _stream(self, cursor: int) -> None:
-        while True:
+        while not self.inbox.stopped:
             rung = self.inbox.wait(RESYNC_INTERVAL_S)
             if self.inbox.stopped:
-                break
+                return
             for event in self.inbox.take_ephemeral():
                 self._send({"type": "typing", "thread_id": event["thread_id"], "user_id": event["user_id"]})
             if not rung and not self._token_still_valid():
                 self.inbox.stop(REVOKED)
-                break
+                return
             cursor = self._send_updates(cursor)
-        if self.inbox.stopped == REVOKED:
-            self.ws.close(CLOSE_UNAUTHORIZED, "token revoked")
-        elif self.inbox.stopped == SHUTDOWN:
-            self.ws.close(CLOSE_SERVICE_RESTART, "reconnect")
 
     def _send_updates(self, cursor: int | None) -> int:
-        """Send everything after ``cursor``, page by page; return the new cursor."""
-        while True:
+        """Queue everything after ``cursor``, page by page; return the new cursor."""
+        while not self.inbox.stopped:
             page = updates.read_updates(self.deps, self.user_id, cursor)
             for update in page.updates:
                 self._send({"type": "update", "update": update.to_wire(), "cursor": update.cursor})
             cursor = page.cursor
             if not page.more:
-                return cursor
+                break
+        return cursor
 
     def _token_still_valid(self) -> bool:
         try:
@@ -139,10 +192,48 @@ class StreamSession:
         except MessengerError:
             return False
 
+    def _send(self, frame: dict) -> None:
+        """Queue a frame; wait while the client catches up, but not for a client that stopped."""
+        if self.inbox.stopped == OVERFLOW:
+            return
+        try:
+            self._outbox.put(
+                json.dumps(frame, separators=(",", ":")), timeout=self.deps.settings.ws_send_timeout_s
+            )
+        except queue.Full:
+            logger.warning(
+                "a socket of user %s stopped reading; closing it with %d", self.user_id, CLOSE_TOO_SLOW
+            )
+            self.inbox.stop(OVERFLOW)
+
+    def _finish(self, writer: threading.Thread, close: _Close | None) -> None:
+        """Close through the writer; a writer stuck on a client that reads nothing is cut off."""
+        if self.inbox.stopped == OVERFLOW:
+            _discard(self._outbox)  # the client resumes from its cursor; these would only wait
+        with contextlib.suppress(queue.Full):
+            self._outbox.put_nowait(close or _Close(1000, "bye"))
+        writer.join(SLOW_CLOSE_GRACE_S)
+        if writer.is_alive():
+            with contextlib.suppress(OSError):
+                self.ws.sock.shutdown(socket.SHUT_RDWR)
+
+    def _write_frames(self) -> None:
+        try:
+            while True:
+                item = self._outbox.get()
+                if isinstance(item, _Close):
+                    self.ws.close(item.code, item.reason)
+                    return
+                self.ws.send(item)
+        except (ConnectionClosed, OSError):
+            pass
+        finally:
+            self.inbox.stop("disconnected")
+
     def _read_frames(self) -> None:
         try:
             while not self.inbox.stopped:
-                frame = self.ws.receive()
+                frame = self.ws.receive(timeout=RESYNC_INTERVAL_S)
                 if frame is not None:
                     self._send(self._answer(frame))
         except ConnectionClosed:
@@ -161,26 +252,16 @@ class StreamSession:
             body, status = actions.dispatch(self.deps, self.user_id, payload, actions.SOCKET_ACTIONS)
             return {"type": "result", "request_id": request_id, "status": status, **body}
         except MessengerError as error:
-            return {
-                "type": "error",
-                "request_id": request_id,
-                "status": error.status,
-                "error": error.to_dict(),
-            }
+            return _error_frame(request_id, error)
         except Exception:
             logger.exception("stream action failed")
-            error = InternalError()
-            return {
-                "type": "error",
-                "request_id": request_id,
-                "status": error.status,
-                "error": error.to_dict(),
-            }
+            return _error_frame(request_id, InternalError())
 
-    def _send(self, frame: dict) -> None:
-        data = json.dumps(frame, separators=(",", ":"))
-        with self._send_lock:
-            self.ws.send(data)
+
+def _discard(outbox: queue.Queue) -> None:
+    with contextlib.suppress(queue.Empty):
+        while True:
+            outbox.get_nowait()
 
 
 def _parse(frame: str | bytes) -> dict:

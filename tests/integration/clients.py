@@ -89,7 +89,9 @@ class Closed(Exception):
 class Stream:
     """A WebSocket connection to /stream that keeps update frames apart from replies."""
 
-    def __init__(self, base_url: str, token: str | None, since: int | None = None, **query) -> None:
+    def __init__(
+        self, base_url: str, token: str | None, since: int | None = None, sockopt: tuple = (), **query
+    ) -> None:
         params = {**query}
         if token is not None:
             params["token"] = token
@@ -100,7 +102,7 @@ class Stream:
             + "/stream?"
             + "&".join(f"{k}={v}" for k, v in params.items())
         )
-        self.ws = websocket.create_connection(url, timeout=10)
+        self.ws = websocket.create_connection(url, timeout=10, sockopt=sockopt)
         self.pending: list[dict] = []
 
     def frame(self, timeout: float = 5) -> dict:
