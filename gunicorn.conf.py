@@ -12,6 +12,8 @@ timeout = 30
 graceful_timeout = 10
 preload_app = False  # each worker opens its own store connections after the fork
 accesslog = "-"
+# The path without its query string: a WebSocket's ?token= must never reach a log.
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'
 
 
 def post_worker_init(worker):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, Response, current_app, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import Settings
 from .errors import UnsupportedContentType
@@ -12,6 +13,7 @@ from .web import accounts, ops, stream, threads, updates
 from .web.api import MessengerApi, openapi_config
 from .web.context import EXTENSION_KEY
 from .web.errors import register_error_handlers
+from .web.limits import install_rate_limits
 
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -38,6 +40,9 @@ def create_app(settings: Settings | None = None, deps: Deps | None = None) -> Fl
     app.register_blueprint(stream.bp)
     app.add_url_rule("/docs/assets/<path:filename>", "docs_asset", ops.docs_asset)
 
+    install_rate_limits(app, settings)
+    if settings.forwarded_hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.forwarded_hops, x_proto=settings.forwarded_hops)
     register_error_handlers(app)
     app.before_request(require_json_body)
     app.after_request(close_connections_when_draining)

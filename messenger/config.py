@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from limits import parse_many
+
 SQLITE_SYNCHRONOUS_MODES = ("NORMAL", "FULL")
 # Under the 30 s first-byte limit of Heroku-style routers, with room for the response.
 LONGPOLL_MAX_TIMEOUT_S = 25
@@ -46,6 +48,16 @@ class Settings:
     ws_outbox_frames: int = 1000  # frames queued for one socket at most...
     ws_send_timeout_s: int = 10  # ...for this long before it is told to resume from its cursor
     ws_ping_interval_s: int = 25
+
+    # Rate limits (the "limits" syntax: "10 per minute;100 per hour").
+    rate_limits_enabled: bool = True
+    rate_limit_signup: str = "10 per minute;100 per hour"  # per client address
+    rate_limit_signin: str = "10 per minute;100 per hour"  # per client address: brute force
+    rate_limit_send: str = "20 per second;300 per minute"  # per user: messages and new threads
+    rate_limit_updates: str = "120 per minute"  # per user: GET /updates requests
+    forwarded_hops: int = 0  # proxies in front (1 on Heroku) whose X-Forwarded-For to trust
+    # Browser pages allowed to open the WebSocket besides the service's own origin ("*": any).
+    allowed_origins: tuple[str, ...] = ()
 
     # Limits.
     max_message_length: int = 4000
@@ -88,6 +100,15 @@ class Settings:
             max_message_length=_int(env, "MAX_MESSAGE_LENGTH", cls.max_message_length),
             max_thread_members=_int(env, "MAX_THREAD_MEMBERS", cls.max_thread_members),
             max_content_length=_int(env, "MAX_CONTENT_LENGTH", cls.max_content_length),
+            rate_limits_enabled=_bool(env, "RATE_LIMITS_ENABLED", cls.rate_limits_enabled),
+            rate_limit_signup=env.get("RATE_LIMIT_SIGNUP", cls.rate_limit_signup),
+            rate_limit_signin=env.get("RATE_LIMIT_SIGNIN", cls.rate_limit_signin),
+            rate_limit_send=env.get("RATE_LIMIT_SEND", cls.rate_limit_send),
+            rate_limit_updates=env.get("RATE_LIMIT_UPDATES", cls.rate_limit_updates),
+            forwarded_hops=_int(env, "FORWARDED_HOPS", cls.forwarded_hops),
+            allowed_origins=tuple(
+                o.strip().rstrip("/") for o in env.get("ALLOWED_ORIGINS", "").split(",") if o.strip()
+            ),
             host=env.get("HOST", cls.host),
             port=_int(env, "PORT", cls.port),
             web_concurrency=_int(env, "WEB_CONCURRENCY", cls.web_concurrency),
@@ -126,6 +147,11 @@ class Settings:
                 raise ConfigError(f"{name.upper()} must be at least 1")
         if not 0 <= self.longpoll_default_timeout_s <= LONGPOLL_MAX_TIMEOUT_S:
             raise ConfigError(f"LONGPOLL_TIMEOUT_S must be between 0 and {LONGPOLL_MAX_TIMEOUT_S}")
+        for name in ("rate_limit_signup", "rate_limit_signin", "rate_limit_send", "rate_limit_updates"):
+            try:
+                parse_many(getattr(self, name))
+            except ValueError:
+                raise ConfigError(f"{name.upper()} is not a rate limit like '10 per minute'") from None
         if self.max_thread_members < 2:
             raise ConfigError("MAX_THREAD_MEMBERS must be at least 2")
 

@@ -15,6 +15,7 @@ class MessengerError(Exception):
     code = "error"
     status = 400
     message = "The request failed."
+    headers: dict[str, str] = {}
 
     def __init__(self, message: str | None = None, details: dict[str, Any] | None = None):
         super().__init__(message or self.message)
@@ -65,6 +66,12 @@ class UserMismatch(MessengerError):
     code = "user_mismatch"
     status = 403
     message = "The user_id in the payload must be the signed-in user."
+
+
+class OriginNotAllowed(MessengerError):
+    code = "origin_not_allowed"
+    status = 403
+    message = "This page's origin may not open the stream; see ALLOWED_ORIGINS."
 
 
 class NotThreadCreator(MessengerError):
@@ -135,6 +142,16 @@ class TooManyMembers(MessengerError):
     code = "too_many_members"
     status = 422
     message = "The thread would have more members than allowed."
+
+
+class RateLimited(MessengerError):
+    code = "rate_limited"
+    status = 429
+    message = "Too many requests; retry after the number of seconds in Retry-After."
+
+    def __init__(self, retry_after: int):
+        super().__init__(details={"retry_after": retry_after})
+        self.headers = {"Retry-After": str(retry_after)}
 
 
 class InternalError(MessengerError):

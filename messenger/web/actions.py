@@ -16,6 +16,7 @@ from .. import schemas
 from ..errors import InvalidPayload, UserMismatch
 from ..service import messages, threads
 from ..service.deps import Deps
+from .limits import RateLimits
 
 Reply = tuple[dict[str, Any], int]
 
@@ -97,6 +98,8 @@ ACTIONS: dict[str, Action] = {
     "get_user_threads": Action(schemas.GetUserThreadsRequest, schemas.ThreadList, get_user_threads),
     "get_thread_messages": Action(schemas.GetThreadMessagesRequest, schemas.MessageList, get_thread_messages),
 }
+# Actions that count against the per-user send limit, whatever carries them.
+SENDS = {"send_message", "create_thread"}
 # The WebSocket also takes these, which HTTP serves on their own routes.
 SOCKET_ACTIONS: dict[str, Action] = {
     **ACTIONS,
@@ -114,11 +117,16 @@ def load(schema: type[Schema], payload: Any) -> dict:
         raise InvalidPayload(details=details) from None
 
 
-def dispatch(deps: Deps, actor_id: str, payload: Any, registry: dict[str, Action] = ACTIONS) -> Reply:
+def dispatch(
+    deps: Deps, limits: RateLimits, actor_id: str, payload: Any, registry: dict[str, Action] = ACTIONS
+) -> Reply:
     """Run any protocol action from its verbatim JSON and dump the reply."""
     name = payload.get("action") if isinstance(payload, dict) else None
     action = registry.get(name) if isinstance(name, str) else None
     if action is None:
         raise InvalidPayload(details={"action": [f"Must be one of: {', '.join(registry)}."]})
-    reply, status = action.handle(deps, actor_id, load(action.request, payload))
+    data = load(action.request, payload)
+    if name in SENDS:
+        limits.check("send", actor_id)
+    reply, status = action.handle(deps, actor_id, data)
     return action.reply().dump(reply), status

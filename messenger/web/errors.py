@@ -38,7 +38,7 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def handle_messenger_error(error: MessengerError):
-    return jsonify({"error": error.to_dict()}), error.status
+    return jsonify({"error": error.to_dict()}), error.status, error.headers
 
 
 def handle_http_exception(error: HTTPException):

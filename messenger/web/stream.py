@@ -3,6 +3,7 @@
 Close codes a client must know (also in the README):
     4400  the connection request was malformed (e.g. ``since`` is not a cursor)
     4401  no valid token, or the token was signed out or expired: sign in again
+    4403  the page's Origin is not allowed (ALLOWED_ORIGINS)
     4410  ``since`` is older than the updates kept: reload GET /threads, resume from its cursor
     1013  the store is unavailable: reconnect later, from the last cursor
     1012  the server is restarting (deploy, scale-down): reconnect at once, from the last cursor
@@ -29,6 +30,7 @@ from ..errors import (
     InvalidJson,
     InvalidPayload,
     MessengerError,
+    OriginNotAllowed,
     StoreUnavailable,
 )
 from ..notify.hub import REVOKED, SHUTDOWN
@@ -37,7 +39,8 @@ from ..service import accounts, updates
 from ..service.deps import Deps
 from . import actions
 from .auth import bearer_token
-from .context import deps
+from .context import deps, rate_limits
+from .limits import RateLimits
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +49,8 @@ bp = Blueprint("stream", __name__)
 
 CLOSE_BAD_REQUEST = 4400
 CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN_ORIGIN = 4403
+CLOSE_FOR_STATUS = {401: CLOSE_UNAUTHORIZED, 403: CLOSE_FORBIDDEN_ORIGIN}
 CLOSE_CURSOR_EXPIRED = 4410
 CLOSE_TRY_AGAIN_LATER = 1013  # the store is unavailable: reconnect with backoff
 CLOSE_SERVICE_RESTART = 1012  # this server is shutting down: reconnect (to another) at once
@@ -64,13 +69,13 @@ def stream(ws) -> None:
     app_deps = deps()
     token = request.args.get("token") or bearer_token()
     try:
+        _require_allowed_origin(app_deps.settings.allowed_origins)
         user_id = accounts.authenticate(app_deps, token)
         since = _cursor_arg(request.args.get("since"))
     except MessengerError as error:
-        close_code = CLOSE_UNAUTHORIZED if error.status == 401 else CLOSE_BAD_REQUEST
-        _refuse(ws, error, close_code)
+        _refuse(ws, error, CLOSE_FOR_STATUS.get(error.status, CLOSE_BAD_REQUEST))
         return
-    StreamSession(ws, app_deps, user_id, token).run(since)
+    StreamSession(ws, app_deps, rate_limits(), user_id, token).run(since)
 
 
 class WholeFrameSocket:
@@ -92,6 +97,16 @@ class WholeFrameSocket:
 
     def __getattr__(self, name: str):
         return getattr(self._sock, name)
+
+
+def _require_allowed_origin(allowed: tuple[str, ...]) -> None:
+    """A page of another site must not drive a user's stream (browsers always send Origin)."""
+    origin = request.headers.get("Origin")
+    if origin is None or "*" in allowed:
+        return
+    own = f"{request.scheme}://{request.host}"
+    if origin.rstrip("/") not in (own, *allowed):
+        raise OriginNotAllowed()
 
 
 def _cursor_arg(raw: str | None) -> int | None:
@@ -130,9 +145,10 @@ class StreamSession:
     """One connected socket: a reader answers the client's frames, a writer owns the socket's
     output through a bounded queue, and this thread streams the user's updates into it."""
 
-    def __init__(self, ws, app_deps: Deps, user_id: str, token: str) -> None:
+    def __init__(self, ws, app_deps: Deps, limits: RateLimits, user_id: str, token: str) -> None:
         self.ws = ws
         self.deps = app_deps
+        self.limits = limits
         self.user_id = user_id
         self.token = token
         self.inbox = app_deps.notifier.subscribe(user_id, accounts.hash_token(token))
@@ -249,7 +265,9 @@ class StreamSession:
         try:
             payload = _parse(frame)
             request_id = _request_id(payload)
-            body, status = actions.dispatch(self.deps, self.user_id, payload, actions.SOCKET_ACTIONS)
+            body, status = actions.dispatch(
+                self.deps, self.limits, self.user_id, payload, actions.SOCKET_ACTIONS
+            )
             return {"type": "result", "request_id": request_id, "status": status, **body}
         except MessengerError as error:
             return _error_frame(request_id, error)

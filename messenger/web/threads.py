@@ -11,9 +11,20 @@ from ..errors import InvalidJson
 from ..service import threads
 from . import actions
 from .auth import authenticated
-from .context import deps
+from .context import deps, rate_limits
 
 blp = Blueprint("threads", __name__, description="Threads and messages")
+
+
+def _json_any_of(*schemas: str) -> dict:
+    refs = [{"$ref": f"#/components/schemas/{name}"} for name in schemas]
+    return {"content": {"application/json": {"schema": {"anyOf": refs}}}}
+
+
+# POST /actions answers with the body of the action's own route, so its replies are documented
+# (and checked by the schema fuzzer) as one of those.
+ACTION_REPLY_200 = _json_any_of("MessageReply", "ThreadReply", "ThreadList", "MessageList")
+ACTION_REPLY_201 = _json_any_of("MessageReply", "ThreadReply")
 
 
 @blp.route("/message", methods=["POST"])
@@ -23,6 +34,7 @@ blp = Blueprint("threads", __name__, description="Threads and messages")
 @blp.alt_response(200, schema=schemas.MessageReply, description="A retry: the original message")
 def send_message(data):
     """Send a message (the protocol's send_message; "action" may be left out)."""
+    rate_limits().check("send", g.user_id)
     return actions.send_message(deps(), g.user_id, data)
 
 
@@ -33,6 +45,7 @@ def send_message(data):
 @blp.alt_response(200, schema=schemas.ThreadReply, description="The existing 1:1 thread, or a retry")
 def create_thread(data):
     """Open a 1:1 thread (unique per pair) or a new group, with a first message."""
+    rate_limits().check("send", g.user_id)
     return actions.create_thread(deps(), g.user_id, data)
 
 
@@ -95,13 +108,13 @@ def remove_member(thread_id, user_id):
     summary="Run any of the four protocol actions",
     requestBody={"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
     responses={
-        "200": {"description": "Same body as the action's own route"},
-        "201": {"description": "Same body as the action's own route"},
+        "200": {"description": "Same body as the action's own route", **ACTION_REPLY_200},
+        "201": {"description": "Same body as the action's own route", **ACTION_REPLY_201},
     },
 )
 def run_action():
     """Take send_message, create_thread, get_user_threads or get_thread_messages verbatim."""
-    return actions.dispatch(deps(), g.user_id, json_body())
+    return actions.dispatch(deps(), rate_limits(), g.user_id, json_body())
 
 
 def json_body():

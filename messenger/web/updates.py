@@ -9,7 +9,7 @@ from .. import schemas
 from ..service import updates
 from ..service.accounts import hash_token
 from .auth import authenticated
-from .context import deps
+from .context import deps, rate_limits
 
 blp = Blueprint("updates", __name__, description="Real-time updates")
 
@@ -19,8 +19,10 @@ blp = Blueprint("updates", __name__, description="Real-time updates")
 @blp.arguments(schemas.UpdatesQuery, location="query")
 @blp.response(200, schemas.UpdatesReply)
 @blp.alt_response(410, schema=schemas.ErrorReply, description="cursor_expired: reload GET /threads")
+@blp.alt_response(429, schema=schemas.ErrorReply, description="rate_limited: retry after Retry-After seconds")
 def poll_updates(query):
     """Return updates after ``since`` at once, or wait for the next one until ``timeout``."""
+    rate_limits().check("updates", g.user_id)
     timeout = query["timeout"]
     if timeout is None:
         timeout = deps().settings.longpoll_default_timeout_s

@@ -44,12 +44,15 @@ def clock() -> Clock:
 
 @pytest.fixture
 def make_app(tmp_path, clock) -> Iterator[Callable[..., Flask]]:
-    """Build an app on a fresh SQLite file; keyword arguments override settings."""
+    """Build an app on a fresh SQLite file; keyword arguments override settings.
+
+    Rate limits are off unless a test turns them on: these tests sign up many users at once.
+    """
     stores: list[Store] = []
 
     def make(**overrides) -> Flask:
         path = tmp_path / f"m{len(stores)}.db"
-        settings = Settings(sqlite_path=str(path)).with_overrides(**overrides)
+        settings = Settings(sqlite_path=str(path), rate_limits_enabled=False).with_overrides(**overrides)
         store = build_store(settings)
         store.setup()
         stores.append(store)

@@ -90,7 +90,13 @@ class Stream:
     """A WebSocket connection to /stream that keeps update frames apart from replies."""
 
     def __init__(
-        self, base_url: str, token: str | None, since: int | None = None, sockopt: tuple = (), **query
+        self,
+        base_url: str,
+        token: str | None,
+        since: int | None = None,
+        sockopt: tuple = (),
+        origin: str | None = None,
+        **query,
     ) -> None:
         params = {**query}
         if token is not None:
@@ -102,7 +108,7 @@ class Stream:
             + "/stream?"
             + "&".join(f"{k}={v}" for k, v in params.items())
         )
-        self.ws = websocket.create_connection(url, timeout=10, sockopt=sockopt)
+        self.ws = websocket.create_connection(url, timeout=10, sockopt=sockopt, origin=origin)
         self.pending: list[dict] = []
 
     def frame(self, timeout: float = 5) -> dict:

@@ -16,6 +16,13 @@ import requests
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 START_TIMEOUT_S = 30
+# These tests sign up and send far faster than a person; tests of the limits set their own.
+GENEROUS_RATE_LIMITS = {
+    "RATE_LIMIT_SIGNUP": "10000 per minute",
+    "RATE_LIMIT_SIGNIN": "10000 per minute",
+    "RATE_LIMIT_SEND": "10000 per second",
+    "RATE_LIMIT_UPDATES": "100000 per minute",
+}
 
 
 def free_port() -> int:
@@ -38,7 +45,7 @@ class LiveServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> LiveServer:
-        env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(self.port)}
+        env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(self.port), **GENEROUS_RATE_LIMITS}
         env.pop("MONGODB_URI", None)  # the embedded store unless the test says otherwise
         env.update(self.env)
         log = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115 - closed below

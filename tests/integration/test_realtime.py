@@ -292,3 +292,14 @@ class TestStream:
         again = Stream(server.url, alice.token)
         assert again.request({"action": "get_user_threads", "user_id": alice.user_id})["status"] == 200
         again.close()
+
+    def test_a_page_of_another_origin_is_refused_with_4403_and_its_own_origin_is_not(self, http, server):
+        alice = http.signup()
+        foreign = Stream(server.url, alice.token, origin="https://evil.example")
+        assert foreign.frame()["error"]["code"] == "origin_not_allowed"
+        with pytest.raises(Closed) as closed:
+            foreign.frame()
+        assert closed.value.code == 4403
+        own = Stream(server.url, alice.token, origin=server.url)
+        assert own.request({"action": "get_user_threads", "user_id": alice.user_id})["status"] == 200
+        own.close()

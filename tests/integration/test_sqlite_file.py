@@ -15,7 +15,9 @@ SENDS_EACH = 50
 
 @pytest.fixture
 def settings(tmp_path):
-    return Settings(sqlite_path=str(tmp_path / "messenger.db"))
+    return Settings(
+        sqlite_path=str(tmp_path / "messenger.db"), rate_limits_enabled=False
+    )  # floods on purpose
 
 
 def signup(client, name: str) -> dict:
