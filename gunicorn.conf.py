@@ -1,5 +1,9 @@
 """gunicorn settings for `make run`, the Procfile and the tests; values come from messenger.config."""
 
+import os
+import shutil
+import tempfile
+
 from messenger.config import Settings
 
 _settings = Settings.from_env()
@@ -11,9 +15,31 @@ worker_connections = 5000
 timeout = 30
 graceful_timeout = 10
 preload_app = False  # each worker opens its own store connections after the fork
-accesslog = "-"
+accesslog = None  # the app logs each request itself, with its request id (messenger/web/observe.py)
 # The path without its query string: a WebSocket's ?token= must never reach a log.
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'
+
+# Several workers write their metrics to files in one directory that /metrics adds up.
+# prometheus-client picks that mode when a worker first imports it (after the fork: no
+# preloading), so the directory must be in the environment the workers inherit.
+_metrics_dir = _settings.prometheus_multiproc_dir  # an operator's own, which they keep clean
+_made_metrics_dir = workers > 1 and _settings.metrics_enabled and not _metrics_dir
+if _made_metrics_dir:
+    _metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="messenger-metrics-")
+
+
+def child_exit(server, worker):
+    """A dead worker's sockets and polls must leave the live gauges' sum."""
+    if _metrics_dir:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid, _metrics_dir)
+
+
+def on_exit(server):
+    """Remove the metrics directory this master made: the next start begins from zero."""
+    if _made_metrics_dir:
+        shutil.rmtree(_metrics_dir, ignore_errors=True)
 
 
 def post_worker_init(worker):

@@ -7,10 +7,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import Settings
 from .errors import UnsupportedContentType
+from .logs import configure_logging
 from .service.deps import Deps
 from .service.updates import start_pruning
-from .web import accounts, ops, stream, threads, updates
+from .web import accounts, observe, ops, stream, threads, updates
 from .web.api import MessengerApi, openapi_config
+from .web.client import bp as client_bp
 from .web.context import EXTENSION_KEY
 from .web.errors import register_error_handlers
 from .web.limits import install_rate_limits
@@ -23,7 +25,9 @@ def create_app(settings: Settings | None = None, deps: Deps | None = None) -> Fl
     from .wiring import build_deps
 
     settings = settings or Settings.from_env()
+    configure_logging(settings.log_format)
     app = Flask(__name__)
+    observe.install(app, settings)  # first, so its hooks see every request, even a refused one
     app.config["MAX_CONTENT_LENGTH"] = settings.max_content_length
     app.json.sort_keys = False  # keep fields in schema order: {"error": {"code", "message", ...}}
     openapi_config(app.config)
@@ -38,6 +42,7 @@ def create_app(settings: Settings | None = None, deps: Deps | None = None) -> Fl
         api.register_blueprint(blueprint)
     stream.sock.init_app(app)
     app.register_blueprint(stream.bp)
+    app.register_blueprint(client_bp)  # the web client at / (its own CSP and headers)
     app.add_url_rule("/docs/assets/<path:filename>", "docs_asset", ops.docs_asset)
 
     install_rate_limits(app, settings)

@@ -13,6 +13,7 @@ from typing import Any
 from limits import parse_many
 
 SQLITE_SYNCHRONOUS_MODES = ("NORMAL", "FULL")
+LOG_FORMATS = ("text", "json")
 # Under the 30 s first-byte limit of Heroku-style routers, with room for the response.
 LONGPOLL_MAX_TIMEOUT_S = 25
 
@@ -64,6 +65,12 @@ class Settings:
     max_thread_members: int = 100
     max_content_length: int = 64 * 1024
 
+    # Observability.
+    log_format: str = "text"  # "json": one JSON object per log line, for a log collector
+    metrics_enabled: bool = True  # serve /metrics (for the operator's scraper, never public)
+    # Set by gunicorn.conf.py when several workers share their metrics; empty: one process.
+    prometheus_multiproc_dir: str = ""
+
     # Serving.
     host: str = "127.0.0.1"
     port: int = 8000
@@ -109,6 +116,9 @@ class Settings:
             allowed_origins=tuple(
                 o.strip().rstrip("/") for o in env.get("ALLOWED_ORIGINS", "").split(",") if o.strip()
             ),
+            log_format=env.get("LOG_FORMAT", cls.log_format).strip().lower(),
+            metrics_enabled=_bool(env, "METRICS_ENABLED", cls.metrics_enabled),
+            prometheus_multiproc_dir=env.get("PROMETHEUS_MULTIPROC_DIR", ""),
             host=env.get("HOST", cls.host),
             port=_int(env, "PORT", cls.port),
             web_concurrency=_int(env, "WEB_CONCURRENCY", cls.web_concurrency),
@@ -130,6 +140,8 @@ class Settings:
         """Fail at start-up, not at the first request, on a value that cannot work."""
         if self.sqlite_synchronous not in SQLITE_SYNCHRONOUS_MODES:
             raise ConfigError(f"SQLITE_SYNCHRONOUS must be one of {SQLITE_SYNCHRONOUS_MODES}")
+        if self.log_format not in LOG_FORMATS:
+            raise ConfigError(f"LOG_FORMAT must be one of {LOG_FORMATS}")
         positive = (
             "token_ttl_days",
             "max_message_length",

@@ -36,6 +36,7 @@ class Inbox:
     token_hash: str | None = None
     rung_cursor: int = 0
     stopped: str | None = None  # why the client must stop: REVOKED, or its own connection closed
+    takes_ephemeral: bool = True  # sockets show typing; long-polls do not
     ephemeral: deque = field(default_factory=lambda: deque(maxlen=EPHEMERAL_BACKLOG))
     _changed: threading.Condition = field(default_factory=threading.Condition)
     _rung: bool = False
@@ -47,6 +48,8 @@ class Inbox:
             self._changed.notify_all()
 
     def push(self, event: Event) -> None:
+        if not self.takes_ephemeral:
+            return  # a long-poll carries only the log; queued typing would wake it in a loop
         with self._changed:
             self.ephemeral.append(event)
             self._changed.notify_all()
@@ -86,6 +89,7 @@ class Hub:
         with self._lock:
             self._inboxes.setdefault(user_id, set()).add(inbox)
             if poll_limit is not None:
+                inbox.takes_ephemeral = False
                 polls = self._polls.setdefault(user_id, [])
                 polls.append(inbox)
                 while len(polls) > poll_limit:

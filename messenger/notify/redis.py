@@ -16,6 +16,7 @@ import uuid
 
 import redis
 
+from .. import metrics
 from .hub import RESYNC, Event, Hub, Inbox
 
 logger = logging.getLogger(__name__)
@@ -46,7 +47,10 @@ class RedisNotifier:
         if time.monotonic() < self._publish_paused_until:
             return
         try:
-            self._client.publish(CHANNEL, json.dumps({**event, "origin": self._origin}))
+            # published_at (wall clock, comparable across machines) lets the receiver measure
+            # the lag; a process of the previous release ignores the extra key.
+            wire = {**event, "origin": self._origin, "published_at": time.time()}
+            self._client.publish(CHANNEL, json.dumps(wire))
         except redis.RedisError as exc:
             self._publish_paused_until = time.monotonic() + PUBLISH_BACKOFF_S
             logger.warning("redis publish failed, other processes learn on resync: %s", exc)
@@ -108,5 +112,9 @@ class RedisNotifier:
         except ValueError:
             logger.warning("ignored a malformed notifier event")
             return
+        published_at = event.pop("published_at", None)
         if event.pop("origin", None) != self._origin:
             self.hub.deliver(event)
+            if isinstance(published_at, (int, float)):  # absent from the previous release's events
+                # Clocks of two machines may disagree by a little: never a negative lag.
+                metrics.observe_notifier_lag(max(0.0, time.time() - published_at))

@@ -12,7 +12,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError
 
-from .. import schemas
+from .. import metrics, schemas
 from ..errors import InvalidPayload, UserMismatch
 from ..service import messages, threads
 from ..service.deps import Deps
@@ -30,29 +30,31 @@ def require_self(actor_id: str, claimed_id: str | None) -> None:
 def send_message(deps: Deps, actor_id: str, data: dict) -> Reply:
     message = data["message"]
     require_self(actor_id, message["user_id"])
-    sent = messages.send_message(
-        deps,
-        actor_id,
-        data["thread_id"],
-        message["contents"],
-        message["timestamp"],
-        message.get("client_msg_id"),
-    )
+    with metrics.timed_send("send_message"):
+        sent = messages.send_message(
+            deps,
+            actor_id,
+            data["thread_id"],
+            message["contents"],
+            message["timestamp"],
+            message.get("client_msg_id"),
+        )
     return {"message": sent.message}, 201 if sent.created else 200
 
 
 def create_thread(deps: Deps, actor_id: str, data: dict) -> Reply:
     message = data["message"]
     require_self(actor_id, message["user_id"])
-    thread, first, created = threads.create_thread(
-        deps,
-        actor_id,
-        data["user_ids"],
-        message["contents"],
-        message["timestamp"],
-        message.get("client_msg_id"),
-        data.get("title"),
-    )
+    with metrics.timed_send("create_thread"):
+        thread, first, created = threads.create_thread(
+            deps,
+            actor_id,
+            data["user_ids"],
+            message["contents"],
+            message["timestamp"],
+            message.get("client_msg_id"),
+            data.get("title"),
+        )
     return {"thread": thread, "message": first}, 201 if created else 200
 
 

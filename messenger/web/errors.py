@@ -7,6 +7,7 @@ import logging
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from .. import metrics
 from ..errors import MessengerError
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def handle_messenger_error(error: MessengerError):
+    metrics.count_store_error(error)
     return jsonify({"error": error.to_dict()}), error.status, error.headers
 
 

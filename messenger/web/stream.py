@@ -8,7 +8,8 @@ Close codes a client must know (also in the README):
     1013  the store is unavailable: reconnect later, from the last cursor
     1012  the server is restarting (deploy, scale-down): reconnect at once, from the last cursor
     4429  the client read too slowly and fell too far behind: reconnect from the last cursor
-    1009  a frame over the size limit
+    1009  a frame over the size limit (MAX_CONTENT_LENGTH bytes)
+    1007  a text frame that is not valid UTF-8
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ import logging
 import queue
 import socket
 import threading
+import time
 from dataclasses import dataclass
 
-from flask import Blueprint, request
+from flask import Blueprint, g, request
 from flask_sock import ConnectionClosed, Sock
 
+from .. import metrics
 from ..errors import (
     CursorExpired,
     InternalError,
@@ -37,7 +40,7 @@ from ..notify.hub import REVOKED, SHUTDOWN
 from ..schemas import MAX_SAFE_INTEGER
 from ..service import accounts, updates
 from ..service.deps import Deps
-from . import actions
+from . import actions, observe
 from .auth import bearer_token
 from .context import deps, rate_limits
 from .limits import RateLimits
@@ -50,10 +53,12 @@ bp = Blueprint("stream", __name__)
 CLOSE_BAD_REQUEST = 4400
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN_ORIGIN = 4403
-CLOSE_FOR_STATUS = {401: CLOSE_UNAUTHORIZED, 403: CLOSE_FORBIDDEN_ORIGIN}
+
 CLOSE_CURSOR_EXPIRED = 4410
 CLOSE_TRY_AGAIN_LATER = 1013  # the store is unavailable: reconnect with backoff
+CLOSE_FOR_STATUS = {401: CLOSE_UNAUTHORIZED, 403: CLOSE_FORBIDDEN_ORIGIN, 503: CLOSE_TRY_AGAIN_LATER}
 CLOSE_SERVICE_RESTART = 1012  # this server is shutting down: reconnect (to another) at once
+CLOSE_TOO_BIG = 1009
 CLOSE_TOO_SLOW = 4429  # the client fell too far behind: reconnect with since=<last cursor>
 SLOW_CLOSE_GRACE_S = 20  # how long a closing socket may take to flush before it is cut off
 # With no doorbell, re-read the log and re-check the token this often: a lost notification
@@ -75,6 +80,7 @@ def stream(ws) -> None:
     except MessengerError as error:
         _refuse(ws, error, CLOSE_FOR_STATUS.get(error.status, CLOSE_BAD_REQUEST))
         return
+    g.user_id = user_id  # for the request's log line
     StreamSession(ws, app_deps, rate_limits(), user_id, token).run(since)
 
 
@@ -119,6 +125,7 @@ def _cursor_arg(raw: str | None) -> int | None:
 
 def _refuse(ws, error: MessengerError, close_code: int) -> None:
     """Refuse before a session starts: one error frame, then the close code."""
+    metrics.count_store_error(error)
     ws.send(json.dumps(_error_frame(None, error)))
     ws.close(close_code, error.code)
 
@@ -134,7 +141,9 @@ class _Close:
 
 
 OVERFLOW = "overflow"  # Inbox.stopped when the socket's outgoing queue overflowed
+TOO_BIG = "too big"  # Inbox.stopped when the client sent a frame over the size limit
 CLOSE_FOR = {
+    TOO_BIG: _Close(CLOSE_TOO_BIG, "frame too big"),
     REVOKED: _Close(CLOSE_UNAUTHORIZED, "token revoked"),
     SHUTDOWN: _Close(CLOSE_SERVICE_RESTART, "reconnect"),
     OVERFLOW: _Close(CLOSE_TOO_SLOW, "too far behind: resume from your cursor"),
@@ -161,6 +170,9 @@ class StreamSession:
         writer = threading.Thread(target=self._write_frames, name="stream-writer", daemon=True)
         writer.start()
         close = None
+        opened_at = time.monotonic()
+        metrics.socket_connected()
+        observe.log_socket_opened(self.user_id)
         try:
             cursor = self._send_updates(since)
             threading.Thread(target=self._read_frames, name="stream-reader", daemon=True).start()
@@ -170,12 +182,22 @@ class StreamSession:
             self._send(_error_frame(None, error))
             close = _Close(CLOSE_CURSOR_EXPIRED, error.code)
         except StoreUnavailable as error:
+            metrics.count_store_error(error)
             self._send(_error_frame(None, error))
             close = _Close(CLOSE_TRY_AGAIN_LATER, error.code)
         finally:
             self.inbox.stop("finished")
             self.deps.notifier.unsubscribe(self.inbox)
             self._finish(writer, close)
+            metrics.socket_disconnected()
+            ended = close or self._ended_without_close()
+            observe.log_socket_closed(self.user_id, time.monotonic() - opened_at, ended.code, ended.reason)
+
+    def _ended_without_close(self) -> _Close:
+        """How a socket the server had no reason to close ended: the client's code, or ours."""
+        if self.inbox.stopped == "disconnected":
+            return _Close(int(self.ws.close_reason), "closed by the client")
+        return _Close(1000, "bye")
 
     def _stream(self, cursor: int) -> None:
         while not self.inbox.stopped:
@@ -195,6 +217,7 @@ class StreamSession:
             page = updates.read_updates(self.deps, self.user_id, cursor)
             for update in page.updates:
                 self._send({"type": "update", "update": update.to_wire(), "cursor": update.cursor})
+            metrics.count_delivered("websocket", len(page.updates))
             cursor = page.cursor
             if not page.more:
                 break
@@ -250,8 +273,12 @@ class StreamSession:
         try:
             while not self.inbox.stopped:
                 frame = self.ws.receive(timeout=RESYNC_INTERVAL_S)
-                if frame is not None:
-                    self._send(self._answer(frame))
+                if frame is None:
+                    continue
+                if _size_in_bytes(frame) > self.deps.settings.max_content_length:
+                    self.inbox.stop(TOO_BIG)
+                    return
+                self._send(self._answer(frame))
         except ConnectionClosed:
             pass
         except Exception:  # a bug must not leave the socket streaming without a reader
@@ -270,10 +297,16 @@ class StreamSession:
             )
             return {"type": "result", "request_id": request_id, "status": status, **body}
         except MessengerError as error:
+            metrics.count_store_error(error)
             return _error_frame(request_id, error)
         except Exception:
             logger.exception("stream action failed")
             return _error_frame(request_id, InternalError())
+
+
+def _size_in_bytes(frame: str | bytes) -> int:
+    """simple-websocket's limit counts a text frame's characters; the limit is in bytes."""
+    return len(frame) if isinstance(frame, bytes) else len(frame.encode("utf-8", "surrogatepass"))
 
 
 def _discard(outbox: queue.Queue) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import g
 from flask_smorest import Blueprint
 
-from .. import schemas
+from .. import metrics, schemas
 from ..service import updates
 from ..service.accounts import hash_token
 from .auth import authenticated
@@ -26,7 +26,9 @@ def poll_updates(query):
     timeout = query["timeout"]
     if timeout is None:
         timeout = deps().settings.longpoll_default_timeout_s
-    page = updates.wait_for_updates(deps(), g.user_id, hash_token(g.token), query.get("since"), timeout)
+    with metrics.waiting_poll():
+        page = updates.wait_for_updates(deps(), g.user_id, hash_token(g.token), query.get("since"), timeout)
+    metrics.count_delivered("longpoll", len(page.updates))
     return {
         "updates": [update.to_wire() for update in page.updates],
         "cursor": page.cursor,

@@ -57,7 +57,8 @@ def test_openapi_json_is_an_openapi_3_document_listing_every_route(app, api):
         for method in rule.methods - {"HEAD", "OPTIONS"}
         if rule.endpoint != "static"
         and not rule.websocket  # OpenAPI cannot describe /stream; the README does
-        and not rule.rule.startswith(("/docs", "/openapi.json"))
+        and not rule.endpoint.startswith("client.")  # the web client's page and files
+        and not rule.rule.startswith(("/docs", "/openapi.json", "/metrics"))  # /metrics: for the scraper
     }
     assert served <= documented
     assert {

@@ -72,7 +72,7 @@ class LiveServer:
             try:
                 if requests.get(self.url + "/readyz", timeout=1).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or a worker still booting
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"gunicorn did not become ready in {START_TIMEOUT_S} s")

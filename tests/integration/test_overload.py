@@ -92,3 +92,22 @@ def test_a_new_long_poll_beyond_the_limit_ends_the_oldest(server):
     for thread in polls:
         thread.join(5)
     assert set(finished) == {0, 1, 2}
+
+
+def test_typing_toward_a_long_polling_user_does_not_make_the_poll_spin(server):
+    http = Http(server.url)
+    alice, bob = http.signup(), http.signup()
+    thread_id = http.open_thread(alice, [bob])
+    cursor = http.cursor(bob)
+    polled = {}
+    poller = threading.Thread(target=lambda: polled.update(reply=http.updates(bob, cursor, timeout=3)))
+    poller.start()
+    time.sleep(0.3)
+    typist = Stream(server.url, alice.token)
+    assert typist.request({"action": "typing", "thread_id": thread_id})["status"] == 200
+    started = time.monotonic()
+    assert Http(server.url).send(alice, thread_id, "while bob polls").status_code == 201
+    assert time.monotonic() - started < 1  # the worker is not busy spinning
+    poller.join(5)
+    assert [u["type"] for u in polled["reply"].json()["updates"]] == ["message.new"]
+    typist.close()

@@ -1,0 +1,159 @@
+// The HTTP API: one fetch wrapper, the error type every failure becomes, and the words a person
+// sees for each of the API's stable error codes.
+
+export class ApiError extends Error {
+  constructor(status, code, message, details = {}) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status; // 0 when the server could not be reached at all
+    this.code = code;
+    this.details = details;
+  }
+
+  /** Worth retrying as is: the request may not have arrived, or the server had a hiccup. */
+  get transient() {
+    return this.status === 0 || this.status >= 500;
+  }
+}
+
+let token = null;
+let onUnauthorized = () => {};
+
+/** Set the token sent as `Authorization: Bearer`, and what to do when the server rejects it. */
+export function configure({ token: newToken, unauthorized }) {
+  token = newToken;
+  if (unauthorized) onUnauthorized = unauthorized;
+}
+
+// A request that hangs (a dead connection the OS has not noticed yet) must fail in the end,
+// or a send would stay "pending" for ever; long polls pass a longer limit of their own.
+const REQUEST_TIMEOUT_MS = 20_000;
+
+export async function request(method, path, { body, query, signal, timeoutMs = REQUEST_TIMEOUT_MS } = {}) {
+  const url = query ? `${path}?${new URLSearchParams(query)}` : path;
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+  let response;
+  try {
+    response = await fetch(url, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: combined,
+      cache: 'no-store',
+      credentials: 'omit', // the API uses bearer tokens, never cookies
+    });
+  } catch (error) {
+    if (signal?.aborted) throw error; // the caller cancelled: not a failure to report
+    throw new ApiError(0, 'network_error', "Can't reach the server.");
+  }
+  if (response.status === 204) return null;
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    // Not JSON: a proxy's error page, or a connection cut mid-body.
+  }
+  if (response.ok && data !== null) return data;
+  const error = data?.error ?? { code: response.ok ? 'bad_response' : 'http_error', message: `HTTP ${response.status}` };
+  const failure = new ApiError(response.status, error.code, error.message, error.details ?? {});
+  // A token the server no longer accepts means signing in again, whatever asked.
+  if (failure.status === 401 && token && failure.code !== 'invalid_credentials') onUnauthorized(failure);
+  throw failure;
+}
+
+const path = (template, ...ids) => template.replace(/\{\}/g, () => encodeURIComponent(ids.shift()));
+
+export const api = {
+  signUp: (email, username, password) => request('POST', '/auth/signup', { body: { email, username, password } }),
+  signIn: (login, password) => request('POST', '/auth/signin', { body: { login, password } }),
+  signOut: () => request('POST', '/auth/signout'),
+  me: () => request('GET', '/me'),
+  searchUsers: (q, signal) => request('GET', '/users', { query: { q }, signal }),
+  threads: (start, end) => request('GET', '/threads', { query: { start_index: start, end_index: end } }),
+  thread: (threadId) => request('GET', path('/threads/{}', threadId)),
+  latestMessages: (threadId, count) =>
+    request('GET', path('/threads/{}/messages', threadId), { query: { start_index: 0, end_index: count } }),
+  messagesBefore: (threadId, beforeSeq, limit) =>
+    request('GET', path('/threads/{}/messages', threadId), { query: { before_seq: beforeSeq, limit } }),
+  send: (threadId, message) => request('POST', '/message', { body: { thread_id: threadId, message } }),
+  createThread: (userIds, message, title) =>
+    request('POST', '/threads', { body: { user_ids: userIds, message, ...(title ? { title } : {}) } }),
+  markRead: (threadId, seq) => request('POST', path('/threads/{}/read', threadId), { body: { seq } }),
+  addMembers: (threadId, userIds) =>
+    request('POST', path('/threads/{}/members', threadId), { body: { user_ids: userIds } }),
+  removeMember: (threadId, userId) => request('DELETE', path('/threads/{}/members/{}', threadId, userId)),
+  updates: (since, timeoutS, signal) =>
+    request('GET', '/updates', { query: { since, timeout: timeoutS }, signal, timeoutMs: (timeoutS + 15) * 1000 }),
+};
+
+// What a person reads for each error code (README, "Errors"). Codes not listed fall back to the
+// server's own message, which is written for people too.
+const MESSAGES = {
+  network_error: "Can't reach the server. Check your connection and try again.",
+  invalid_credentials: "That username or email and password don't match.",
+  email_taken: 'An account with this email already exists. Try signing in instead.',
+  username_taken: 'That username is taken. Try another one.',
+  auth_required: 'Please sign in.',
+  invalid_token: 'Your session has ended. Please sign in again.',
+  thread_not_found: "This conversation doesn't exist, or you're no longer in it.",
+  member_not_found: "That person isn't in this group.",
+  not_thread_creator: "Only the group's creator can remove other people.",
+  direct_thread_members_fixed: "People can't be added to or removed from a one-to-one chat.",
+  unknown_users: 'Some of those people no longer have an account.',
+  client_msg_id_conflict: 'This message could not be matched to its earlier attempt. Discard it and send it again.',
+  payload_too_large: 'That is too long to send.',
+  store_unavailable: 'The server is having trouble right now. Try again in a moment.',
+  internal_error: 'Something went wrong on the server. Try again.',
+  rate_limited: 'Too many requests. Wait a moment and try again.',
+  validation_error: 'Please check the fields below.',
+};
+
+/** One sentence for a person; validation errors name the field when there is just one. */
+export function describeError(error) {
+  if (!(error instanceof ApiError)) return 'Something went wrong. Try again.';
+  if (error.code === 'validation_error') {
+    const fields = fieldErrors(error);
+    const names = Object.keys(fields);
+    if (names.length === 1 && ['contents', '_schema'].includes(names[0])) return fields[names[0]];
+  }
+  return MESSAGES[error.code] ?? error.message;
+}
+
+// marshmallow's wording, made friendlier for the sign-up and sign-in forms.
+const FIELD_WORDING = [
+  [/^Missing data for required field\.$/, () => 'This field is required.'],
+  [/^Not a valid email address\.$/, () => 'Enter a valid email address.'],
+  [/^Shorter than minimum length (\d+)\.$/, (_, min) => `Use at least ${min} characters.`],
+  [
+    /^Length must be between (\d+) and (\d+)\.$/,
+    (_, min, max) => {
+      if (min === '1') return `This field is required (at most ${max} characters).`;
+      return Number(max) >= 256 ? `Use at least ${min} characters.` : `Use ${min} to ${max} characters.`;
+    },
+  ],
+];
+
+/** {field: "message"} from a validation error's details (nested fields by their last name). */
+export function fieldErrors(error) {
+  const out = {};
+  const walk = (value, name) => {
+    if (Array.isArray(value)) {
+      const text = value.filter((v) => typeof v === 'string').map(friendly).join(' ');
+      if (text) out[name] = text;
+      value.filter((v) => v && typeof v === 'object').forEach((v) => walk(v, name));
+    } else if (value && typeof value === 'object') {
+      for (const [key, inner] of Object.entries(value)) walk(inner, key);
+    }
+  };
+  walk(error?.details ?? {}, '_schema');
+  return out;
+}
+
+function friendly(text) {
+  for (const [pattern, wording] of FIELD_WORDING) if (pattern.test(text)) return text.replace(pattern, wording);
+  return text;
+}

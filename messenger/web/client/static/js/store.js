@@ -1,0 +1,319 @@
+// The client's state and the only code that changes it. Views read `state` and re-render when
+// told which part changed; nothing here talks to the network (chat.js does).
+
+export const state = {
+  me: null, // {user_id, username}
+  threads: new Map(), // thread_id → thread, as GET /threads shows it
+  threadList: { loading: true, error: null, hasMore: false },
+  conversations: new Map(), // thread_id → {messages (oldest first), hasOlder, loadingOlder, loading, error}
+  pending: new Map(), // client_msg_id → {client_msg_id, target, contents, timestamp, status, error}
+  peerRead: new Map(), // thread_id → Map(user_id → the seq that member has read up to)
+  typing: new Map(), // thread_id → Map(user_id → when the hint expires)
+  drafts: new Map(), // user_id → the person a 1:1 chat is about to start with
+  connection: { state: 'connecting', transport: 'socket', retryAt: null },
+};
+
+// Changes are batched: several updates in one task cause one render per topic.
+const listeners = new Set();
+let pendingTopics = null;
+
+export function subscribe(fn) {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+export function changed(topic) {
+  if (!pendingTopics) {
+    pendingTopics = new Set();
+    queueMicrotask(() => {
+      const topics = pendingTopics;
+      pendingTopics = null;
+      for (const fn of listeners) fn(topics);
+    });
+  }
+  pendingTopics.add(topic);
+}
+
+export function reset() {
+  state.me = null;
+  state.threads.clear();
+  state.threadList = { loading: true, error: null, hasMore: false };
+  state.conversations.clear();
+  state.pending.clear();
+  state.peerRead.clear();
+  state.typing.clear();
+  state.drafts.clear();
+  changed('all');
+}
+
+// Threads ---------------------------------------------------------------------------------
+
+/** Threads by latest activity, as the server orders them. */
+export function sortedThreads() {
+  return [...state.threads.values()].sort(
+    (a, b) => b.last_activity - a.last_activity || (a.thread_id < b.thread_id ? 1 : -1),
+  );
+}
+
+export function setThreads(threads, { append = false } = {}) {
+  if (!append) state.threads.clear();
+  for (const thread of threads) state.threads.set(thread.thread_id, { ...thread });
+  changed('threads');
+}
+
+/** Add or refresh one thread; a stale copy never rolls back what live updates already showed. */
+export function putThread(thread) {
+  const known = state.threads.get(thread.thread_id);
+  if (known && known.last_seq > thread.last_seq) {
+    Object.assign(known, { members: thread.members, title: thread.title, kind: thread.kind });
+  } else {
+    state.threads.set(thread.thread_id, { ...thread });
+  }
+  changed('threads');
+  changed(`thread:${thread.thread_id}`);
+}
+
+export function dropThread(threadId) {
+  state.threads.delete(threadId);
+  state.conversations.delete(threadId);
+  changed('threads');
+  changed(`thread:${threadId}`);
+}
+
+export function otherMembers(thread) {
+  return (thread?.members ?? []).filter((m) => m.user_id !== state.me?.user_id);
+}
+
+/** What a thread is called: its title, else the other people's names. */
+export function threadName(thread) {
+  if (thread.title) return thread.title;
+  const others = otherMembers(thread).map((m) => m.username);
+  if (others.length === 0) return thread.kind === 'group' ? 'Just you' : 'Unknown';
+  return others.join(', ');
+}
+
+export function username(thread, userId) {
+  if (userId === state.me?.user_id) return 'You';
+  return thread?.members.find((m) => m.user_id === userId)?.username ?? 'Someone';
+}
+
+export function totalUnread() {
+  let total = 0;
+  for (const thread of state.threads.values()) total += thread.unread_count;
+  return total;
+}
+
+// The update log --------------------------------------------------------------------------
+
+/**
+ * Apply one log entry (README, "Updates"). Returns the id of a thread to fetch again when the
+ * entry leaves this tab without something it needs (a thread it never saw, a new member's name).
+ */
+export function applyUpdate(entry) {
+  switch (entry.type) {
+    case 'message.new':
+      return receiveMessage(entry.message);
+    case 'thread.new':
+      if (!state.threads.has(entry.thread.thread_id)) putThread(entry.thread);
+      return null;
+    case 'thread.read':
+      readUpTo(entry.thread_id, entry.user_id, entry.last_read_seq);
+      return null;
+    case 'member.added':
+      return state.threads.has(entry.thread_id) && entry.user_id !== state.me.user_id ? entry.thread_id : null;
+    case 'member.removed':
+      memberRemoved(entry.thread_id, entry.user_id);
+      return null;
+    default:
+      return null; // a type added after this client was written: nothing to do
+  }
+}
+
+/** A message from the log or from a send's reply; applying the same one twice changes nothing. */
+export function receiveMessage(message) {
+  const mine = message.user_id === state.me.user_id;
+  const thread = state.threads.get(message.thread_id);
+  if (thread && message.seq > thread.last_seq) {
+    thread.last_seq = message.seq;
+    thread.last_activity = Math.max(thread.last_activity, message.timestamp);
+    thread.last_message = {
+      seq: message.seq,
+      user_id: message.user_id,
+      contents: message.contents.slice(0, 140),
+      timestamp: message.timestamp,
+    };
+    if (mine) {
+      // Sending marks the thread read up to your own message (README, "Read state").
+      thread.last_read_seq = message.seq;
+      thread.unread_count = 0;
+    } else if (message.seq > thread.last_read_seq) {
+      thread.unread_count += 1;
+    }
+    changed('threads');
+  }
+  if (!mine) {
+    peerReadUpTo(message.thread_id, message.user_id, message.seq); // a sender has read its thread
+    stopTyping(message.thread_id, message.user_id);
+  }
+  if (mine && message.client_msg_id) state.pending.delete(message.client_msg_id);
+  const conversation = state.conversations.get(message.thread_id);
+  if (conversation?.loading) conversation.early.push(message); // merged when the page arrives
+  else if (conversation) insertMessage(conversation, message);
+  changed(`thread:${message.thread_id}`);
+  return thread ? null : message.thread_id;
+}
+
+function insertMessage(conversation, message) {
+  const { messages } = conversation;
+  const newest = messages.at(-1);
+  if (!newest || message.seq === newest.seq + 1) messages.push(message);
+  else if (message.seq > newest.seq + 1) conversation.stale = true; // a gap: reload the page
+  // seq at or below the newest: already shown
+}
+
+function readUpTo(threadId, userId, seq) {
+  if (userId !== state.me.user_id) {
+    peerReadUpTo(threadId, userId, seq);
+    return;
+  }
+  const thread = state.threads.get(threadId);
+  if (!thread || seq <= thread.last_read_seq) return;
+  thread.last_read_seq = seq;
+  thread.unread_count = countUnread(thread);
+  changed('threads');
+}
+
+/** Unread after the marker moved: exact when the messages are loaded, else an upper bound. */
+function countUnread(thread) {
+  if (thread.last_read_seq >= thread.last_seq) return 0;
+  const messages = state.conversations.get(thread.thread_id)?.messages ?? [];
+  const after = messages.filter((m) => m.seq > thread.last_read_seq);
+  if (after.length && after[0].seq === thread.last_read_seq + 1) {
+    return after.filter((m) => m.user_id !== state.me.user_id).length;
+  }
+  return Math.min(thread.unread_count, thread.last_seq - thread.last_read_seq);
+}
+
+/** Mark read locally at once; the server's thread.read entry confirms it later. */
+export function markReadLocally(threadId, seq) {
+  readUpTo(threadId, state.me.user_id, seq);
+}
+
+function peerReadUpTo(threadId, userId, seq) {
+  let readers = state.peerRead.get(threadId);
+  if (!readers) state.peerRead.set(threadId, (readers = new Map()));
+  if ((readers.get(userId) ?? 0) >= seq) return;
+  readers.set(userId, seq);
+  changed(`thread:${threadId}`);
+}
+
+function memberRemoved(threadId, userId) {
+  if (userId === state.me.user_id) {
+    dropThread(threadId);
+    return;
+  }
+  const thread = state.threads.get(threadId);
+  if (!thread) return;
+  thread.members = thread.members.filter((m) => m.user_id !== userId);
+  state.peerRead.get(threadId)?.delete(userId);
+  changed('threads');
+  changed(`thread:${threadId}`);
+}
+
+// Typing hints ------------------------------------------------------------------------------
+
+// How long "… is typing" stays after the last hint; senders repeat it every few seconds.
+const TYPING_SHOWN_MS = 5_000;
+const typingTimers = new Map();
+
+export function startTyping(threadId, userId) {
+  if (userId === state.me?.user_id || !state.threads.has(threadId)) return;
+  let typists = state.typing.get(threadId);
+  if (!typists) state.typing.set(threadId, (typists = new Map()));
+  typists.set(userId, Date.now() + TYPING_SHOWN_MS);
+  const key = `${threadId} ${userId}`;
+  clearTimeout(typingTimers.get(key));
+  typingTimers.set(key, setTimeout(() => stopTyping(threadId, userId), TYPING_SHOWN_MS));
+  changed(`typing:${threadId}`);
+}
+
+export function stopTyping(threadId, userId) {
+  const typists = state.typing.get(threadId);
+  if (!typists?.delete(userId)) return;
+  clearTimeout(typingTimers.get(`${threadId} ${userId}`));
+  typingTimers.delete(`${threadId} ${userId}`);
+  changed(`typing:${threadId}`);
+}
+
+// Conversations -----------------------------------------------------------------------------
+
+export function conversation(threadId) {
+  return state.conversations.get(threadId);
+}
+
+export function setConversation(threadId, fields) {
+  const current = state.conversations.get(threadId) ?? {
+    messages: [], // oldest first
+    early: [], // live messages that arrived while the first page was loading
+    hasOlder: false,
+    loading: true,
+    loadingOlder: false,
+    error: null,
+    stale: false,
+  };
+  state.conversations.set(threadId, Object.assign(current, fields));
+  changed(`thread:${threadId}`);
+  return current;
+}
+
+/** The newest page arrived (oldest first): show it, plus anything live that came meanwhile. */
+export function conversationLoaded(threadId, messages) {
+  const current = setConversation(threadId, {
+    messages,
+    loading: false,
+    error: null,
+    stale: false,
+    hasOlder: messages.length > 0 && messages[0].seq > 1,
+  });
+  const early = current.early.sort((a, b) => a.seq - b.seq);
+  current.early = [];
+  for (const message of early) insertMessage(current, message);
+}
+
+/** An older page arrived (oldest first): put it in front. */
+export function olderLoaded(threadId, older) {
+  const current = state.conversations.get(threadId);
+  if (!current) return;
+  const oldest = current.messages[0]?.seq ?? Infinity;
+  const before = older.filter((m) => m.seq < oldest);
+  current.messages = [...before, ...current.messages];
+  current.hasOlder = before.length > 0 && before[0].seq > 1;
+  current.loadingOlder = false;
+  changed(`thread:${threadId}`);
+}
+
+/** Pending sends for a thread (or a draft 1:1 chat, target "draft:<user_id>"), oldest first. */
+export function pendingFor(target) {
+  return [...state.pending.values()].filter((p) => p.target === target);
+}
+
+export function putPending(entry) {
+  state.pending.set(entry.client_msg_id, entry);
+  changed(`thread:${entry.target}`);
+}
+
+export function dropPending(clientMsgId) {
+  const entry = state.pending.get(clientMsgId);
+  if (!entry) return;
+  state.pending.delete(clientMsgId);
+  changed(`thread:${entry.target}`);
+}
+
+export function peerReads(threadId) {
+  return state.peerRead.get(threadId) ?? new Map();
+}
+
+export function setConnection(status) {
+  state.connection = status;
+  changed('connection');
+}

@@ -1,0 +1,22 @@
+"""Live gunicorn servers for the browser tests (``tests/integration/live.py`` runs them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.integration.live import LiveServer
+
+# A test signs up a dozen people from one address within a minute, and one sends 130 messages
+# through the API at once: more than the production limits allow. The long-poll limit stays as
+# it is, so a client that polled too often would still be caught.
+TEST_RATE_LIMITS = {
+    "RATE_LIMIT_SIGNUP": "1000 per minute",
+    "RATE_LIMIT_SIGNIN": "1000 per minute",
+    "RATE_LIMIT_SEND": "1000 per second",
+}
+
+
+def start_server(directory: Path, **env: str) -> LiveServer:
+    """A gunicorn process with its own SQLite file in ``directory``; the caller stops it."""
+    settings = {"MESSENGER_DB": str(directory / "messenger.db"), **TEST_RATE_LIMITS, **env}
+    return LiveServer(settings, log_path=directory / "gunicorn.log").start()
