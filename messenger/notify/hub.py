@@ -149,3 +149,22 @@ class Hub:
     def _all(self) -> list[Inbox]:
         with self._lock:
             return [inbox for inboxes in self._inboxes.values() for inbox in inboxes]
+
+
+class HubNotifier:
+    """What every notifier does with this process's own waiters, through its ``hub``."""
+
+    hub: Hub
+
+    def subscribe(self, user_id: str, token_hash: str | None = None, poll_limit: int | None = None) -> Inbox:
+        return self.hub.subscribe(user_id, token_hash, poll_limit)
+
+    def unsubscribe(self, inbox: Inbox) -> None:
+        self.hub.unsubscribe(inbox)
+
+    def drain(self) -> None:
+        self.hub.drain()
+
+    @property
+    def draining(self) -> bool:
+        return self.hub.draining

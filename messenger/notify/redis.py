@@ -17,7 +17,7 @@ import uuid
 import redis
 
 from .. import metrics
-from .hub import RESYNC, Event, Hub, Inbox
+from .hub import RESYNC, Event, Hub, HubNotifier
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ PUBLISH_BACKOFF_S = 1.0
 RECONNECT_DELAYS_S = (0.1, 0.2, 0.5, 1.0, 2.0)
 
 
-class RedisNotifier:
+class RedisNotifier(HubNotifier):
     def __init__(self, url: str) -> None:
         self.hub = Hub()
         self._origin = uuid.uuid4().hex
@@ -54,19 +54,6 @@ class RedisNotifier:
         except redis.RedisError as exc:
             self._publish_paused_until = time.monotonic() + PUBLISH_BACKOFF_S
             logger.warning("redis publish failed, other processes learn on resync: %s", exc)
-
-    def subscribe(self, user_id: str, token_hash: str | None = None, poll_limit: int | None = None) -> Inbox:
-        return self.hub.subscribe(user_id, token_hash, poll_limit)
-
-    def unsubscribe(self, inbox: Inbox) -> None:
-        self.hub.unsubscribe(inbox)
-
-    def drain(self) -> None:
-        self.hub.drain()
-
-    @property
-    def draining(self) -> bool:
-        return self.hub.draining
 
     def close(self) -> None:
         self._stopping.set()

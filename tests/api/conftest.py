@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -13,28 +12,10 @@ from messenger.config import Settings
 from messenger.ports import Store
 from messenger.wiring import build_deps, build_store
 
+from ..clock import Clock
 from .client import Api
 
-START_MS = 1_750_000_000_000
 DAY_MS = 24 * 60 * 60 * 1000
-
-
-class Clock:
-    """The server clock: every reading moves it on by 1 ms (so activity order is strict);
-    ``advance`` jumps ahead, e.g. past a token's expiry."""
-
-    def __init__(self, start: int = START_MS):
-        self.now = start
-        self._lock = threading.Lock()
-
-    def __call__(self) -> int:
-        with self._lock:
-            self.now += 1
-            return self.now
-
-    def advance(self, ms: int) -> None:
-        with self._lock:
-            self.now += ms
 
 
 @pytest.fixture

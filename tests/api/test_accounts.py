@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from ..clock import START_MS
 from .client import PASSWORD, error_of
-from .conftest import START_MS
 
 INVALID_SIGNUP_FIELDS = [
     ("email", "not-an-email"),

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from .live import LiveServer
+from .redis_server import RedisServer
 
 
 @pytest.fixture
@@ -10,5 +11,13 @@ def live_server(tmp_path):
     """A gunicorn process on a free port with its own SQLite file; stopped after the test."""
     server = LiveServer({"MESSENGER_DB": str(tmp_path / "messenger.db")}, log_path=tmp_path / "gunicorn.log")
     server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_server():
+    """A redis-server of the test's own on a free loopback port."""
+    server = RedisServer().start()
     yield server
     server.stop()

@@ -19,7 +19,6 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from .clients import Http, Stream
 from .live import LiveServer
-from .redis_server import RedisServer
 
 WEBSOCKETS = "messenger_websockets_connected"
 LONGPOLLS = "messenger_longpolls_waiting"
@@ -171,13 +170,6 @@ def test_text_logs_name_the_rule_and_the_request_id(live_server):
     assert "GET /threads/<thread_id>/messages 200 " in line
     assert f"user_id={alice.user_id}" in line
     assert thread_id not in line and "end_index" not in line
-
-
-@pytest.fixture
-def redis_server():
-    server = RedisServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -9,14 +9,6 @@ import pytest
 
 from .clients import Http, Stream
 from .live import LiveServer
-from .redis_server import RedisServer
-
-
-@pytest.fixture
-def redis_server():
-    server = RedisServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ until it has a row here.
 from __future__ import annotations
 
 import itertools
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,7 +32,8 @@ from messenger.web import actions as protocol
 from messenger.web.context import EXTENSION_KEY
 from messenger.wiring import build_deps, build_store
 
-START_MS = 1_750_000_000_000
+from ..clock import Clock
+
 DAY_MS = 24 * 60 * 60 * 1000
 TOKEN_TTL_DAYS = 30
 UNKNOWN_THREAD = "0123456789abcdef0123456789abcdef"  # shaped like a real id; no such thread
@@ -47,23 +47,6 @@ MALFORMED_AUTHORIZATION = [
     "not-even-a-scheme",
 ]
 OTHER, NON_MEMBER, MEMBER = "another user's token", "non-member", "member"
-
-
-class Clock:
-    """The server clock: each reading moves on 1 ms; ``advance`` jumps (past a token's expiry)."""
-
-    def __init__(self) -> None:
-        self.now = START_MS
-        self._lock = threading.Lock()
-
-    def __call__(self) -> int:
-        with self._lock:
-            self.now += 1
-            return self.now
-
-    def advance(self, ms: int) -> None:
-        with self._lock:
-            self.now += ms
 
 
 @dataclass
