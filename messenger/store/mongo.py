@@ -642,13 +642,9 @@ class MongoStore:
         ]
 
     def _view(self, ms: Doc, thread: Doc, newest: Doc | None, members: dict[str, list[Member]]) -> ThreadView:
-        return ThreadView(
-            thread_id=thread["_id"],
-            kind=thread["kind"],
-            title=thread["title"],
-            created_by=thread["created_by"],
-            created_at=thread["created_at"],
-            members=members.get(thread["_id"], []),
+        return _thread_view(
+            thread,
+            members.get(thread["_id"], []),
             last_activity=ms["last_activity"],
             last_seq=max(ms["last_seq"], newest["seq"] if newest else 0),
             last_read_seq=ms["last_read_seq"],
@@ -707,8 +703,8 @@ def _key(kind: str, *parts: object) -> str:
     return ":".join([kind, *map(str, parts)])
 
 
-def _fresh_view(thread: Doc, members: list[Member]) -> ThreadView:
-    """The thread as its creator sees it before the first message: what thread.new announces."""
+def _thread_view(thread: Doc, members: list[Member], **reader_state: Any) -> ThreadView:
+    """A thread document's shared facts plus one member's read state and activity."""
     return ThreadView(
         thread_id=thread["_id"],
         kind=thread["kind"],
@@ -716,6 +712,15 @@ def _fresh_view(thread: Doc, members: list[Member]) -> ThreadView:
         created_by=thread["created_by"],
         created_at=thread["created_at"],
         members=members,
+        **reader_state,
+    )
+
+
+def _fresh_view(thread: Doc, members: list[Member]) -> ThreadView:
+    """The thread as its creator sees it before the first message: what thread.new announces."""
+    return _thread_view(
+        thread,
+        members,
         last_activity=thread["created_at"],
         last_seq=0,
         last_read_seq=0,
