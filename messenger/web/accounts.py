@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from flask import g
-from flask_smorest import Blueprint
 
 from .. import schemas
 from ..service import accounts
+from .api import Blueprint
 from .auth import authenticated
 from .context import deps
+from .limits import limited_by_address
 
 blp = Blueprint("accounts", __name__, description="Accounts and tokens")
 PUBLIC = {"security": []}
 
 
 @blp.route("/auth/signup", methods=["POST"])
+@limited_by_address("signup")
 @blp.arguments(schemas.SignupRequest)
 @blp.response(201, schemas.SignedIn)
 @blp.doc(**PUBLIC)
@@ -25,6 +27,7 @@ def sign_up(data):
 
 
 @blp.route("/auth/signin", methods=["POST"])
+@limited_by_address("signin")
 @blp.arguments(schemas.SigninRequest)
 @blp.response(200, schemas.SignedIn)
 @blp.doc(**PUBLIC)

@@ -89,31 +89,35 @@ def typing(deps: Deps, actor_id: str, data: dict) -> Reply:
 
 @dataclass(frozen=True)
 class Action:
-    request: type[Schema]
-    reply: type[Schema]
+    """An action's schemas, made once: a new instance per call would deep-copy every field."""
+
+    request: Schema
+    reply: Schema
     handle: Callable[[Deps, str, dict], Reply]
 
 
 ACTIONS: dict[str, Action] = {
-    "send_message": Action(schemas.SendMessageRequest, schemas.MessageReply, send_message),
-    "create_thread": Action(schemas.CreateThreadRequest, schemas.ThreadReply, create_thread),
-    "get_user_threads": Action(schemas.GetUserThreadsRequest, schemas.ThreadList, get_user_threads),
-    "get_thread_messages": Action(schemas.GetThreadMessagesRequest, schemas.MessageList, get_thread_messages),
+    "send_message": Action(schemas.SendMessageRequest(), schemas.MessageReply(), send_message),
+    "create_thread": Action(schemas.CreateThreadRequest(), schemas.ThreadReply(), create_thread),
+    "get_user_threads": Action(schemas.GetUserThreadsRequest(), schemas.ThreadList(), get_user_threads),
+    "get_thread_messages": Action(
+        schemas.GetThreadMessagesRequest(), schemas.MessageList(), get_thread_messages
+    ),
 }
 # Actions that count against the per-user send limit, whatever carries them.
 SENDS = {"send_message", "create_thread"}
 # The WebSocket also takes these, which HTTP serves on their own routes.
 SOCKET_ACTIONS: dict[str, Action] = {
     **ACTIONS,
-    "mark_read": Action(schemas.MarkReadAction, schemas.ReadMarker, mark_read),
-    "typing": Action(schemas.TypingAction, schemas.TypingReply, typing),
+    "mark_read": Action(schemas.MarkReadAction(), schemas.ReadMarker(), mark_read),
+    "typing": Action(schemas.TypingAction(), schemas.TypingReply(), typing),
 }
 
 
-def load(schema: type[Schema], payload: Any) -> dict:
+def load(schema: Schema, payload: Any) -> dict:
     """Validate a payload, turning marshmallow's errors into our 422."""
     try:
-        return schema().load(payload)
+        return schema.load(payload)
     except ValidationError as error:
         details = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
         raise InvalidPayload(details=details) from None
@@ -131,4 +135,4 @@ def dispatch(
     if name in SENDS:
         limits.check("send", actor_id)
     reply, status = action.handle(deps, actor_id, data)
-    return action.reply().dump(reply), status
+    return action.reply.dump(reply), status

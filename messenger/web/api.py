@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import flask_smorest
+from flask_smorest.utils import resolve_schema_instance
 
 from ..schemas import ErrorReply
 
@@ -16,6 +17,18 @@ class MessengerApi(flask_smorest.Api):
 
     def _register_error_handlers(self):
         pass
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint, parsing every request of a route with one schema instance.
+
+    Handed a schema class, webargs builds a new instance, deep-copying its fields, for every
+    request: a tenth of the send path's time in a profile. Loading leaves an instance as it
+    was, so one per route serves every request.
+    """
+
+    def arguments(self, schema, *args, **kwargs):
+        return super().arguments(resolve_schema_instance(schema), *args, **kwargs)
 
 
 def openapi_config(app_config: dict) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import swagger_ui_bundle
 from flask import send_from_directory
-from flask_smorest import Blueprint
 
 from .. import schemas
+from .api import Blueprint
 from .context import deps
 
 blp = Blueprint("operations", __name__, description="Health checks")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from flask import g, request
-from flask_smorest import Blueprint
 from werkzeug.exceptions import BadRequest
 
 from .. import schemas
 from ..errors import InvalidJson
 from ..service import threads
 from . import actions
+from .api import Blueprint
 from .auth import authenticated
 from .context import deps, rate_limits
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask import g
-from flask_smorest import Blueprint
 
 from .. import metrics, schemas
 from ..service import updates
 from ..service.accounts import hash_token
+from .api import Blueprint
 from .auth import authenticated
 from .context import deps, rate_limits
 
