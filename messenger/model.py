@@ -124,6 +124,8 @@ class Sent:
     message: Message
     created: bool
     cursors: Cursors = field(default_factory=dict)
+    # The part of ``cursors`` where this call appended ``message``'s own message.new.
+    message_cursors: Cursors = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

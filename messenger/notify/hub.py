@@ -3,19 +3,28 @@
 The update log is the truth; what passes through here is a doorbell ("look at the log again"),
 an ephemeral event (typing) or a control signal (a token was revoked). Losing one costs
 latency, never data: every waiter re-reads the log when it times out.
+
+A send's doorbell also carries its one update (the message, as the log holds it), so a
+waiter whose cursor is just behind it delivers it without reading the log; anything else
+(a gap, a doorbell without the update, a resync) sends the waiter back to the log.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..model import Update
+
 Event = dict[str, Any]
 
 # Event types carried between processes (see RedisNotifier) and delivered to inboxes.
-UPDATES = "updates"  # {"type": "updates", "cursors": {user_id: cursor}}
+# {"type": "updates", "cursors": {user_id: cursor}, "update": {"type", "body", "cursors"}?}:
+# "update", when present, is the update each user of its "cursors" got at that cursor.
+UPDATES = "updates"
 TYPING = "typing"  # {"type": "typing", "user_ids": [...], "thread_id": ..., "user_id": ...}
 REVOKE = "revoke"  # {"type": "revoke", "token_hash": ...}
 RESYNC = "resync"  # {"type": "resync"}: every waiter re-reads the log (after a notifier outage)
@@ -26,6 +35,17 @@ SUPERSEDED = "superseded"  # a long-poll ended because the same user opened too 
 
 # Ephemeral events (typing) waiting for a slow client; beyond this the oldest are dropped.
 EPHEMERAL_BACKLOG = 64
+# Updates carried by doorbells, held for a waiter that has not taken them; beyond this the
+# waiter reads the log instead.
+FRESH_BACKLOG = 64
+
+
+@dataclass(frozen=True)
+class FreshUpdate:
+    """An update a doorbell carried, with its body encoded once for every waiter that gets it."""
+
+    update: Update
+    body_json: str
 
 
 @dataclass(eq=False)
@@ -40,12 +60,32 @@ class Inbox:
     ephemeral: deque = field(default_factory=lambda: deque(maxlen=EPHEMERAL_BACKLOG))
     _changed: threading.Condition = field(default_factory=threading.Condition)
     _rung: bool = False
+    _fresh: dict[int, FreshUpdate] = field(default_factory=dict)
+    _stale: bool = False  # rung without the update: only the log can say what is new
 
-    def ring(self, cursor: int = 0) -> None:
+    def ring(self, cursor: int = 0, fresh: FreshUpdate | None = None) -> None:
         with self._changed:
             self.rung_cursor = max(self.rung_cursor, cursor)
+            if fresh is None or len(self._fresh) >= FRESH_BACKLOG:
+                self._stale = True
+            else:
+                self._fresh[fresh.update.cursor] = fresh
             self._rung = True
             self._changed.notify_all()
+
+    def take_fresh(self, since: int) -> list[FreshUpdate] | None:
+        """What the doorbells carried after ``since``, if that is all there is to deliver;
+        None when the waiter must read its log (a gap, or a doorbell without its update)."""
+        with self._changed:
+            fresh, stale, rung_cursor = self._fresh, self._stale, self.rung_cursor
+            self._fresh, self._stale = {}, False
+        if stale:
+            return None
+        run = []
+        while since + 1 in fresh:
+            since += 1
+            run.append(fresh[since])
+        return run if since >= rung_cursor else None
 
     def push(self, event: Event) -> None:
         if not self.takes_ephemeral:
@@ -127,9 +167,12 @@ class Hub:
     def deliver(self, event: Event) -> None:
         kind = event.get("type")
         if kind == UPDATES:
+            carried = event.get("update")
+            body_json = json.dumps(carried["body"], separators=(",", ":")) if carried else "{}"
             for user_id, cursor in event["cursors"].items():
+                fresh = _fresh_for(user_id, carried, body_json)
                 for inbox in self._of(user_id):
-                    inbox.ring(cursor)
+                    inbox.ring(cursor, fresh)
         elif kind == TYPING:
             for user_id in event["user_ids"]:
                 for inbox in self._of(user_id):
@@ -149,6 +192,14 @@ class Hub:
     def _all(self) -> list[Inbox]:
         with self._lock:
             return [inbox for inboxes in self._inboxes.values() for inbox in inboxes]
+
+
+def _fresh_for(user_id: str, carried: dict | None, body_json: str) -> FreshUpdate | None:
+    """The update a doorbell carried for this user, if it carried one for them."""
+    cursor = carried["cursors"].get(user_id) if carried else None
+    if cursor is None:
+        return None
+    return FreshUpdate(Update(cursor, carried["type"], carried["body"]), body_json)
 
 
 class HubNotifier:

@@ -51,7 +51,7 @@ def send_message(
     """Append a message; a retry with the same client_msg_id returns the original."""
     message = new_message(deps, sender_id, thread_id, contents, client_timestamp, client_msg_id)
     sent = deps.store.send(message)
-    ring(deps, sent.cursors)
+    ring(deps, sent.cursors, sent)
     return sent
 
 

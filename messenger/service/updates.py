@@ -7,8 +7,8 @@ import threading
 import time
 
 from ..errors import InvalidToken
-from ..model import Cursors, UpdatePage
-from ..notify.hub import REVOKED, TYPING, UPDATES
+from ..model import MESSAGE_NEW, Cursors, Sent, UpdatePage, message_new_body
+from ..notify.hub import REVOKED, TYPING, UPDATES, FreshUpdate
 from .deps import Deps
 
 logger = logging.getLogger(__name__)
@@ -16,10 +16,27 @@ logger = logging.getLogger(__name__)
 PAGE_SIZE = 500
 
 
-def ring(deps: Deps, cursors: Cursors) -> None:
-    """Tell every process that these users' logs grew; called only after the change committed."""
-    if cursors:
-        deps.notifier.publish({"type": UPDATES, "cursors": cursors})
+def ring(deps: Deps, cursors: Cursors, sent: Sent | None = None) -> None:
+    """Tell every process that these users' logs grew; called only after the change committed.
+
+    A send's doorbell carries its message.new, so a waiter just behind it can deliver it
+    without reading the log.
+    """
+    if not cursors:
+        return
+    event: dict = {"type": UPDATES, "cursors": cursors}
+    if sent is not None and sent.message_cursors:
+        event["update"] = {
+            "type": MESSAGE_NEW,
+            "body": message_new_body(sent.message),
+            "cursors": sent.message_cursors,
+        }
+    deps.notifier.publish(event)
+
+
+def fresh_page(fresh: list[FreshUpdate]) -> UpdatePage:
+    """A page of what doorbells carried, as the log would have served it."""
+    return UpdatePage([item.update for item in fresh], fresh[-1].update.cursor, more=False)
 
 
 def relay_typing(deps: Deps, user_ids: list[str], thread_id: str, typist_id: str) -> None:
@@ -59,7 +76,9 @@ def wait_for_updates(
                 raise InvalidToken()
             if inbox.stopped:  # shutting down, or a newer poll of this user: answer now
                 return page
-            inbox.wait(remaining)
+            fresh = inbox.take_fresh(since) if inbox.wait(remaining) else None
+            if fresh:
+                return fresh_page(fresh)
     finally:
         deps.notifier.unsubscribe(inbox)
 

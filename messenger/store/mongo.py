@@ -511,7 +511,8 @@ class MongoStore:
                     "seq %d of thread %s was taken (attempt %d)", message.seq, message.thread_id, attempt
                 )
                 continue
-            return Sent(message, created=True, cursors=healed | self._roll_forward(message))
+            mine = self._roll_forward(message)
+            return Sent(message, created=True, cursors=healed | mine, message_cursors=mine)
         logger.warning("no free seq in thread %s after %d attempts", new.thread_id, SEQ_ATTEMPTS)
         raise StoreUnavailable()
 
@@ -527,7 +528,8 @@ class MongoStore:
         """Answer a retried send with the original, completing what a crash may have cut short."""
         if retried.thread_id != new.thread_id:
             raise ClientMsgIdConflict()
-        return Sent(retried, created=False, cursors=self._roll_forward(retried))
+        mine = self._roll_forward(retried)
+        return Sent(retried, created=False, cursors=mine, message_cursors=mine)
 
     def _roll_forward(self, message: Message) -> Cursors:
         """Steps 4-6, idempotent: the sender has read it, members behind learn of it, every log gets it."""

@@ -468,7 +468,7 @@ def _send_in(conn: sqlite3.Connection, new: NewMessage) -> Sent:
     )
     members = _member_ids(conn, message.thread_id)
     cursors = _append(conn, members, MESSAGE_NEW, message_new_body(message), message.timestamp)
-    return Sent(message, created=True, cursors=cursors)
+    return Sent(message, created=True, cursors=cursors, message_cursors=cursors)
 
 
 def _append(conn: sqlite3.Connection, user_ids: list[str], kind: str, body: dict, now: int) -> Cursors:

@@ -36,7 +36,8 @@ from ..errors import (
     OriginNotAllowed,
     StoreUnavailable,
 )
-from ..notify.hub import REVOKED, SHUTDOWN
+from ..model import Update
+from ..notify.hub import REVOKED, SHUTDOWN, FreshUpdate
 from ..schemas import MAX_SAFE_INTEGER
 from ..service import accounts, updates
 from ..service.deps import Deps
@@ -209,19 +210,30 @@ class StreamSession:
             if not rung and not self._token_still_valid():
                 self.inbox.stop(REVOKED)
                 return
-            cursor = self._send_updates(cursor)
+            fresh = self.inbox.take_fresh(cursor) if rung else None
+            if fresh is None:
+                cursor = self._send_updates(cursor)
+            elif fresh:
+                cursor = self._send_fresh(fresh)
 
     def _send_updates(self, cursor: int | None) -> int:
-        """Queue everything after ``cursor``, page by page; return the new cursor."""
+        """Queue everything after ``cursor`` from the log, page by page; return the new cursor."""
         while not self.inbox.stopped:
             page = updates.read_updates(self.deps, self.user_id, cursor)
             for update in page.updates:
-                self._send({"type": "update", "update": update.to_wire(), "cursor": update.cursor})
+                self._queue(update_frame(update, _encoded(update.body)))
             metrics.count_delivered("websocket", len(page.updates))
             cursor = page.cursor
             if not page.more:
                 break
         return cursor
+
+    def _send_fresh(self, fresh: list[FreshUpdate]) -> int:
+        """Queue what the doorbells carried (the log holds the same); return the new cursor."""
+        for item in fresh:
+            self._queue(update_frame(item.update, item.body_json))
+        metrics.count_delivered("websocket", len(fresh))
+        return fresh[-1].update.cursor
 
     def _token_still_valid(self) -> bool:
         try:
@@ -232,13 +244,14 @@ class StreamSession:
             return False
 
     def _send(self, frame: dict) -> None:
+        self._queue(_encoded(frame))
+
+    def _queue(self, frame: str) -> None:
         """Queue a frame; wait while the client catches up, but not for a client that stopped."""
         if self.inbox.stopped == OVERFLOW:
             return
         try:
-            self._outbox.put(
-                json.dumps(frame, separators=(",", ":")), timeout=self.deps.settings.ws_send_timeout_s
-            )
+            self._outbox.put(frame, timeout=self.deps.settings.ws_send_timeout_s)
         except queue.Full:
             logger.warning(
                 "a socket of user %s stopped reading; closing it with %d", self.user_id, CLOSE_TOO_SLOW
@@ -302,6 +315,19 @@ class StreamSession:
         except Exception:
             logger.exception("stream action failed")
             return _error_frame(request_id, InternalError())
+
+
+def update_frame(update: Update, body_json: str) -> str:
+    """The frame ``{"type": "update", "update": update.to_wire(), "cursor": N}``, assembled around
+    a body encoded once for every socket that gets it."""
+    wire = [f'"cursor":{update.cursor}', f'"type":{json.dumps(update.type)}']
+    if body_json != "{}":
+        wire.append(body_json[1:-1])
+    return '{"type":"update","update":{' + ",".join(wire) + '},"cursor":' + str(update.cursor) + "}"
+
+
+def _encoded(value: dict) -> str:
+    return json.dumps(value, separators=(",", ":"))
 
 
 def _size_in_bytes(frame: str | bytes) -> int:

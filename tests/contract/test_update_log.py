@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from messenger.errors import CursorExpired
-from messenger.model import MEMBER_ADDED, MEMBER_REMOVED, MESSAGE_NEW, THREAD_NEW, THREAD_READ
+from messenger.model import (
+    MEMBER_ADDED,
+    MEMBER_REMOVED,
+    MESSAGE_NEW,
+    THREAD_NEW,
+    THREAD_READ,
+    message_new_body,
+)
 
 from .test_store import add_user, now, open_thread, send
 
@@ -53,6 +60,19 @@ class TestWhatEachChangeAppends:
             assert [u.body["message"]["contents"] for u in page.updates] == ["m0", "m1", "m2", "m3"]
             assert_increasing(page)
             assert sent[-1].cursors[user.user_id] == page.cursor
+
+    def test_a_send_says_where_its_own_update_landed_in_each_log(self, store):
+        # The doorbell carries this update to waiters just behind it, so it must be exact.
+        a, b = add_user(store), add_user(store)
+        thread_id = open_thread(store, a, b).thread_id
+        sent = send(store, a, thread_id, "carried", client_msg_id="carried-1")
+        assert set(sent.message_cursors) == {a.user_id, b.user_id}
+        for user in (a, b):
+            cursor = sent.message_cursors[user.user_id]
+            (update,) = log_of(store, user, cursor - 1, limit=1).updates
+            assert (update.cursor, update.type) == (cursor, MESSAGE_NEW)
+            assert update.body == message_new_body(sent.message)
+        assert send(store, a, thread_id, "carried", client_msg_id="carried-1").message_cursors == {}
 
     def test_a_retried_send_appends_nothing_more(self, store):
         a, b = add_user(store), add_user(store)

@@ -115,12 +115,16 @@ class Stream:
         """The next frame; raises ``Closed`` with the close code when the server closes."""
         if self.pending:
             return self.pending.pop(0)
+        return json.loads(self.raw_frame(timeout))
+
+    def raw_frame(self, timeout: float = 5) -> bytes:
+        """The next frame as sent, byte for byte (frames kept for later are skipped)."""
         self.ws.settimeout(timeout)
         opcode, data = self.ws.recv_data(control_frame=True)
         if opcode == websocket.ABNF.OPCODE_CLOSE:
             code = struct.unpack("!H", data[:2])[0] if len(data) >= 2 else None
             raise Closed(code, data[2:].decode("utf-8", "replace"))
-        return json.loads(data)
+        return data
 
     def updates(self, count: int, timeout: float = 5) -> list[dict]:
         """The next ``count`` update frames' updates (other frames are kept for later)."""

@@ -71,6 +71,7 @@ class TestLongPolling:
         assert http.send(alice, thread_id, "wake up").status_code == 201
         poller.join(10)
         assert contents_of(result["reply"]["updates"]) == ["wake up"]
+        assert result["reply"]["updates"] == http.all_updates(bob, cursor)[0]  # as the log has it
         assert 0.4 < result["waited"] < 5
         assert time.monotonic() - sent_at < 2
 
@@ -117,6 +118,27 @@ class TestStream:
         (live,) = stream.updates(1)
         assert contents_of([live]) == ["live"] and live["cursor"] > replayed[-1]["cursor"]
         stream.close()
+
+    def test_live_frames_are_byte_for_byte_what_a_replay_from_the_log_sends(self, http, server):
+        # Live, a send's frame is built from what its doorbell carried; a replay reads the log.
+        alice, bob = http.signup(), http.signup()
+        thread_id = http.open_thread(alice, [bob], "first")
+        cursor = http.cursor(bob)
+        live = Stream(server.url, bob.token, since=cursor)
+        sent = ["plain", 'quotes " and \\ slashes', "emoji 🎉 and ünïcode", "x" * 2000]
+        frames = []
+        for text in sent:
+            assert http.send(alice, thread_id, text, client_msg_id=f"id-{len(frames)}").status_code == 201
+            frames.append(live.raw_frame())
+        replay = Stream(server.url, bob.token, since=cursor)
+        assert [replay.raw_frame() for _ in sent] == frames
+        for frame in frames:  # and in the one encoding every frame has: compact, keys in order
+            update = json.loads(frame)["update"]
+            expected = {"type": "update", "update": update, "cursor": update["cursor"]}
+            assert frame == json.dumps(expected, separators=(",", ":")).encode()
+        assert contents_of([json.loads(frame)["update"] for frame in frames]) == sent
+        live.close()
+        replay.close()
 
     def test_a_reconnect_from_the_last_cursor_gets_nothing_twice(self, http, server):
         alice, bob = http.signup(), http.signup()
