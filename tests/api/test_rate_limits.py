@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from limits import parse_many
+
+from messenger.web.limits import LocalCounters
 
 from .client import Api, error_of
 
@@ -83,3 +86,19 @@ def test_long_polls_are_limited_per_user(limited):
     for _ in range(2):
         assert limited.client.get("/updates?since=0&timeout=0", headers=alice.headers).status_code == 200
     error_of(limited.client.get("/updates?since=0&timeout=0", headers=alice.headers), 429, "rate_limited")
+
+
+def test_a_local_window_starts_at_the_first_hit_and_expired_ones_are_forgotten():
+    now = [1000.0]
+    counters = LocalCounters(clock=lambda: now[0])
+    (per_minute,) = parse_many("2 per minute")
+    assert [counters.hit(per_minute, "send", "alice") for _ in range(3)] == [True, True, False]
+    assert counters.get_window_stats(per_minute, "send", "alice") == (1060.0, 0)
+    now[0] = 1059.9
+    assert not counters.hit(per_minute, "send", "alice")
+    assert counters.hit(per_minute, "send", "bob")  # a count per key
+    now[0] = 1060.0
+    assert counters.hit(per_minute, "send", "alice")  # a new window
+    now[0] = 2000.0
+    counters.hit(per_minute, "send", "carol")
+    assert counters.active_keys() == 1  # alice's and bob's windows were swept

@@ -70,3 +70,25 @@ def test_with_redis_down_sends_are_stored_and_delivery_catches_up_when_it_return
     http_a.send(alice, thread_id, "after")
     assert contents_of(stream.updates(1, timeout=5)) == ["after"]
     stream.close()
+
+
+def test_rate_limits_are_counted_in_redis_so_every_server_shares_them(tmp_path, redis_server):
+    env = {
+        "MESSENGER_DB": str(tmp_path / "limited.db"),
+        "REDIS_URL": redis_server.url,
+        "RATE_LIMIT_SEND": "3 per minute",
+    }
+    servers = [LiveServer(env, log_path=tmp_path / f"limited-{name}.log").start() for name in "ab"]
+    try:
+        http_a, http_b = Http(servers[0].url), Http(servers[1].url)
+        alice, bob = http_a.signup(), http_a.signup()
+        thread_id = http_a.open_thread(alice, [bob], "one")  # the 1st send
+        assert http_b.send(alice, thread_id, "two").status_code == 201
+        assert http_a.send(alice, thread_id, "three").status_code == 201
+        refused = http_b.send(alice, thread_id, "four")
+        assert refused.status_code == 429 and refused.json()["error"]["code"] == "rate_limited"
+        assert 1 <= int(refused.headers["Retry-After"]) <= 60
+        assert http_b.send(bob, thread_id, "bob has his own count").status_code == 201
+    finally:
+        for server in servers:
+            server.stop()
