@@ -2,7 +2,8 @@
 
 Every read-then-write runs in ``BEGIN IMMEDIATE`` (a plain BEGIN upgrades its lock at the
 first write and fails with "database is locked" when two writers race), and a send is one
-transaction: seq allocation, the message and every membership update commit together.
+transaction: seq allocation, the message and every membership update commit together (sends
+that arrive together share one, each under its own savepoint: see ``group_commit``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ..errors import (
     ClientMsgIdConflict,
     CursorExpired,
     EmailTaken,
+    MessengerError,
     StoreUnavailable,
     ThreadNotFound,
     UsernameTaken,
@@ -52,6 +54,7 @@ from ..model import (
     thread_new_body,
     thread_read_body,
 )
+from .group_commit import GroupCommit
 
 logger = logging.getLogger(__name__)
 
@@ -138,6 +141,7 @@ class SqliteStore:
         self._busy_timeout_ms = busy_timeout_ms
         self._idle: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
         self._slots = threading.BoundedSemaphore(POOL_SIZE)
+        self._sends: GroupCommit[NewMessage, Sent] = GroupCommit(self._send_batch, "sqlite-sends")
 
     # Connections and transactions -----------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
@@ -204,6 +208,7 @@ class SqliteStore:
             conn.execute("SELECT 1 FROM users LIMIT 1").fetchall()
 
     def close(self) -> None:
+        self._sends.close()
         while True:
             try:
                 self._idle.get_nowait().close()
@@ -316,8 +321,21 @@ class SqliteStore:
             return Opened(thread.thread_id, sent.message, created=True, cursors=sent.cursors)
 
     def send(self, message: NewMessage) -> Sent:
+        return self._sends.submit(message)
+
+    def _send_batch(self, messages: list[NewMessage]) -> list[Sent | Exception]:
+        """Sends in one transaction, each under a savepoint: one that fails rolls back alone."""
+        outcomes: list[Sent | Exception] = []
         with self._transaction(write=True) as conn:
-            return _send_in(conn, message)
+            for message in messages:
+                conn.execute("SAVEPOINT send")
+                try:
+                    outcomes.append(_send_in(conn, message))
+                except (MessengerError, sqlite3.IntegrityError) as error:
+                    conn.execute("ROLLBACK TO send")
+                    outcomes.append(error)
+                conn.execute("RELEASE send")
+        return outcomes
 
     def get_thread(self, thread_id: str, user_id: str) -> ThreadView:
         with self._transaction(write=False) as conn:

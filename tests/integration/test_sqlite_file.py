@@ -8,6 +8,11 @@ import pytest
 
 from messenger import create_app
 from messenger.config import Settings
+from messenger.errors import ClientMsgIdConflict, ThreadNotFound
+from messenger.model import MESSAGE_NEW
+from messenger.store.sqlite import SqliteStore
+
+from ..contract.test_store import add_user, open_thread, send
 
 SENDERS = 8
 SENDS_EACH = 50
@@ -137,3 +142,41 @@ def test_everything_survives_a_restart_on_the_same_file(settings):
     assert (alice_thread["last_read_seq"], alice_thread["unread_count"]) == (3, 1)
     signin = second.post("/auth/signin", json={"login": "BOB@example.com", "password": "password-bob"})
     assert signin.status_code == 200 and signin.get_json()["user_id"] == bob["user_id"]
+
+
+def test_sends_written_together_fail_alone_and_nothing_of_a_failed_one_is_stored(tmp_path):
+    """Under concurrency sends share transactions (group commit): a refused send in a batch
+    must leave the others, and the seqs, exactly as if it had never been tried."""
+    store = SqliteStore(str(tmp_path / "batched.db"))
+    store.setup()
+    members = [add_user(store) for _ in range(6)]
+    outsider = add_user(store)
+    thread_id = open_thread(store, *members).thread_id
+    refused: list[Exception] = []
+
+    def send_many(sender, n: int) -> None:
+        for i in range(n):
+            try:
+                send(
+                    store, sender, thread_id, f"{sender.username} {i}", client_msg_id=f"{sender.user_id}-{i}"
+                )
+            except (ThreadNotFound, ClientMsgIdConflict) as error:
+                refused.append(error)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        futures = [pool.submit(send_many, member, 40) for member in members]
+        futures += [pool.submit(send_many, outsider, 40) for _ in range(2)]  # not a member
+        futures += [pool.submit(send_many, members[0], 40)]  # retries of members[0]'s ids
+        for future in futures:
+            future.result()
+
+    assert len(refused) == 80 and all(isinstance(error, ThreadNotFound) for error in refused)
+    stored = store.list_messages(thread_id, members[0].user_id, 0, 1000)
+    assert sorted(m.seq for m in stored) == list(range(1, 6 * 40 + 2))  # the first message + 240
+    assert len({(m.user_id, m.client_msg_id) for m in stored}) == len(stored)  # no retry stored twice
+    assert all(m.user_id != outsider.user_id for m in stored)
+    for member in members:
+        page = store.read_updates(member.user_id, 0, 1000)
+        seqs = [u.body["message"]["seq"] for u in page.updates if u.type == MESSAGE_NEW]
+        assert seqs == list(range(1, 6 * 40 + 2))  # every member's log: each message once, in order
+    store.close()

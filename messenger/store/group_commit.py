@@ -1,0 +1,91 @@
+"""Group commit: sends that arrive while others are being written share the next transaction.
+
+Much of a send's cost in SQLite is its COMMIT: every page the send dirtied is appended to the
+WAL (and, with ``synchronous=FULL``, fsynced). One writer thread takes every send waiting and
+writes them in one transaction; each caller is answered only after the COMMIT that holds its
+message, so nothing is acknowledged before it is durable. Alone, a send is written at once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+# A batch blocks its worker while it is written (sqlite3 does not yield to gevent): bound it.
+MAX_BATCH = 64
+
+
+@dataclass(eq=False)
+class _Waiter:
+    item: Any
+    outcome: Any = None
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+class GroupCommit(Generic[Item, Result]):
+    """Hands each item to ``write_batch`` with whatever else is waiting.
+
+    ``write_batch(items)`` returns one outcome per item, a result or the exception that item
+    failed with alone; if it raises, every item of the batch fails with that exception.
+    """
+
+    def __init__(self, write_batch: Callable[[list[Item]], list[Result | Exception]], name: str) -> None:
+        self._write_batch = write_batch
+        self._name = name
+        self._lock = threading.Lock()
+        self._work = threading.Condition(self._lock)
+        self._waiting: list[_Waiter] = []
+        self._writer: threading.Thread | None = None
+        self._closed = False
+
+    def submit(self, item: Item) -> Result:
+        waiter = _Waiter(item)
+        with self._lock:
+            if self._closed:
+                raise RuntimeError(f"{self._name} is closed")
+            self._waiting.append(waiter)
+            self._start_writer()
+            self._work.notify()
+        waiter.done.wait()
+        if isinstance(waiter.outcome, Exception):
+            raise waiter.outcome
+        return waiter.outcome
+
+    def close(self) -> None:
+        """Write what is waiting, then stop the writer."""
+        with self._lock:
+            self._closed = True
+            self._work.notify()
+            writer = self._writer
+        if writer is not None and writer is not threading.current_thread():
+            writer.join()
+
+    def _start_writer(self) -> None:
+        if self._writer is None:  # started at the first send, in the process that serves it
+            self._writer = threading.Thread(target=self._write_forever, name=self._name, daemon=True)
+            self._writer.start()
+
+    def _write_forever(self) -> None:
+        while True:
+            with self._lock:
+                while not self._waiting and not self._closed:
+                    self._work.wait()
+                if not self._waiting:
+                    return
+                batch = self._waiting[:MAX_BATCH]
+                del self._waiting[:MAX_BATCH]
+            self._write(batch)
+
+    def _write(self, batch: list[_Waiter]) -> None:
+        try:
+            outcomes = self._write_batch([waiter.item for waiter in batch])
+        except Exception as error:  # the whole transaction failed: nothing of it was stored
+            outcomes = [error] * len(batch)
+        for waiter, outcome in zip(batch, outcomes, strict=True):
+            waiter.outcome = outcome
+            waiter.done.set()

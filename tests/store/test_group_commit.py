@@ -1,0 +1,116 @@
+"""Group commit: who waits, what is written together, and who hears about a failure."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from messenger.store.group_commit import GroupCommit
+
+
+class Recorder:
+    """A write_batch that records its batches and can hold the first one until released."""
+
+    def __init__(self, hold_first: bool = False) -> None:
+        self.batches: list[list[str]] = []
+        self.release = threading.Event()
+        if not hold_first:
+            self.release.set()
+
+    def __call__(self, items: list[str]) -> list[str | Exception]:
+        self.batches.append(list(items))
+        self.release.wait(5)
+        return [ValueError(item) if item.startswith("bad") else item.upper() for item in items]
+
+
+def submit_in_thread(commit: GroupCommit, item: str, outcomes: dict) -> threading.Thread:
+    def run() -> None:
+        try:
+            outcomes[item] = commit.submit(item)
+        except Exception as error:  # recorded for the test to check
+            outcomes[item] = error
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def wait_until(condition, timeout: float = 5) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+def test_a_lone_item_is_written_at_once():
+    recorder = Recorder()
+    commit = GroupCommit(recorder, "test")
+    assert commit.submit("a") == "A"
+    assert commit.submit("b") == "B"
+    assert recorder.batches == [["a"], ["b"]]
+    commit.close()
+
+
+def test_items_that_arrive_while_a_batch_is_written_share_the_next_one():
+    recorder = Recorder(hold_first=True)
+    commit = GroupCommit(recorder, "test")
+    outcomes: dict = {}
+    first = submit_in_thread(commit, "first", outcomes)
+    wait_until(lambda: recorder.batches)  # the writer is busy with "first"
+    later = [submit_in_thread(commit, f"m{i}", outcomes) for i in range(5)]
+    time.sleep(0.1)
+    assert "m0" not in outcomes  # nobody is answered before their batch is written
+    recorder.release.set()
+    for thread in [first, *later]:
+        thread.join(5)
+    assert recorder.batches[0] == ["first"]
+    assert sorted(recorder.batches[1]) == [f"m{i}" for i in range(5)]
+    assert outcomes == {"first": "FIRST", **{f"m{i}": f"M{i}" for i in range(5)}}
+    commit.close()
+
+
+def test_an_item_that_fails_alone_fails_only_its_caller():
+    recorder = Recorder(hold_first=True)
+    commit = GroupCommit(recorder, "test")
+    outcomes: dict = {}
+    first = submit_in_thread(commit, "first", outcomes)
+    wait_until(lambda: recorder.batches)
+    others = [submit_in_thread(commit, item, outcomes) for item in ("ok", "bad", "fine")]
+    time.sleep(0.1)
+    recorder.release.set()
+    for thread in [first, *others]:
+        thread.join(5)
+    assert isinstance(outcomes["bad"], ValueError)
+    assert (outcomes["ok"], outcomes["fine"]) == ("OK", "FINE")
+    commit.close()
+
+
+def test_a_batch_that_fails_fails_every_caller_in_it():
+    def broken(items: list[str]) -> list[str]:
+        raise OSError("disk I/O error")
+
+    commit = GroupCommit(broken, "test")
+    with pytest.raises(OSError, match="disk I/O error"):
+        commit.submit("a")
+    commit.close()
+
+
+def test_close_writes_what_is_waiting_then_refuses_more():
+    recorder = Recorder(hold_first=True)
+    commit = GroupCommit(recorder, "test")
+    outcomes: dict = {}
+    threads = [submit_in_thread(commit, "first", outcomes)]
+    wait_until(lambda: recorder.batches)
+    threads.append(submit_in_thread(commit, "queued", outcomes))
+    time.sleep(0.05)
+    closer = threading.Thread(target=commit.close)
+    closer.start()
+    recorder.release.set()
+    closer.join(5)
+    for thread in threads:
+        thread.join(5)
+    assert outcomes == {"first": "FIRST", "queued": "QUEUED"}
+    with pytest.raises(RuntimeError):
+        commit.submit("late")
