@@ -41,13 +41,11 @@ class GroupCommit(Generic[Item, Result]):
         self._work = threading.Condition(self._lock)
         self._waiting: list[_Waiter] = []
         self._writer: threading.Thread | None = None
-        self._closed = False
+        self._stopping = False
 
     def submit(self, item: Item) -> Result:
         waiter = _Waiter(item)
         with self._lock:
-            if self._closed:
-                raise RuntimeError(f"{self._name} is closed")
             self._waiting.append(waiter)
             self._start_writer()
             self._work.notify()
@@ -57,25 +55,27 @@ class GroupCommit(Generic[Item, Result]):
         return waiter.outcome
 
     def close(self) -> None:
-        """Write what is waiting, then stop the writer."""
+        """Write what is waiting, then stop the writer (the next item starts a new one)."""
         with self._lock:
-            self._closed = True
-            self._work.notify()
             writer = self._writer
+            self._stopping = True
+            self._work.notify()
         if writer is not None and writer is not threading.current_thread():
             writer.join()
 
     def _start_writer(self) -> None:
-        if self._writer is None:  # started at the first send, in the process that serves it
-            self._writer = threading.Thread(target=self._write_forever, name=self._name, daemon=True)
+        if self._writer is None:  # started at the first item, in the process that serves it
+            self._stopping = False
+            self._writer = threading.Thread(target=self._write_until_stopped, name=self._name, daemon=True)
             self._writer.start()
 
-    def _write_forever(self) -> None:
+    def _write_until_stopped(self) -> None:
         while True:
             with self._lock:
-                while not self._waiting and not self._closed:
+                while not self._waiting and not self._stopping:
                     self._work.wait()
                 if not self._waiting:
+                    self._writer = None
                     return
                 batch = self._waiting[:MAX_BATCH]
                 del self._waiting[:MAX_BATCH]

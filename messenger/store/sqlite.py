@@ -455,7 +455,9 @@ class SqliteStore:
 
 # Helpers that run inside a caller's transaction ---------------------------------------
 def _send_in(conn: sqlite3.Connection, new: NewMessage) -> Sent:
-    _require_member(conn, new.thread_id, new.user_id)  # first: a removed member cannot even retry
+    members = _member_ids(conn, new.thread_id)
+    if new.user_id not in members:  # first: a removed member cannot even retry
+        raise ThreadNotFound()
     retried = _find_retry(conn, new)
     if retried is not None:
         if retried.thread_id != new.thread_id:
@@ -484,7 +486,6 @@ def _send_in(conn: sqlite3.Connection, new: NewMessage) -> Sent:
         " last_read_seq = CASE WHEN user_id = ? THEN ? ELSE last_read_seq END WHERE thread_id = ?",
         (seq, message.timestamp, message.user_id, seq, message.thread_id),
     )
-    members = _member_ids(conn, message.thread_id)
     cursors = _append(conn, members, MESSAGE_NEW, message_new_body(message), message.timestamp)
     return Sent(message, created=True, cursors=cursors, message_cursors=cursors)
 

@@ -97,7 +97,7 @@ def test_a_batch_that_fails_fails_every_caller_in_it():
     commit.close()
 
 
-def test_close_writes_what_is_waiting_then_refuses_more():
+def test_close_writes_what_is_waiting_and_a_later_item_starts_a_new_writer():
     recorder = Recorder(hold_first=True)
     commit = GroupCommit(recorder, "test")
     outcomes: dict = {}
@@ -109,8 +109,9 @@ def test_close_writes_what_is_waiting_then_refuses_more():
     closer.start()
     recorder.release.set()
     closer.join(5)
+    assert not closer.is_alive()
     for thread in threads:
         thread.join(5)
     assert outcomes == {"first": "FIRST", "queued": "QUEUED"}
-    with pytest.raises(RuntimeError):
-        commit.submit("late")
+    assert commit.submit("later") == "LATER"
+    commit.close()

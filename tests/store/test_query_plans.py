@@ -1,0 +1,68 @@
+"""Every statement the SQLite store runs on a request's path finds its rows through an index.
+
+The statements are not copied here: they are traced while the store serves real operations,
+then each is put to ``EXPLAIN QUERY PLAN``. A new query that scans a table fails this test.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from messenger.store.sqlite import SqliteStore
+
+from ..contract.test_store import add_user, now, open_thread, send
+
+PLANNED = ("SELECT", "UPDATE", "DELETE", "INSERT")
+
+
+def traced_store(path: str) -> tuple[SqliteStore, list[str]]:
+    """A store whose connections report every statement they run, with its values bound."""
+    store = SqliteStore(path)
+    statements: list[str] = []
+    connect = store._connect
+
+    def connect_traced() -> sqlite3.Connection:
+        conn = connect()
+        conn.set_trace_callback(statements.append)
+        return conn
+
+    store._connect = connect_traced
+    store.setup()
+    return store, statements
+
+
+def serve_every_request_path(store: SqliteStore) -> None:
+    alice, bob, carol = add_user(store, "alice"), add_user(store, "bob"), add_user(store, "carol")
+    store.add_token("token-hash", alice.user_id, now(), now() + 60_000)
+    store.get_token_user_id("token-hash", now())
+    store.find_login("alice")
+    store.search_users("bo", 20)
+    store.get_users([alice.user_id, bob.user_id])
+    direct = open_thread(store, alice, bob, client_msg_id="open-1").thread_id
+    store.find_direct_thread(f"{alice.user_id}:{bob.user_id}")
+    group = open_thread(store, alice, bob, title="group").thread_id
+    send(store, alice, direct, "hello", client_msg_id="send-1")
+    send(store, alice, direct, "hello", client_msg_id="send-1")  # a retry
+    store.read_updates(bob.user_id, 0, 500)
+    store.current_cursor(bob.user_id)
+    store.list_messages(direct, bob.user_id, 0, 50)
+    store.list_messages_before(direct, bob.user_id, 2, 50)
+    store.list_threads(bob.user_id, 0, 20)
+    store.get_thread(direct, bob.user_id)
+    store.mark_read(direct, bob.user_id, 2, now())
+    store.add_members(group, [carol.user_id], now())
+    store.remove_member(group, carol.user_id, now())
+    store.revoke_token("token-hash")
+
+
+def test_no_statement_on_a_request_path_scans_a_table(tmp_path):
+    store, statements = traced_store(str(tmp_path / "plans.db"))
+    statements.clear()  # the schema's own statements are not on a request path
+    serve_every_request_path(store)
+    store.close()
+    planned = {sql for sql in statements if sql.split(None, 1)[0].upper() in PLANNED}
+    assert len(planned) > 20  # the tracing saw the operations above
+    with sqlite3.connect(tmp_path / "plans.db") as conn:
+        plans = {sql: [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}")] for sql in planned}
+    scans = {sql: plan for sql, plan in plans.items() if any(step.startswith("SCAN") for step in plan)}
+    assert scans == {}
