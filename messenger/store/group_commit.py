@@ -70,22 +70,31 @@ class GroupCommit(Generic[Item, Result]):
             self._writer.start()
 
     def _write_until_stopped(self) -> None:
-        while True:
+        try:
+            while True:
+                with self._lock:
+                    while not self._waiting and not self._stopping:
+                        self._work.wait()
+                    if not self._waiting:
+                        self._writer = None  # decided under the lock: a new item starts a new writer
+                        return
+                    batch = self._waiting[:MAX_BATCH]
+                    del self._waiting[:MAX_BATCH]
+                self._write(batch)
+        finally:  # killed mid-way: hand what is waiting to a new writer
             with self._lock:
-                while not self._waiting and not self._stopping:
-                    self._work.wait()
-                if not self._waiting:
+                if self._writer is threading.current_thread():
                     self._writer = None
-                    return
-                batch = self._waiting[:MAX_BATCH]
-                del self._waiting[:MAX_BATCH]
-            self._write(batch)
+                    if self._waiting:
+                        self._start_writer()
 
     def _write(self, batch: list[_Waiter]) -> None:
+        outcomes: list = [RuntimeError(f"{self._name}: the writer stopped")] * len(batch)
         try:
             outcomes = self._write_batch([waiter.item for waiter in batch])
         except Exception as error:  # the whole transaction failed: nothing of it was stored
             outcomes = [error] * len(batch)
-        for waiter, outcome in zip(batch, outcomes, strict=True):
-            waiter.outcome = outcome
-            waiter.done.set()
+        finally:  # every caller hears back, whatever happened
+            for waiter, outcome in zip(batch, outcomes, strict=True):
+                waiter.outcome = outcome
+                waiter.done.set()

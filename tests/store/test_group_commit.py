@@ -115,3 +115,24 @@ def test_close_writes_what_is_waiting_and_a_later_item_starts_a_new_writer():
     assert outcomes == {"first": "FIRST", "queued": "QUEUED"}
     assert commit.submit("later") == "LATER"
     commit.close()
+
+
+class WriterKilled(BaseException):
+    """Like a greenlet being killed: not an Exception, so no ``except Exception`` catches it."""
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the kill
+def test_a_killed_writer_still_answers_its_batch_and_a_new_one_takes_over():
+    calls: list[list[str]] = []
+
+    def dies_once(items: list[str]) -> list[str]:
+        calls.append(items)
+        if len(calls) == 1:
+            raise WriterKilled()
+        return [item.upper() for item in items]
+
+    commit = GroupCommit(dies_once, "test")
+    with pytest.raises(RuntimeError, match="the writer stopped"):
+        commit.submit("first")
+    assert commit.submit("second") == "SECOND"
+    commit.close()
