@@ -189,6 +189,15 @@ class Api:
         async with self.session.get(self.base_url + path, params=params, headers=headers) as reply:
             return reply.status, await reply.json(content_type=None)
 
+    async def gauge(self, name: str) -> float:
+        """A gauge's value from the worker's /metrics (0 when the metric is not there)."""
+        async with self.session.get(self.base_url + "/metrics") as reply:
+            text = await reply.text()
+        for line in text.splitlines():
+            if line.startswith(name + " ") or line.startswith(name + "{"):
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
     async def open_thread(
         self, creator: SeededUser, members: list[SeededUser], title: str | None = None
     ) -> str:

@@ -32,6 +32,10 @@ SETTLE_S = 1.0
 CLOSE_TIMEOUT_S = 30  # a long-poll's server side lingers until its 20 s timeout
 PROBE_TIMEOUT_S = 5
 PROBE_GAP_S = 0.02
+SESSIONS_TIMEOUT_S = 60
+# The worker's gauge of the sessions it has started, by transport: a connection it accepted may
+# still be waiting for its handshake or first read, and the probe must not race that burst.
+SESSIONS_GAUGE = {"ws": "messenger_websockets_connected", "longpoll": "messenger_longpolls_waiting"}
 
 
 def connections(ctx: Context) -> list[Row]:
@@ -71,6 +75,7 @@ class Held:
     rss_after_kib: int
     opened_s: float
     tasks: list[asyncio.Task]
+    started_s: float = 0.0  # from the last connection accepted to the last session started
 
     @property
     def per_connection_kib(self) -> float | None:
@@ -89,9 +94,18 @@ class Held:
 
 
 async def _open_idle(
-    server: GunicornServer, api: Api, transport: str, users: list[SeededUser], tracker: Tracker
+    server: GunicornServer,
+    api: Api,
+    transport: str,
+    users: list[SeededUser],
+    tracker: Tracker,
+    sessions_gauge: str | None = None,
 ) -> Held:
-    """Open one idle connection per user, a batch at a time, each batch confirmed by the worker."""
+    """Open one idle connection per user, a batch at a time, each batch confirmed by the worker.
+
+    With ``sessions_gauge``, memory is read only once the worker's gauge shows every session
+    started: an accepted connection may still wait for its handshake or first read.
+    """
     fds_before = await _settle(server)
     await asyncio.sleep(SETTLE_S)
     rss_before = server.worker_rss_kib()
@@ -107,7 +121,8 @@ async def _open_idle(
         opened_s = now() - started
         await asyncio.sleep(SETTLE_S)
         held = server.worker_fds() - fds_before
-        return Held(held, rss_before, server.worker_rss_kib(), opened_s, tasks)
+        started_s = await _wait_sessions(api, sessions_gauge, held - FD_SLACK) if sessions_gauge else 0.0
+        return Held(held, rss_before, server.worker_rss_kib(), opened_s, tasks, started_s)
     except BaseException:
         await cancel_all(tasks)
         raise
@@ -127,7 +142,11 @@ async def _hold_one(
         # One probe round first, so code paths imported lazily are in the "before" figure.
         await _probe(api, transport, sender, receiver, thread_id, 3, f"warm-{transport}")
         tracker = Tracker()  # idle users receive nothing; it only collects errors
-        held = await _open_idle(server, api, transport, idle, tracker)
+        held = await _open_idle(server, api, transport, idle, tracker, SESSIONS_GAUGE[transport])
+        ctx.notes.append(
+            f"connections ({transport}): every session had started {held.started_s:.1f} s after the "
+            f"last connection was accepted; memory was read and the probe began then"
+        )
         try:
             count = ctx.options.probe_messages
             latency = await _probe(api, transport, sender, receiver, thread_id, count, f"probe-{transport}")
@@ -176,6 +195,16 @@ async def _probe(
     finally:
         await cancel_all([task])
     return percentiles(tracker.latencies(tracker.accepted))
+
+
+async def _wait_sessions(api: Api, gauge: str, count: int) -> float:
+    """Wait (bounded) until the worker's ``gauge`` shows ``count`` sessions; return how long it took."""
+    started = now()
+    while now() - started < SESSIONS_TIMEOUT_S:
+        if await api.gauge(gauge) >= count:
+            break
+        await asyncio.sleep(0.2)
+    return now() - started
 
 
 async def _wait_fds(server: GunicornServer, target: int, timeout_s: float) -> int:
