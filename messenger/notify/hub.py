@@ -62,6 +62,7 @@ class Inbox:
     _rung: bool = False
     _fresh: dict[int, FreshUpdate] = field(default_factory=dict)
     _stale: bool = False  # rung without the update: only the log can say what is new
+    _knocked: bool = False  # the client sent a frame, or went away
 
     def ring(self, cursor: int = 0, fresh: FreshUpdate | None = None) -> None:
         with self._changed:
@@ -87,6 +88,12 @@ class Inbox:
             run.append(fresh[since])
         return run if since >= rung_cursor else None
 
+    def knock(self) -> None:
+        """The client sent something, or its socket closed: its session reads the socket."""
+        with self._changed:
+            self._knocked = True
+            self._changed.notify_all()
+
     def push(self, event: Event) -> None:
         if not self.takes_ephemeral:
             return  # a long-poll carries only the log; queued typing would wake it in a loop
@@ -100,10 +107,12 @@ class Inbox:
             self._changed.notify_all()
 
     def wait(self, timeout: float) -> bool:
-        """Block until rung, pushed to or stopped (True), or until ``timeout`` (False)."""
+        """Block until rung, pushed to, knocked on or stopped (True), or until ``timeout`` (False)."""
         with self._changed:
-            ready = self._changed.wait_for(lambda: self._rung or self.ephemeral or self.stopped, timeout)
-            self._rung = False
+            ready = self._changed.wait_for(
+                lambda: self._rung or self._knocked or self.ephemeral or self.stopped, timeout
+            )
+            self._rung = self._knocked = False
             return bool(ready)
 
     def take_ephemeral(self) -> list[Event]:

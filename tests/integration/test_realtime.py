@@ -9,6 +9,8 @@ import time
 import pytest
 import websocket
 
+from messenger.web.stream import WRITER_IDLE_S
+
 from .clients import Closed, Http, Stream
 from .live import LiveServer
 
@@ -139,6 +141,19 @@ class TestStream:
         assert contents_of([json.loads(frame)["update"] for frame in frames]) == sent
         live.close()
         replay.close()
+
+    def test_a_socket_idle_longer_than_its_writer_lingers_still_gets_and_answers(self, http, server):
+        # After WRITER_IDLE_S without frames the socket's writer goes; the next frame starts one.
+        alice, bob = http.signup(), http.signup()
+        thread_id = http.open_thread(alice, [bob], "first")
+        stream = Stream(server.url, bob.token, since=http.cursor(bob))
+        time.sleep(WRITER_IDLE_S + 0.5)
+        http.send(alice, thread_id, "after a quiet spell")
+        assert contents_of(stream.updates(1)) == ["after a quiet spell"]
+        time.sleep(WRITER_IDLE_S + 0.5)
+        reply = stream.request({"action": "get_user_threads", "user_id": bob.user_id})
+        assert reply["status"] == 200 and reply["threads"][0]["thread_id"] == thread_id
+        stream.close()
 
     def test_a_reconnect_from_the_last_cursor_gets_nothing_twice(self, http, server):
         alice, bob = http.signup(), http.signup()
