@@ -5,14 +5,9 @@ from __future__ import annotations
 from flask import current_app
 
 from ..service.deps import Deps
-from .limits import LIMITS_KEY, RateLimits
 
 EXTENSION_KEY = "messenger"
 
 
 def deps() -> Deps:
     return current_app.extensions[EXTENSION_KEY]
-
-
-def rate_limits() -> RateLimits:
-    return current_app.extensions[LIMITS_KEY]

@@ -115,6 +115,11 @@ class RateLimits:
         return self._counters.get_window_stats(item, scope, key).reset_time
 
 
+def rate_limits() -> RateLimits:
+    """The app's limits, for the code that runs a limited action."""
+    return current_app.extensions[LIMITS_KEY]
+
+
 def client_address() -> str:
     """The caller's address (behind a router, as FORWARDED_HOPS lets ProxyFix read it)."""
     return request.remote_addr or "unknown"
@@ -127,7 +132,7 @@ def limited_by_address(scope: str):
     def decorate(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            current_app.extensions[LIMITS_KEY].check(scope, client_address())
+            rate_limits().check(scope, client_address())
             return view(*args, **kwargs)
 
         return wrapper

@@ -44,8 +44,8 @@ from ..service import accounts, updates
 from ..service.deps import Deps
 from . import actions, observe
 from .auth import bearer_token
-from .context import deps, rate_limits
-from .limits import RateLimits
+from .context import deps
+from .limits import RateLimits, rate_limits
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,8 @@ from ..service import threads
 from . import actions
 from .api import Blueprint
 from .auth import authenticated
-from .context import deps, rate_limits
+from .context import deps
+from .limits import rate_limits
 
 blp = Blueprint("threads", __name__, description="Threads and messages")
 

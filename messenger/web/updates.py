@@ -9,7 +9,8 @@ from ..service import updates
 from ..service.accounts import hash_token
 from .api import Blueprint
 from .auth import authenticated
-from .context import deps, rate_limits
+from .context import deps
+from .limits import rate_limits
 
 blp = Blueprint("updates", __name__, description="Real-time updates")
 
