@@ -176,12 +176,7 @@ class Hub:
     def deliver(self, event: Event) -> None:
         kind = event.get("type")
         if kind == UPDATES:
-            carried = event.get("update")
-            body_json = json.dumps(carried["body"], separators=(",", ":")) if carried else "{}"
-            for user_id, cursor in event["cursors"].items():
-                fresh = _fresh_for(user_id, carried, body_json)
-                for inbox in self._of(user_id):
-                    inbox.ring(cursor, fresh)
+            self._ring(event["cursors"], event.get("update"))
         elif kind == TYPING:
             for user_id in event["user_ids"]:
                 for inbox in self._of(user_id):
@@ -194,6 +189,20 @@ class Hub:
             for inbox in self._all():
                 inbox.ring()
 
+    def _ring(self, cursors: dict[str, int], carried: dict | None) -> None:
+        """Ring each user's waiters here; the carried update is encoded once, and only if one
+        of its users waits in this process (with Redis, most processes have none)."""
+        body_json = None
+        for user_id, cursor in cursors.items():
+            inboxes = self._of(user_id)
+            if not inboxes:
+                continue
+            if carried and body_json is None:
+                body_json = json.dumps(carried["body"], separators=(",", ":"))
+            fresh = _fresh_for(user_id, carried, body_json)
+            for inbox in inboxes:
+                inbox.ring(cursor, fresh)
+
     def _of(self, user_id: str) -> list[Inbox]:
         with self._lock:
             return list(self._inboxes.get(user_id, ()))
@@ -203,10 +212,10 @@ class Hub:
             return [inbox for inboxes in self._inboxes.values() for inbox in inboxes]
 
 
-def _fresh_for(user_id: str, carried: dict | None, body_json: str) -> FreshUpdate | None:
+def _fresh_for(user_id: str, carried: dict | None, body_json: str | None) -> FreshUpdate | None:
     """The update a doorbell carried for this user, if it carried one for them."""
     cursor = carried["cursors"].get(user_id) if carried else None
-    if cursor is None:
+    if cursor is None or body_json is None:
         return None
     return FreshUpdate(Update(cursor, carried["type"], carried["body"]), body_json)
 
