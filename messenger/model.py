@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field, fields, replace
 
 DIRECT = "direct"
@@ -199,6 +200,12 @@ class ReadMarked:
 class MembersChanged:
     user_ids: list[str]
     cursors: Cursors = field(default_factory=dict)
+
+
+def compact_json(value: dict) -> str:
+    """The one JSON encoding of update bodies and socket frames, so a frame assembled around an
+    encoded body is byte for byte the frame encoded whole."""
+    return json.dumps(value, separators=(",", ":"))
 
 
 def message_new_body(message: Message) -> dict:

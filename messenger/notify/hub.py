@@ -11,13 +11,12 @@ waiter whose cursor is just behind it delivers it without reading the log; anyth
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..model import Update
+from ..model import Update, compact_json
 
 Event = dict[str, Any]
 
@@ -198,7 +197,7 @@ class Hub:
             if not inboxes:
                 continue
             if carried and body_json is None:
-                body_json = json.dumps(carried["body"], separators=(",", ":"))
+                body_json = compact_json(carried["body"])
             fresh = _fresh_for(user_id, carried, body_json)
             for inbox in inboxes:
                 inbox.ring(cursor, fresh)

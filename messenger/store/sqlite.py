@@ -49,6 +49,7 @@ from ..model import (
     Update,
     UpdatePage,
     User,
+    compact_json,
     member_body,
     message_new_body,
     thread_new_body,
@@ -492,7 +493,7 @@ def _send_in(conn: sqlite3.Connection, new: NewMessage) -> Sent:
 
 def _append(conn: sqlite3.Connection, user_ids: list[str], kind: str, body: dict, now: int) -> Cursors:
     """Append one update to each user's log, in the caller's transaction; the body is encoded once."""
-    encoded = json.dumps(body, separators=(",", ":"))
+    encoded = compact_json(body)
     cursors = {}
     for user_id in user_ids:
         cursor = conn.execute(

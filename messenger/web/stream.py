@@ -37,7 +37,7 @@ from ..errors import (
     OriginNotAllowed,
     StoreUnavailable,
 )
-from ..model import Update
+from ..model import Update, compact_json
 from ..notify.hub import REVOKED, SHUTDOWN, FreshUpdate
 from ..schemas import MAX_SAFE_INTEGER
 from ..service import accounts, updates
@@ -271,7 +271,7 @@ class StreamSession:
         while not self.inbox.stopped:
             page = updates.read_updates(self.deps, self.user_id, cursor)
             for update in page.updates:
-                self._queue(update_frame(update, _encoded(update.body)))
+                self._queue(update_frame(update, compact_json(update.body)))
             metrics.count_delivered("websocket", len(page.updates))
             cursor = page.cursor
             if not page.more:
@@ -294,7 +294,7 @@ class StreamSession:
             return False
 
     def _send(self, frame: dict) -> None:
-        self._queue(_encoded(frame))
+        self._queue(compact_json(frame))
 
     def _queue(self, frame: str) -> None:
         """Queue a frame; wait while the client catches up, but not for a client that stopped."""
@@ -379,10 +379,6 @@ def update_frame(update: Update, body_json: str) -> str:
     if body_json != "{}":
         wire.append(body_json[1:-1])
     return '{"type":"update","update":{' + ",".join(wire) + '},"cursor":' + str(update.cursor) + "}"
-
-
-def _encoded(value: dict) -> str:
-    return json.dumps(value, separators=(",", ":"))
 
 
 def _size_in_bytes(frame: str | bytes) -> int:
