@@ -46,9 +46,12 @@ class Settings:
     prune_interval_s: int = 3600  # how often each worker applies that retention (0: never)
     longpoll_default_timeout_s: int = 20
     max_polls_per_user: int = 4  # waiting long-polls per user and worker; a new one ends the oldest
-    ws_outbox_frames: int = 1000  # frames queued for one socket at most...
-    ws_send_timeout_s: int = 10  # ...for this long before it is told to resume from its cursor
+    ws_outbox_bytes: int = 1024 * 1024  # memory one socket's queued frames may hold...
+    ws_send_timeout_s: int = 10  # ...full for this long before it is told to resume from its cursor
     ws_ping_interval_s: int = 25
+    max_sockets_per_user: int = 10  # per user and worker; a new one closes the oldest (4409)
+    ws_frames_per_s: int = 20  # frames a socket may send a second on average...
+    ws_frame_burst: int = 100  # ...in bursts of this many; faster is closed with 1008
 
     # Rate limits (the "limits" syntax: "10 per minute;100 per hour").
     rate_limits_enabled: bool = True
@@ -102,7 +105,10 @@ class Settings:
             longpoll_default_timeout_s=_int(env, "LONGPOLL_TIMEOUT_S", cls.longpoll_default_timeout_s),
             ws_ping_interval_s=_int(env, "WS_PING_INTERVAL_S", cls.ws_ping_interval_s),
             max_polls_per_user=_int(env, "MAX_POLLS_PER_USER", cls.max_polls_per_user),
-            ws_outbox_frames=_int(env, "WS_OUTBOX_FRAMES", cls.ws_outbox_frames),
+            ws_outbox_bytes=_int(env, "WS_OUTBOX_BYTES", cls.ws_outbox_bytes),
+            max_sockets_per_user=_int(env, "MAX_SOCKETS_PER_USER", cls.max_sockets_per_user),
+            ws_frames_per_s=_int(env, "WS_FRAMES_PER_S", cls.ws_frames_per_s),
+            ws_frame_burst=_int(env, "WS_FRAME_BURST", cls.ws_frame_burst),
             ws_send_timeout_s=_int(env, "WS_SEND_TIMEOUT_S", cls.ws_send_timeout_s),
             max_message_length=_int(env, "MAX_MESSAGE_LENGTH", cls.max_message_length),
             max_thread_members=_int(env, "MAX_THREAD_MEMBERS", cls.max_thread_members),
@@ -151,7 +157,10 @@ class Settings:
             "updates_max_per_user",
             "ws_ping_interval_s",
             "max_polls_per_user",
-            "ws_outbox_frames",
+            "ws_outbox_bytes",
+            "max_sockets_per_user",
+            "ws_frames_per_s",
+            "ws_frame_burst",
             "ws_send_timeout_s",
         )
         for name in positive:

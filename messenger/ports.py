@@ -124,8 +124,10 @@ class Notifier(Protocol):
     def publish(self, event: Event) -> None:
         """Deliver to this process's subscribers and to every other process; never raises."""
 
-    def subscribe(self, user_id: str, token_hash: str | None = None, poll_limit: int | None = None) -> Inbox:
-        """Wait for a user's events; a long-poll gives ``poll_limit`` and a new one ends the oldest."""
+    def subscribe(
+        self, user_id: str, token_hash: str | None = None, kind: str = "socket", limit: int | None = None
+    ) -> Inbox:
+        """Wait for a user's events; past ``limit`` of its kind ("socket", "poll"), the oldest ends."""
 
     def unsubscribe(self, inbox: Inbox) -> None: ...
 

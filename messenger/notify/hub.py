@@ -30,7 +30,10 @@ RESYNC = "resync"  # {"type": "resync"}: every waiter re-reads the log (after a 
 
 REVOKED = "revoked"  # Inbox.stopped when its token was signed out
 SHUTDOWN = "shutdown"  # Inbox.stopped when this process is going away: reconnect elsewhere
-SUPERSEDED = "superseded"  # a long-poll ended because the same user opened too many
+SUPERSEDED = "superseded"  # ended because the same user opened too many of its kind
+
+SOCKET = "socket"  # Inbox.kind of a WebSocket session: it also shows typing
+POLL = "poll"  # Inbox.kind of a waiting long-poll: it carries only the log
 
 # Ephemeral events (typing) waiting for a slow client; beyond this the oldest are dropped.
 EPHEMERAL_BACKLOG = 64
@@ -55,7 +58,7 @@ class Inbox:
     token_hash: str | None = None
     rung_cursor: int = 0
     stopped: str | None = None  # why the client must stop: REVOKED, or its own connection closed
-    takes_ephemeral: bool = True  # sockets show typing; long-polls do not
+    kind: str = SOCKET
     ephemeral: deque = field(default_factory=lambda: deque(maxlen=EPHEMERAL_BACKLOG))
     _changed: threading.Condition = field(default_factory=threading.Condition)
     _rung: bool = False
@@ -94,7 +97,7 @@ class Inbox:
             self._changed.notify_all()
 
     def push(self, event: Event) -> None:
-        if not self.takes_ephemeral:
+        if self.kind != SOCKET:
             return  # a long-poll carries only the log; queued typing would wake it in a loop
         with self._changed:
             self.ephemeral.append(event)
@@ -127,21 +130,24 @@ class Hub:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._inboxes: dict[str, set[Inbox]] = {}
-        self._polls: dict[str, list[Inbox]] = {}  # each user's waiting long-polls, oldest first
+        # Each user's sockets and long-polls here, by kind, oldest first, for their limits.
+        self._by_kind: dict[tuple[str, str], list[Inbox]] = {}
         self.draining = False
 
-    def subscribe(self, user_id: str, token_hash: str | None = None, poll_limit: int | None = None) -> Inbox:
-        """Register a waiter; a long-poll passes ``poll_limit``, and a new one ends the oldest."""
-        inbox = Inbox(user_id, token_hash)
+    def subscribe(
+        self, user_id: str, token_hash: str | None = None, kind: str = SOCKET, limit: int | None = None
+    ) -> Inbox:
+        """Register a waiter; past ``limit`` waiters of its kind for this user, the oldest ends
+        (SUPERSEDED): one user cannot hold a worker's connections."""
+        inbox = Inbox(user_id, token_hash, kind=kind)
         superseded: list[Inbox] = []
         with self._lock:
             self._inboxes.setdefault(user_id, set()).add(inbox)
-            if poll_limit is not None:
-                inbox.takes_ephemeral = False
-                polls = self._polls.setdefault(user_id, [])
-                polls.append(inbox)
-                while len(polls) > poll_limit:
-                    superseded.append(polls.pop(0))
+            if limit is not None:
+                same_kind = self._by_kind.setdefault((user_id, kind), [])
+                same_kind.append(inbox)
+                while len(same_kind) > limit:
+                    superseded.append(same_kind.pop(0))
             if self.draining:
                 inbox.stop(SHUTDOWN)
         for old in superseded:
@@ -162,11 +168,12 @@ class Hub:
                 inboxes.discard(inbox)
                 if not inboxes:
                     del self._inboxes[inbox.user_id]
-            polls = self._polls.get(inbox.user_id)
-            if polls is not None and inbox in polls:
-                polls.remove(inbox)
-                if not polls:
-                    del self._polls[inbox.user_id]
+            key = (inbox.user_id, inbox.kind)
+            same_kind = self._by_kind.get(key)
+            if same_kind is not None and inbox in same_kind:
+                same_kind.remove(inbox)
+                if not same_kind:
+                    del self._by_kind[key]
 
     def connected(self) -> int:
         with self._lock:
@@ -224,8 +231,10 @@ class HubNotifier:
 
     hub: Hub
 
-    def subscribe(self, user_id: str, token_hash: str | None = None, poll_limit: int | None = None) -> Inbox:
-        return self.hub.subscribe(user_id, token_hash, poll_limit)
+    def subscribe(
+        self, user_id: str, token_hash: str | None = None, kind: str = SOCKET, limit: int | None = None
+    ) -> Inbox:
+        return self.hub.subscribe(user_id, token_hash, kind, limit)
 
     def unsubscribe(self, inbox: Inbox) -> None:
         self.hub.unsubscribe(inbox)

@@ -8,7 +8,7 @@ import time
 
 from ..errors import InvalidToken
 from ..model import MESSAGE_NEW, Cursors, Sent, UpdatePage, message_new_body
-from ..notify.hub import REVOKED, TYPING, UPDATES, FreshUpdate
+from ..notify.hub import POLL, REVOKED, TYPING, UPDATES, FreshUpdate
 from .deps import Deps
 
 logger = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def wait_for_updates(
     """
     if since is None:
         return read_updates(deps, user_id, None)
-    inbox = deps.notifier.subscribe(user_id, token_hash, poll_limit=deps.settings.max_polls_per_user)
+    inbox = deps.notifier.subscribe(user_id, token_hash, POLL, deps.settings.max_polls_per_user)
     try:
         deadline = time.monotonic() + timeout_s
         while True:

@@ -78,6 +78,28 @@ class LocalCounters:
             self._windows = {key: window for key, window in self._windows.items() if window[0] > now}
 
 
+class TokenBucket:
+    """``rate`` events a second on average, in bursts of up to ``burst``: for one connection's
+    own frames, where a shared counter (and its lock or round trip) would be wasted."""
+
+    def __init__(self, rate: float, burst: int, clock=time.monotonic) -> None:
+        self._rate = rate
+        self._burst = burst
+        self._clock = clock
+        self._tokens = float(burst)
+        self._updated = clock()
+
+    def take(self) -> bool:
+        """Spend one token; False when none is left."""
+        now = self._clock()
+        self._tokens = min(self._burst, self._tokens + (now - self._updated) * self._rate)
+        self._updated = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+
 class RateLimits:
     """Fixed-window counters by scope ("signup", "signin", "send", "updates") and key."""
 

@@ -8,6 +8,9 @@ Close codes a client must know (also in the README):
     1013  the store is unavailable: reconnect later, from the last cursor
     1012  the server is restarting (deploy, scale-down): reconnect at once, from the last cursor
     4429  the client read too slowly and fell too far behind: reconnect from the last cursor
+    4409  the same user opened more than MAX_SOCKETS_PER_USER sockets on this server, and
+          this was the oldest: do not reconnect at once (another tab or device took its place)
+    1008  the client sent frames faster than WS_FRAMES_PER_S (bursts of WS_FRAME_BURST)
     1009  a frame over the size limit (MAX_CONTENT_LENGTH bytes)
     1007  a text frame that is not valid UTF-8
 """
@@ -17,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import queue
 import socket
 import threading
 import time
@@ -38,14 +40,15 @@ from ..errors import (
     StoreUnavailable,
 )
 from ..model import Update, compact_json
-from ..notify.hub import REVOKED, SHUTDOWN, FreshUpdate
+from ..notify.hub import REVOKED, SHUTDOWN, SOCKET, SUPERSEDED, FreshUpdate
 from ..schemas import MAX_SAFE_INTEGER
 from ..service import accounts, updates
 from ..service.deps import Deps
 from . import actions, observe
 from .auth import bearer_token
 from .context import deps
-from .limits import RateLimits, rate_limits
+from .limits import RateLimits, TokenBucket, rate_limits
+from .outbox import Outbox
 
 logger = logging.getLogger(__name__)
 
@@ -62,18 +65,30 @@ CLOSE_FOR_STATUS = {401: CLOSE_UNAUTHORIZED, 403: CLOSE_FORBIDDEN_ORIGIN, 503: C
 CLOSE_SERVICE_RESTART = 1012  # this server is shutting down: reconnect (to another) at once
 CLOSE_TOO_BIG = 1009
 CLOSE_TOO_SLOW = 4429  # the client fell too far behind: reconnect with since=<last cursor>
+CLOSE_REPLACED = 4409  # the user's oldest socket, closed for a newer one past MAX_SOCKETS_PER_USER
+CLOSE_POLICY_VIOLATION = 1008  # too many frames a second
 SLOW_CLOSE_GRACE_S = 20  # how long a closing socket may take to flush before it is cut off
 WRITER_IDLE_S = 5  # how long a socket's writer waits for another frame before it goes
 # With no doorbell, re-read the log and re-check the token this often: a lost notification
 # costs at most this much latency, and an expired token keeps its socket at most this long.
 RESYNC_INTERVAL_S = 25
 MAX_REQUEST_ID_LENGTH = 128
+# Frames the client sent that the session has not answered yet: past this many, the socket's
+# bytes are left unread, so TCP holds a client that sends without reading the answers
+# (at most this many frames of MAX_CONTENT_LENGTH each wait in the worker).
+MAX_UNANSWERED_FRAMES = 8
+# Closing a socket with unread input makes TCP reset the connection, and the client loses the
+# close frame and its code: before closing, what the client still sends is read and dropped,
+# until it pauses this long, or for this long at most, or this many bytes.
+DISCARD_IDLE_S = 0.25
+DISCARD_MAX_S = 2.0
+DISCARD_MAX_BYTES = 4 * 1024 * 1024
 
 
 @sock.route("/stream", bp=bp)
 def stream(ws) -> None:
     """Authenticate, replay what the client missed, then stream until it goes away."""
-    ws.sock = WholeFrameSocket(ws.sock)
+    ws.sock = SessionSocket(ws.sock)
     app_deps = deps()
     token = request.args.get("token") or bearer_token()
     try:
@@ -87,22 +102,56 @@ def stream(ws) -> None:
     StreamSession(ws, app_deps, rate_limits(), user_id, token).run(since)
 
 
-class WholeFrameSocket:
-    """The raw socket under simple-websocket, made to write each frame whole, one at a time.
+class SessionSocket:
+    """The raw socket under simple-websocket, made to write each frame whole, one at a time,
+    and to read only while the session keeps up with the client's frames.
 
     simple-websocket writes with ``socket.send``, which writes only part of a frame when a
     client reads slowly, and its ping thread writes beside our writer: either corrupts the
-    stream. ``sendall`` under one lock keeps every frame whole.
+    stream. ``sendall`` under one lock keeps every frame whole. Its reader thread reads and
+    buffers every frame that arrives, without bound; ``recv`` waits while reading is paused.
     """
 
     def __init__(self, sock) -> None:
         self._sock = sock
         self._lock = threading.Lock()
+        self._may_read = threading.Event()
+        self._may_read.set()
 
     def send(self, data: bytes) -> int:
         with self._lock:
             self._sock.sendall(data)
         return len(data)
+
+    def recv(self, size: int) -> bytes:
+        self._may_read.wait()
+        return self._sock.recv(size)
+
+    def pause_reading(self) -> None:
+        self._may_read.clear()
+
+    def resume_reading(self) -> None:
+        self._may_read.set()
+
+    def discard_input(self) -> None:
+        """Read and drop what the client sends before the connection closes (DISCARD_*)."""
+        self.pause_reading()  # simple-websocket's reader must not take part of it
+        deadline = time.monotonic() + DISCARD_MAX_S
+        discarded = 0
+        timeout = self._sock.gettimeout()
+        try:
+            while discarded < DISCARD_MAX_BYTES and (left := deadline - time.monotonic()) > 0:
+                self._sock.settimeout(min(left, DISCARD_IDLE_S))
+                data = self._sock.recv(65536)
+                if not data:
+                    break
+                discarded += len(data)
+        except OSError:  # the client paused (a timeout) or the socket is gone
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                self._sock.settimeout(timeout)
+            self.resume_reading()  # the reader now sees the end and finishes
 
     def __getattr__(self, name: str):
         return getattr(self._sock, name)
@@ -145,8 +194,11 @@ class _Close:
 
 OVERFLOW = "overflow"  # Inbox.stopped when the socket's outgoing queue overflowed
 TOO_BIG = "too big"  # Inbox.stopped when the client sent a frame over the size limit
+FLOODING = "flooding"  # Inbox.stopped when the client sent frames faster than allowed
 CLOSE_FOR = {
     TOO_BIG: _Close(CLOSE_TOO_BIG, "frame too big"),
+    FLOODING: _Close(CLOSE_POLICY_VIOLATION, "too many frames"),
+    SUPERSEDED: _Close(CLOSE_REPLACED, "too many sockets: replaced by a newer one"),
     REVOKED: _Close(CLOSE_UNAUTHORIZED, "token revoked"),
     SHUTDOWN: _Close(CLOSE_SERVICE_RESTART, "reconnect"),
     OVERFLOW: _Close(CLOSE_TOO_SLOW, "too far behind: resume from your cursor"),
@@ -179,22 +231,26 @@ class FrameArrived:
 
 class StreamSession:
     """One connected socket: this greenlet answers the client's frames and streams the user's
-    updates; a writer owns the socket's output through a bounded queue. The writer exists only
-    while there is something to write, and lingers WRITER_IDLE_S after: an idle socket holds
-    no writer greenlet (~11 KiB each, measured with 5,000 held)."""
+    updates; a writer owns the socket's output through an outbox bounded in bytes. The writer
+    exists only while there is something to write, and lingers WRITER_IDLE_S after: an idle
+    socket holds no writer greenlet (~11 KiB each, measured with 5,000 held)."""
 
     def __init__(self, ws, app_deps: Deps, limits: RateLimits, user_id: str, token: str) -> None:
+        settings = app_deps.settings
         self.ws = ws
         self.deps = app_deps
         self.limits = limits
         self.user_id = user_id
         self.token = token
-        self.inbox = app_deps.notifier.subscribe(user_id, accounts.hash_token(token))
-        ws.event.listener = self.inbox.knock
-        # A client that stops reading must not make the server hold its updates without
-        # bound: when this many frames wait longer than ws_send_timeout_s, it is told to
-        # resume from its cursor. A client that reads slowly just slows its own replay.
-        self._outbox: queue.Queue[str | _Close] = queue.Queue(maxsize=app_deps.settings.ws_outbox_frames)
+        self.inbox = app_deps.notifier.subscribe(
+            user_id, accounts.hash_token(token), SOCKET, settings.max_sockets_per_user
+        )
+        ws.event.listener = self._frame_arrived
+        # A client that stops reading must not make the server hold its updates or answers
+        # without bound: the session waits for room (a client that reads slowly just slows
+        # its own replay), and one that leaves none for ws_send_timeout_s is told to resume.
+        self._outbox = Outbox(settings.ws_outbox_bytes)
+        self._frames = TokenBucket(settings.ws_frames_per_s, settings.ws_frame_burst)
         self._writer_lock = threading.Lock()
         self._writer: threading.Thread | None = None
 
@@ -251,6 +307,15 @@ class StreamSession:
             if not self.inbox.stopped:
                 self.inbox.wait(max(0.0, resync_at - time.monotonic()))
 
+    def _frame_arrived(self) -> None:
+        """simple-websocket's reader buffered a frame: wake the session, and stop reading the
+        socket while too many frames wait for an answer (see MAX_UNANSWERED_FRAMES)."""
+        if self.inbox.stopped:
+            self.ws.input_buffer.clear()  # nobody will answer these any more
+        elif len(self.ws.input_buffer) >= MAX_UNANSWERED_FRAMES:
+            self.ws.sock.pause_reading()
+        self.inbox.knock()
+
     def _answer_frames(self) -> None:
         """Answer every frame the client has sent so far, one at a time."""
         while not self.inbox.stopped:
@@ -259,10 +324,16 @@ class StreamSession:
             except ConnectionClosed:
                 self.inbox.stop("disconnected")
                 return
+            if len(self.ws.input_buffer) < MAX_UNANSWERED_FRAMES:
+                self.ws.sock.resume_reading()
             if frame is None:
                 return
             if _size_in_bytes(frame) > self.deps.settings.max_content_length:
                 self.inbox.stop(TOO_BIG)
+                return
+            if not self._frames.take():
+                logger.warning("a socket of user %s sent too many frames; closing it", self.user_id)
+                self.inbox.stop(FLOODING)
                 return
             self._send(self._answer(frame))
 
@@ -300,26 +371,30 @@ class StreamSession:
         """Queue a frame; wait while the client catches up, but not for a client that stopped."""
         if self.inbox.stopped == OVERFLOW:
             return
-        try:
-            self._outbox.put(frame, timeout=self.deps.settings.ws_send_timeout_s)
-            self._ensure_writer()
-        except queue.Full:
+        if not self._outbox.wait_for_room(self.deps.settings.ws_send_timeout_s):
             logger.warning(
                 "a socket of user %s stopped reading; closing it with %d", self.user_id, CLOSE_TOO_SLOW
             )
             self.inbox.stop(OVERFLOW)
+            return
+        self._outbox.put(frame)
+        self._ensure_writer()
 
     def _finish(self, close: _Close | None) -> None:
         """Close through the writer; a writer stuck on a client that reads nothing is cut off."""
         if self.inbox.stopped == OVERFLOW:
-            _discard(self._outbox)  # the client resumes from its cursor; these would only wait
-        with contextlib.suppress(queue.Full):
-            self._outbox.put_nowait(close or _Close(1000, "bye"))
+            self._outbox.clear()  # the client resumes from its cursor; these would only wait
+        if self._outbox.closed:  # the writer found the connection gone: nobody to tell
+            self.ws.sock.resume_reading()  # simple-websocket's reader sees the end and finishes
+            return
+        self._outbox.put(close or _Close(1000, "bye"))
         writer = self._ensure_writer()
         writer.join(SLOW_CLOSE_GRACE_S)
         if writer.is_alive():
             with contextlib.suppress(OSError):
                 self.ws.sock.shutdown(socket.SHUT_RDWR)
+        elif self.ws.thread.is_alive():  # the client has not closed its side yet
+            self.ws.sock.discard_input()
 
     def _ensure_writer(self) -> threading.Thread:
         """The writer, started if there is none (call after queueing a frame)."""
@@ -340,9 +415,8 @@ class StreamSession:
     def _write_frames(self) -> None:
         try:
             while True:
-                try:
-                    item = self._outbox.get(timeout=WRITER_IDLE_S)
-                except queue.Empty:
+                item = self._outbox.get(timeout=WRITER_IDLE_S)
+                if item is None:
                     if self._retire_writer():
                         return  # idle: the next frame starts a new writer
                     continue
@@ -352,6 +426,7 @@ class StreamSession:
                 self.ws.send(item)
         except (ConnectionClosed, OSError):
             pass
+        self._outbox.close()  # nothing more goes out: the session must not wait for room
         self.inbox.stop("disconnected")
 
     def _answer(self, frame: str | bytes) -> dict:
@@ -384,12 +459,6 @@ def update_frame(update: Update, body_json: str) -> str:
 def _size_in_bytes(frame: str | bytes) -> int:
     """simple-websocket's limit counts a text frame's characters; the limit is in bytes."""
     return len(frame) if isinstance(frame, bytes) else len(frame.encode("utf-8", "surrogatepass"))
-
-
-def _discard(outbox: queue.Queue) -> None:
-    with contextlib.suppress(queue.Empty):
-        while True:
-            outbox.get_nowait()
 
 
 def _parse(frame: str | bytes) -> dict:

@@ -77,6 +77,19 @@ class LiveServer:
             time.sleep(0.1)
         raise RuntimeError(f"gunicorn did not become ready in {START_TIMEOUT_S} s")
 
+    def worker_pids(self) -> list[int]:
+        """The gunicorn workers: the master's children."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text()
+        return [int(pid) for pid in children.split()]
+
+    def worker_rss_mib(self) -> float:
+        """The resident memory of the (only) worker, from /proc."""
+        (pid,) = self.worker_pids()
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError(f"no VmRSS for worker {pid}")
+
     def stop(self, sig: int = signal.SIGTERM) -> None:
         """Stop the server (SIGKILL for a crash) and wait for every worker to go."""
         if self.process is None or self.process.poll() is not None:

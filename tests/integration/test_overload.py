@@ -12,7 +12,7 @@ import pytest
 from .clients import Closed, Http, Stream
 from .live import LiveServer
 
-OUTBOX_FRAMES = 50
+OUTBOX_BYTES = 200_000
 BURST = 1500  # 6 MB: more than the kernel buffers (4 MB at most here) and the outbox hold
 BIG = "x" * 3990  # with its number, just under the 4,000-character limit
 
@@ -22,7 +22,7 @@ def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("overload")
     env = {
         "MESSENGER_DB": str(tmp / "m.db"),
-        "WS_OUTBOX_FRAMES": str(OUTBOX_FRAMES),
+        "WS_OUTBOX_BYTES": str(OUTBOX_BYTES),
         "WS_SEND_TIMEOUT_S": "1",  # a full outbox for 1 s means the client stopped reading
         "MAX_POLLS_PER_USER": "2",
     }
