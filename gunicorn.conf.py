@@ -10,8 +10,11 @@ _settings = Settings.from_env()
 
 bind = f"{_settings.host}:{_settings.port}"
 workers = _settings.web_concurrency  # WEB_CONCURRENCY; above 1 needs REDIS_URL for real-time delivery
-worker_class = "gevent"  # one worker holds thousands of idle WebSockets and long-polls
-worker_connections = 5000
+# gevent's worker (one holds thousands of idle WebSockets and long-polls), with a share of its
+# connections per client address and deadlines on bodies and responses: messenger/worker.py.
+worker_class = "messenger.worker.MessengerWorker"
+worker_connections = _settings.worker_connections
+keepalive = _settings.keepalive_s  # KEEPALIVE_S: longer than clients keep idle connections
 timeout = 30
 graceful_timeout = 10
 preload_app = False  # each worker opens its own store connections after the fork

@@ -75,3 +75,5 @@ def require_json_body() -> None:
     has_body = bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "")
     if has_body and not request.is_json:
         raise UnsupportedContentType()
+    if has_body:
+        request.get_data(cache=True)  # read it now: over MAX_CONTENT_LENGTH is a 413, chunked or not

@@ -74,10 +74,18 @@ class Settings:
     # Set by gunicorn.conf.py when several workers share their metrics; empty: one process.
     prometheus_multiproc_dir: str = ""
 
-    # Serving.
+    # Serving (messenger/worker.py says why each bound is there).
     host: str = "127.0.0.1"
     port: int = 8000
     web_concurrency: int = 1
+    worker_connections: int = 5000  # connections one worker serves at once
+    max_connections_per_address: int = 256  # ...of which one client address may hold (0: no cap)
+    # Above the 60 s that clients and load balancers commonly keep an idle connection, so the
+    # server never closes one just as a client reuses it (a POST it then cannot safely retry).
+    keepalive_s: int = 75
+    body_timeout_s: int = 10  # a request body must arrive within this
+    socket_timeout_s: int = 60  # each read or write while a request is served, e.g. its response
+    max_requests_in_flight_per_user: int = 12  # HTTP requests per user and worker at once
 
     @property
     def store_kind(self) -> str:
@@ -128,6 +136,16 @@ class Settings:
             host=env.get("HOST", cls.host),
             port=_int(env, "PORT", cls.port),
             web_concurrency=_int(env, "WEB_CONCURRENCY", cls.web_concurrency),
+            worker_connections=_int(env, "WORKER_CONNECTIONS", cls.worker_connections),
+            max_connections_per_address=_int(
+                env, "MAX_CONNECTIONS_PER_ADDRESS", cls.max_connections_per_address
+            ),
+            keepalive_s=_int(env, "KEEPALIVE_S", cls.keepalive_s),
+            body_timeout_s=_int(env, "BODY_TIMEOUT_S", cls.body_timeout_s),
+            socket_timeout_s=_int(env, "SOCKET_TIMEOUT_S", cls.socket_timeout_s),
+            max_requests_in_flight_per_user=_int(
+                env, "MAX_REQUESTS_IN_FLIGHT_PER_USER", cls.max_requests_in_flight_per_user
+            ),
         )
         settings.validate()
         return settings
@@ -162,6 +180,11 @@ class Settings:
             "ws_frames_per_s",
             "ws_frame_burst",
             "ws_send_timeout_s",
+            "worker_connections",
+            "keepalive_s",
+            "body_timeout_s",
+            "socket_timeout_s",
+            "max_requests_in_flight_per_user",
         )
         for name in positive:
             if getattr(self, name) < 1:
@@ -173,6 +196,8 @@ class Settings:
                 parse_many(getattr(self, name))
             except ValueError:
                 raise ConfigError(f"{name.upper()} is not a rate limit like '10 per minute'") from None
+        if self.max_connections_per_address < 0:
+            raise ConfigError("MAX_CONNECTIONS_PER_ADDRESS must be 0 (no cap) or more")
         if self.max_thread_members < 2:
             raise ConfigError("MAX_THREAD_MEMBERS must be at least 2")
 

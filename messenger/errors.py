@@ -154,6 +154,13 @@ class RateLimited(MessengerError):
         self.headers = {"Retry-After": str(retry_after)}
 
 
+class TooManyRequestsInFlight(MessengerError):
+    code = "too_many_requests_in_flight"
+    status = 429
+    message = "Too many of your requests are still being answered; read their answers first."
+    headers = {"Retry-After": "1"}
+
+
 class InternalError(MessengerError):
     code = "internal_error"
     status = 500

@@ -8,6 +8,7 @@ from flask import g, request
 
 from ..service import accounts
 from .context import deps
+from .limits import hold_request_slot
 
 
 def bearer_token() -> str | None:
@@ -19,12 +20,14 @@ def bearer_token() -> str | None:
 
 
 def authenticated(view):
-    """Require a live token before anything else (a bad token gets 401, not 422)."""
+    """Require a live token before anything else (a bad token gets 401, not 422), and count the
+    request among the user's in flight."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):
         g.token = bearer_token()
         g.user_id = accounts.authenticate(deps(), g.token)
+        hold_request_slot(g.user_id)
         return view(*args, **kwargs)
 
     return wrapper

@@ -21,13 +21,16 @@ from limits import RateLimitItem, parse_many
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from limits.util import WindowStats
+from werkzeug.wsgi import ClosingIterator
 
 from ..config import Settings
-from ..errors import RateLimited
+from ..errors import RateLimited, TooManyRequestsInFlight
 
 logger = logging.getLogger(__name__)
 
 LIMITS_KEY = "rate_limits"
+IN_FLIGHT_KEY = "requests_in_flight"
+SLOTS_ENVIRON_KEY = "messenger.request_slots"  # what to release once the response is written
 REDIS_TIMEOUTS_S = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
 
 
@@ -162,8 +165,72 @@ def limited_by_address(scope: str):
     return decorate
 
 
+class RequestsInFlight:
+    """Each user's HTTP requests that this worker is still answering, at most ``limit`` at once.
+
+    A request counts until its response has been written (when the WSGI server closes it), so a
+    user who never reads the answers cannot make a worker hold them without bound.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._lock = threading.Lock()
+        self._counts: dict[str, int] = {}
+
+    def enter(self, user_id: str) -> bool:
+        with self._lock:
+            count = self._counts.get(user_id, 0)
+            if count >= self._limit:
+                return False
+            self._counts[user_id] = count + 1
+            return True
+
+    def leave(self, user_id: str) -> None:
+        with self._lock:
+            count = self._counts.pop(user_id, 0) - 1
+            if count > 0:
+                self._counts[user_id] = count
+
+    def held(self, user_id: str) -> int:
+        with self._lock:
+            return self._counts.get(user_id, 0)
+
+
+def hold_request_slot(user_id: str) -> None:
+    """Count this request among the user's in flight until its response is written, or refuse
+    it with 429 ``too_many_requests_in_flight``."""
+    in_flight: RequestsInFlight = current_app.extensions[IN_FLIGHT_KEY]
+    if not in_flight.enter(user_id):
+        raise TooManyRequestsInFlight()
+    request.environ[SLOTS_ENVIRON_KEY].append(lambda: in_flight.leave(user_id))
+
+
+class ReleaseSlotsWhenWritten:
+    """WSGI middleware: release a request's slots when the server closes its response (after
+    writing it), or at once if the app raised."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        slots: list = []
+        environ[SLOTS_ENVIRON_KEY] = slots
+
+        def release() -> None:
+            while slots:
+                slots.pop()()
+
+        try:
+            return ClosingIterator(self.app(environ, start_response), release)
+        except BaseException:
+            release()
+            raise
+
+
 def install_rate_limits(app: Flask, settings: Settings) -> RateLimits:
     """Make the app's limits; routes and the socket check them through ``rate_limits()``."""
     limits = RateLimits(settings)
     app.extensions[LIMITS_KEY] = limits
+    app.extensions[IN_FLIGHT_KEY] = RequestsInFlight(settings.max_requests_in_flight_per_user)
+    app.wsgi_app = ReleaseSlotsWhenWritten(app.wsgi_app)
     return limits

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from flask import Blueprint, g, request
 from flask_sock import ConnectionClosed, Sock
 
-from .. import metrics
+from .. import metrics, netio
 from ..errors import (
     CursorExpired,
     InternalError,
@@ -77,12 +77,6 @@ MAX_REQUEST_ID_LENGTH = 128
 # bytes are left unread, so TCP holds a client that sends without reading the answers
 # (at most this many frames of MAX_CONTENT_LENGTH each wait in the worker).
 MAX_UNANSWERED_FRAMES = 8
-# Closing a socket with unread input makes TCP reset the connection, and the client loses the
-# close frame and its code: before closing, what the client still sends is read and dropped,
-# until it pauses this long, or for this long at most, or this many bytes.
-DISCARD_IDLE_S = 0.25
-DISCARD_MAX_S = 2.0
-DISCARD_MAX_BYTES = 4 * 1024 * 1024
 
 
 @sock.route("/stream", bp=bp)
@@ -134,23 +128,11 @@ class SessionSocket:
         self._may_read.set()
 
     def discard_input(self) -> None:
-        """Read and drop what the client sends before the connection closes (DISCARD_*)."""
+        """Drop what the client still sends, so the close frame arrives (see netio)."""
         self.pause_reading()  # simple-websocket's reader must not take part of it
-        deadline = time.monotonic() + DISCARD_MAX_S
-        discarded = 0
-        timeout = self._sock.gettimeout()
         try:
-            while discarded < DISCARD_MAX_BYTES and (left := deadline - time.monotonic()) > 0:
-                self._sock.settimeout(min(left, DISCARD_IDLE_S))
-                data = self._sock.recv(65536)
-                if not data:
-                    break
-                discarded += len(data)
-        except OSError:  # the client paused (a timeout) or the socket is gone
-            pass
+            netio.discard_input(self._sock)
         finally:
-            with contextlib.suppress(OSError):
-                self._sock.settimeout(timeout)
             self.resume_reading()  # the reader now sees the end and finishes
 
     def __getattr__(self, name: str):

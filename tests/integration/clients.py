@@ -79,6 +79,18 @@ class Http:
                 return found, since
 
 
+EMOJI_MESSAGE = "😀" * 3990  # near the length limit, all of it outside ASCII
+
+
+def emoji_thread(http: Http, messages: int = 100) -> tuple[User, str]:
+    """A user and a thread of ``messages`` messages of 3,990 emoji each: large pages."""
+    alice, bob = http.signup(), http.signup()
+    thread_id = http.open_thread(alice, [bob])
+    for n in range(messages):
+        assert http.send(alice, thread_id, EMOJI_MESSAGE, client_msg_id=f"emoji-{n}").status_code == 201
+    return alice, thread_id
+
+
 class Closed(Exception):
     def __init__(self, code: int | None, reason: str) -> None:
         super().__init__(f"closed with {code}: {reason}")

@@ -8,10 +8,9 @@ import time
 
 import pytest
 
-from .clients import Closed, Http, Stream
+from .clients import Closed, Http, Stream, emoji_thread
 from .live import LiveServer
 
-EMOJI_PAGE = "😀" * 3990  # a message near the length limit, all of it outside ASCII
 PAGE_REQUESTS = 40  # unread answers of a 100-message page each: hundreds of MB held before
 MEMORY_MARGIN_MIB = 60  # what the worker may grow by while they wait (25 MiB measured, with pages of 4.8 MB)
 
@@ -33,13 +32,7 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def big_thread(server):
-    """A user and a thread of 100 messages of 3,990 emoji each."""
-    http = Http(server.url)
-    alice, bob = http.signup(), http.signup()
-    thread_id = http.open_thread(alice, [bob])
-    for n in range(100):
-        assert http.send(alice, thread_id, EMOJI_PAGE, client_msg_id=f"big-{n}").status_code == 201
-    return alice, thread_id
+    return emoji_thread(Http(server.url))
 
 
 def test_a_socket_that_never_reads_holds_its_outbox_not_its_answers(server, big_thread):

@@ -1,0 +1,194 @@
+"""The gunicorn worker: gevent's, with the bounds a public server needs that gunicorn lacks.
+
+gunicorn bounds a request's head (the sizes of its line and headers, and the keep-alive wait)
+but neither the time its body may take to arrive nor the time its response may take to leave,
+and it shares a worker's connections first come, first served. This worker:
+
+- gives each client address at most MAX_CONNECTIONS_PER_ADDRESS of the worker's
+  WORKER_CONNECTIONS, idle keep-alive connections included; one more is answered 429 and
+  closed. Only without a proxy in front (FORWARDED_HOPS=0): behind one, every connection
+  comes from the proxy, and its own limits take this role;
+- reads every request body whole before the app runs, within BODY_TIMEOUT_S and
+  MAX_CONTENT_LENGTH, else answers 408 or 413 and closes the connection: a body that trickles
+  in holds a connection for seconds, not minutes;
+- gives each read and write while a request is served SOCKET_TIMEOUT_S, so a response
+  (or a WebSocket frame) that its client does not read is dropped with its connection;
+- closes its idle kept-alive connections when it is told to stop: they may wait KEEPALIVE_S
+  (75 s) for a next request, far longer than the graceful shutdown's 10 s.
+
+A WSGI middleware cannot do these: the app sees a body only as a blocking stream, and a
+response is written after the app has returned.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import time
+from collections import Counter
+
+import gevent
+from gunicorn.http.body import Body
+from gunicorn.workers.ggevent import GeventWorker
+
+from .config import Settings
+from .netio import discard_input
+from .web.errors import error_body
+
+logger = logging.getLogger(__name__)
+
+READ_CHUNK = 64 * 1024
+REFUSALS_LOG_INTERVAL_S = 10  # refused connections are logged as a count, not one line each
+
+
+class BodyRefused(Exception):
+    def __init__(self, status: str, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+class MessengerWorker(GeventWorker):
+    """gunicorn's gevent worker with per-address connection shares and I/O deadlines."""
+
+    def init_process(self) -> None:
+        settings = Settings.from_env()
+        self.max_per_address = 0 if settings.forwarded_hops else settings.max_connections_per_address
+        self.max_body_bytes = settings.max_content_length
+        self.body_timeout_s = settings.body_timeout_s
+        self.socket_timeout_s = settings.socket_timeout_s
+        self.connections: Counter[str] = Counter()
+        self.idle: dict[gevent.Greenlet, gevent.Timeout] = {}  # connections between requests
+        self.refused_since_logged = 0
+        self.refusals_logged_at = 0.0
+        super().init_process()  # runs the worker; it returns only when the worker stops
+
+    @contextlib.contextmanager
+    def timeout_ctx(self):
+        """gunicorn's wait for the next request on a kept-alive connection, which a stopping
+        worker ends at once (as if it had timed out: the connection closes)."""
+        timeout = gevent.Timeout(self.cfg.keepalive if self.alive else 0, False)
+        waiting = gevent.getcurrent()
+        self.idle[waiting] = timeout
+        try:
+            with timeout:
+                yield
+        finally:
+            self.idle.pop(waiting, None)
+
+    def handle_exit(self, sig, frame) -> None:
+        super().handle_exit(sig, frame)
+        gevent.spawn(self._end_idle_connections)  # not from the signal handler itself
+
+    def _end_idle_connections(self) -> None:
+        for waiting, timeout in list(self.idle.items()):
+            gevent.kill(waiting, timeout)  # raised where it waits: as if it timed out
+
+    def handle(self, listener, client, addr) -> None:
+        address = addr[0] if isinstance(addr, tuple) else None
+        if not self.max_per_address or address is None:
+            super().handle(listener, client, addr)
+            return
+        if self.connections[address] >= self.max_per_address:
+            self._refuse_connection(client, address)
+            return
+        self.connections[address] += 1  # greenlets: nothing runs between the check and this
+        try:
+            super().handle(listener, client, addr)
+        finally:
+            self.connections[address] -= 1
+            if not self.connections[address]:
+                del self.connections[address]
+
+    def handle_request(self, listener_name, req, sock, addr):
+        sock.settimeout(self.socket_timeout_s)
+        try:
+            if _has_body(req):
+                self._read_body(req, sock)
+            return super().handle_request(listener_name, req, sock, addr)
+        finally:
+            with contextlib.suppress(OSError):
+                sock.settimeout(None)  # the keep-alive wait has its own limit
+
+    def _read_body(self, req, sock) -> None:
+        """Replace the request's body with all of it, read in time, or answer and close."""
+        try:
+            length = _content_length(req)
+            if length is not None and length > self.max_body_bytes:
+                raise _too_large(self.max_body_bytes)
+            body = self._read_within_deadline(req.body)
+        except BodyRefused as refused:
+            logger.info("%s %s %s %s", req.method, req.path, refused.status.split()[0], refused.code)
+            _answer_and_close(sock, refused)
+            raise StopIteration() from None  # gunicorn closes the connection
+        req.body = Body(io.BytesIO(body))
+
+    def _read_within_deadline(self, stream) -> bytes:
+        chunks, size = [], 0
+        timeout = BodyRefused(
+            "408 Request Timeout", "request_timeout", f"The body took over {self.body_timeout_s} s to arrive."
+        )
+        with gevent.Timeout(self.body_timeout_s, timeout):
+            while data := stream.read(READ_CHUNK):
+                size += len(data)
+                if size > self.max_body_bytes:  # a chunked body says its size only at its end
+                    raise _too_large(self.max_body_bytes)
+                chunks.append(data)
+        return b"".join(chunks)
+
+    def _refuse_connection(self, client, address: str) -> None:
+        refused = BodyRefused(
+            "429 Too Many Requests", "too_many_connections", "Too many connections from your address."
+        )
+        _answer(client, refused, retry_after=1)  # no draining: the slot must be free at once
+        client.close()
+        self.refused_since_logged += 1
+        now = time.monotonic()
+        if now - self.refusals_logged_at >= REFUSALS_LOG_INTERVAL_S:
+            logger.warning(
+                "refused %d connections over MAX_CONNECTIONS_PER_ADDRESS (%d), the last from %s",
+                self.refused_since_logged,
+                self.max_per_address,
+                address,
+            )
+            self.refused_since_logged, self.refusals_logged_at = 0, now
+
+
+def _has_body(req) -> bool:
+    return bool(_content_length(req)) or any(
+        name == "TRANSFER-ENCODING" and "chunked" in value.lower() for name, value in req.headers
+    )
+
+
+def _content_length(req) -> int | None:
+    for name, value in req.headers:
+        if name == "CONTENT-LENGTH":
+            return int(value)  # gunicorn has checked it is a number
+    return None
+
+
+def _too_large(limit: int) -> BodyRefused:
+    return BodyRefused("413 Content Too Large", "payload_too_large", f"The body is over {limit} bytes.")
+
+
+def _answer_and_close(sock, refused: BodyRefused) -> None:
+    """Answer, then drain the client's input so that closing does not reset the answer away."""
+    _answer(sock, refused)
+    discard_input(sock)
+
+
+def _answer(sock, refused: BodyRefused, retry_after: int | None = None) -> None:
+    """Answer in the API's error shape, straight on the socket (the app has not run)."""
+    body = json.dumps(error_body(refused.code, refused.message)).encode()
+    head = [
+        f"HTTP/1.1 {refused.status}",
+        "Content-Type: application/json",
+        f"Content-Length: {len(body)}",
+        "Connection: close",
+    ]
+    if retry_after is not None:
+        head.append(f"Retry-After: {retry_after}")
+    with contextlib.suppress(OSError):
+        sock.settimeout(1)
+        sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + body)
