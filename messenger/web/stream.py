@@ -45,6 +45,7 @@ from ..service.deps import Deps
 from . import actions, observe
 from .auth import bearer_token
 from .context import deps
+from .jsonio import parse_json
 from .limits import RateLimits, rate_limits
 
 logger = logging.getLogger(__name__)
@@ -396,8 +397,8 @@ def _parse(frame: str | bytes) -> dict:
     if isinstance(frame, bytes):
         raise InvalidJson("Frames must be JSON text, not binary.")
     try:
-        payload = json.loads(frame)
-    except (ValueError, RecursionError):
+        payload = parse_json(frame)
+    except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
         raise InvalidJson() from None
     if not isinstance(payload, dict):
         raise InvalidPayload(details={"_schema": ["A frame must be a JSON object."]})

@@ -445,3 +445,21 @@ def test_a_text_frame_that_is_not_utf8_closes_with_1007_and_the_worker_keeps_ser
     again = Stream(server.url, me.token)
     assert again.request({"action": "get_user_threads", "user_id": me.user_id})["status"] == 200
     again.close()
+
+
+def test_a_frame_with_an_integer_over_4300_digits_is_invalid_json_and_a_huge_exponent_is_refused(server):
+    me = Http(server.url).signup()
+    stream = Stream(server.url, me.token)
+    for number in ["9" * 4301, "-" + "1" * 5000]:
+        stream.ws.send('{"action": "mark_read", "thread_id": "t", "seq": ' + number + ', "request_id": "r"}')
+        answer = stream.frame()
+        assert (answer["type"], answer["request_id"], answer["error"]["code"]) == (
+            "error",
+            None,
+            "invalid_json",
+        )
+    for number in ["1e999999", "-1e400"]:
+        stream.ws.send('{"action": "mark_read", "thread_id": "t", "seq": ' + number + ', "request_id": "r"}')
+        answer = stream.frame()
+        assert (answer["type"], answer["request_id"], answer["status"]) == ("error", "r", 422), answer
+    stream.close()
