@@ -14,6 +14,8 @@ MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 50
 # Integers must fit in a JavaScript number and in SQLite's and MongoDB's 64-bit integers.
 MAX_SAFE_INTEGER = 2**53 - 1
+# Matched whole (FullMatch): with re.match, "$" also matches before a final newline, so
+# "alice\n" would pass. The anchors stay for the OpenAPI document (JavaScript's "$" is strict).
 USERNAME_PATTERN = r"^[A-Za-z0-9_.\-]{3,32}$"
 
 
@@ -24,6 +26,15 @@ def storable(text: str) -> str:
     except UnicodeEncodeError:
         raise ValidationError("Not valid Unicode text (lone surrogate).") from None
     return text
+
+
+class FullMatch(validate.Regexp):
+    """A Regexp the whole value must match (marshmallow's uses ``re.match``: a prefix will do)."""
+
+    def __call__(self, value: str) -> str:
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
 
 
 class Text(fields.String):
@@ -63,7 +74,7 @@ class SignupRequest(Schema):
     email = Email(required=True, validate=validate.Length(max=254))
     username = Text(
         required=True,
-        validate=validate.Regexp(USERNAME_PATTERN, error="3 to 32 letters, digits, '_', '.' or '-'."),
+        validate=FullMatch(USERNAME_PATTERN, error="3 to 32 letters, digits, '_', '.' or '-'."),
     )
     password = Text(required=True, validate=validate.Length(min=8, max=1024))
 

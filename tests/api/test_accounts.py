@@ -16,6 +16,9 @@ INVALID_SIGNUP_FIELDS = [
     ("username", "has space"),
     ("username", "émile"),
     ("username", "at@sign"),
+    ("username", "alice\n"),  # Python's "$" matches before a final newline
+    ("username", "alice\r\n"),
+    ("username", "\nalice"),
     ("username", ""),
     ("username", None),
     ("password", "1234567"),
@@ -86,6 +89,19 @@ def test_signup_with_an_invalid_field_names_that_field(api):
 def test_signup_accepts_usernames_of_3_to_32_allowed_characters(api):
     for username in ["abc", "a" * 32, "A.b-c_9"]:
         assert api.signup(username).username == username
+
+
+def test_a_username_with_a_final_newline_is_refused_not_a_second_alice(api):
+    alice = api.signup("alice")
+
+    details = error_of(
+        api.signup_raw({"email": "imp@example.com", "username": "alice\n", "password": PASSWORD}),
+        422,
+        "validation_error",
+    )
+
+    assert set(details) == {"username"}
+    assert [user["user_id"] for user in api.users(alice, "alice").get_json()["users"]] == [alice.user_id]
 
 
 def test_signup_accepts_a_password_of_exactly_8_characters(api):
