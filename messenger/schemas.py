@@ -9,6 +9,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from .config import LONGPOLL_MAX_TIMEOUT_S
+from .text import bidi_controls_in, shows_something
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 50
@@ -49,6 +50,19 @@ class Email(fields.Email):
 
     def _deserialize(self, value, attr, data, **kwargs):
         return storable(super()._deserialize(value, attr, data, **kwargs))
+
+
+def visible(text: str) -> None:
+    """Refuse text that shows nothing: only spaces, zero-width, format or combining characters."""
+    if not shows_something(text):
+        raise ValidationError("Must show something: not only spaces, invisible or formatting characters.")
+
+
+def no_bidi_controls(text: str) -> None:
+    """Refuse bidi embeddings, overrides, isolates and marks, which can make a name read as another."""
+    found = bidi_controls_in(text)
+    if found:
+        raise ValidationError(f"Must not hold bidirectional control characters ({', '.join(found)}).")
 
 
 def Id(**kwargs) -> Text:  # noqa: N802 - reads like a field class at the call sites
@@ -116,7 +130,7 @@ class UserList(Schema):
 # Messages and threads -----------------------------------------------------------------
 class MessageIn(Schema):
     user_id = Id(required=True)
-    contents = Text(required=True)
+    contents = Text(required=True, validate=visible)
     timestamp = Count(required=True, metadata={"description": "Client clock, ms since the epoch."})
     client_msg_id = Text(
         validate=validate.Length(min=1, max=64),
@@ -135,7 +149,7 @@ class CreateThreadRequest(Schema):
     message = fields.Nested(MessageIn, required=True)
     title = Text(
         allow_none=True,
-        validate=validate.Length(min=1, max=100),
+        validate=[validate.Length(min=1, max=100), visible, no_bidi_controls],
         metadata={"description": "Group threads only."},
     )
     action = action_field("create_thread")
