@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from . import passwords
 from .config import LONGPOLL_MAX_TIMEOUT_S
 from .text import bidi_controls_in, shows_something
 
@@ -65,6 +66,12 @@ def no_bidi_controls(text: str) -> None:
         raise ValidationError(f"Must not hold bidirectional control characters ({', '.join(found)}).")
 
 
+def password_on_its_own(password: str) -> None:
+    found = passwords.problems(password)
+    if found:
+        raise ValidationError(found)
+
+
 def Id(**kwargs) -> Text:  # noqa: N802 - reads like a field class at the call sites
     return Text(validate=validate.Length(min=1, max=64), **kwargs)
 
@@ -90,7 +97,19 @@ class SignupRequest(Schema):
         required=True,
         validate=FullMatch(USERNAME_PATTERN, error="3 to 32 letters, digits, '_', '.' or '-'."),
     )
-    password = Text(required=True, validate=validate.Length(min=8, max=1024))
+    password = Text(
+        required=True,
+        validate=[validate.Length(min=passwords.MIN_LENGTH, max=passwords.MAX_LENGTH), password_on_its_own],
+        metadata={"description": "At least 8 characters; not a common password, nor one holding your names."},
+    )
+
+    @validates_schema(skip_on_field_errors=False)
+    def check_password_against_names(self, data, **kwargs):
+        """Checked even when another field is wrong, so every problem is reported at once."""
+        if "password" in data:
+            found = passwords.problems_with_names(data["password"], data.get("username"), data.get("email"))
+            if found:
+                raise ValidationError(found, "password")
 
 
 class SigninRequest(Schema):

@@ -45,7 +45,7 @@ def people(app):
     client = app.test_client()
     found = []
     for name in ("surrogate_a", "surrogate_b"):
-        body = {"email": f"{name}@example.com", "username": name, "password": "password-" + name}
+        body = {"email": f"{name}@example.com", "username": name, "password": "correct horse battery"}
         reply = client.post("/auth/signup", json=body)
         assert reply.status_code == 201, reply.get_data(as_text=True)
         found.append(reply.json)
@@ -66,7 +66,7 @@ def valid_requests(me: dict, peer: dict, thread_id: str) -> list[tuple[str, str,
     message = {"user_id": me["user_id"], "contents": "hello", "timestamp": 2, "client_msg_id": "c-1"}
     return [
         ("POST", "/auth/signup", {"email": "n@example.com", "username": "newname", "password": "long pass"}),
-        ("POST", "/auth/signin", {"login": "surrogate_a", "password": "password-surrogate_a"}),
+        ("POST", "/auth/signin", {"login": "surrogate_a", "password": "correct horse battery"}),
         ("POST", "/message", {"thread_id": thread_id, "message": message, "action": "send_message"}),
         (
             "POST",
