@@ -130,7 +130,7 @@ def _cursor_arg(raw: str | None) -> int | None:
 def _refuse(ws, error: MessengerError, close_code: int) -> None:
     """Refuse before a session starts: one error frame, then the close code."""
     metrics.count_store_error(error)
-    ws.send(json.dumps(_error_frame(None, error)))
+    ws.send(compact_json(_error_frame(None, error)))
     ws.close(close_code, error.code)
 
 
