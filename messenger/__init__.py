@@ -15,6 +15,7 @@ from .web.api import MessengerApi, openapi_config
 from .web.client import bp as client_bp
 from .web.context import EXTENSION_KEY
 from .web.errors import register_error_handlers
+from .web.jsonio import JsonProvider
 from .web.limits import install_rate_limits
 
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -29,7 +30,7 @@ def create_app(settings: Settings | None = None, deps: Deps | None = None) -> Fl
     app = Flask(__name__)
     observe.install(app, settings)  # first, so its hooks see every request, even a refused one
     app.config["MAX_CONTENT_LENGTH"] = settings.max_content_length
-    app.json.sort_keys = False  # keep fields in schema order: {"error": {"code", "message", ...}}
+    app.json = JsonProvider(app)  # one decoder for bodies and frames; UTF-8 out
     openapi_config(app.config)
     app.extensions[EXTENSION_KEY] = deps or build_deps(settings)
 

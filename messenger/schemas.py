@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from . import passwords
 from .config import LONGPOLL_MAX_TIMEOUT_S
+from .text import bidi_controls_in, shows_something
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 50
 # Integers must fit in a JavaScript number and in SQLite's and MongoDB's 64-bit integers.
 MAX_SAFE_INTEGER = 2**53 - 1
+# Matched whole (FullMatch): with re.match, "$" also matches before a final newline, so
+# "alice\n" would pass. The anchors stay for the OpenAPI document (JavaScript's "$" is strict).
 USERNAME_PATTERN = r"^[A-Za-z0-9_.\-]{3,32}$"
 
 
@@ -24,6 +28,15 @@ def storable(text: str) -> str:
     except UnicodeEncodeError:
         raise ValidationError("Not valid Unicode text (lone surrogate).") from None
     return text
+
+
+class FullMatch(validate.Regexp):
+    """A Regexp the whole value must match (marshmallow's uses ``re.match``: a prefix will do)."""
+
+    def __call__(self, value: str) -> str:
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
 
 
 class Text(fields.String):
@@ -38,6 +51,25 @@ class Email(fields.Email):
 
     def _deserialize(self, value, attr, data, **kwargs):
         return storable(super()._deserialize(value, attr, data, **kwargs))
+
+
+def visible(text: str) -> None:
+    """Refuse text that shows nothing: only spaces, zero-width, format or combining characters."""
+    if not shows_something(text):
+        raise ValidationError("Must show something: not only spaces, invisible or formatting characters.")
+
+
+def no_bidi_controls(text: str) -> None:
+    """Refuse bidi embeddings, overrides, isolates and marks, which can make a name read as another."""
+    found = bidi_controls_in(text)
+    if found:
+        raise ValidationError(f"Must not hold bidirectional control characters ({', '.join(found)}).")
+
+
+def password_on_its_own(password: str) -> None:
+    found = passwords.problems(password)
+    if found:
+        raise ValidationError(found)
 
 
 def Id(**kwargs) -> Text:  # noqa: N802 - reads like a field class at the call sites
@@ -63,9 +95,21 @@ class SignupRequest(Schema):
     email = Email(required=True, validate=validate.Length(max=254))
     username = Text(
         required=True,
-        validate=validate.Regexp(USERNAME_PATTERN, error="3 to 32 letters, digits, '_', '.' or '-'."),
+        validate=FullMatch(USERNAME_PATTERN, error="3 to 32 letters, digits, '_', '.' or '-'."),
     )
-    password = Text(required=True, validate=validate.Length(min=8, max=1024))
+    password = Text(
+        required=True,
+        validate=[validate.Length(min=passwords.MIN_LENGTH, max=passwords.MAX_LENGTH), password_on_its_own],
+        metadata={"description": "At least 8 characters; not a common password, nor one holding your names."},
+    )
+
+    @validates_schema(skip_on_field_errors=False)
+    def check_password_against_names(self, data, **kwargs):
+        """Checked even when another field is wrong, so every problem is reported at once."""
+        if "password" in data:
+            found = passwords.problems_with_names(data["password"], data.get("username"), data.get("email"))
+            if found:
+                raise ValidationError(found, "password")
 
 
 class SigninRequest(Schema):
@@ -105,7 +149,7 @@ class UserList(Schema):
 # Messages and threads -----------------------------------------------------------------
 class MessageIn(Schema):
     user_id = Id(required=True)
-    contents = Text(required=True)
+    contents = Text(required=True, validate=visible)
     timestamp = Count(required=True, metadata={"description": "Client clock, ms since the epoch."})
     client_msg_id = Text(
         validate=validate.Length(min=1, max=64),
@@ -124,7 +168,7 @@ class CreateThreadRequest(Schema):
     message = fields.Nested(MessageIn, required=True)
     title = Text(
         allow_none=True,
-        validate=validate.Length(min=1, max=100),
+        validate=[validate.Length(min=1, max=100), visible, no_bidi_controls],
         metadata={"description": "Group threads only."},
     )
     action = action_field("create_thread")

@@ -17,6 +17,7 @@ import uuid
 import redis
 
 from .. import metrics
+from ..model import compact_json
 from .hub import RESYNC, Event, Hub, HubNotifier
 
 logger = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ class RedisNotifier(HubNotifier):
             # published_at (wall clock, comparable across machines) lets the receiver measure
             # the lag; a process of the previous release ignores the extra key.
             wire = {**event, "origin": self._origin, "published_at": time.time()}
-            self._client.publish(CHANNEL, json.dumps(wire))
+            self._client.publish(CHANNEL, compact_json(wire))
         except redis.RedisError as exc:
             self._publish_paused_until = time.monotonic() + PUBLISH_BACKOFF_S
             logger.warning("redis publish failed, other processes learn on resync: %s", exc)

@@ -6,6 +6,7 @@ import flask_smorest
 from flask_smorest.utils import resolve_schema_instance
 
 from ..schemas import ErrorReply
+from .jsonio import JsonParser
 
 BEARER_AUTH = {"bearerAuth": []}
 
@@ -26,6 +27,8 @@ class Blueprint(flask_smorest.Blueprint):
     request: a tenth of the send path's time in a profile. Loading leaves an instance as it
     was, so one per route serves every request.
     """
+
+    ARGUMENTS_PARSER = JsonParser()  # bodies decode with jsonio.parse_json, like frames
 
     def arguments(self, schema, *args, **kwargs):
         return super().arguments(resolve_schema_instance(schema), *args, **kwargs)

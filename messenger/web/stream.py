@@ -47,6 +47,7 @@ from ..service.deps import Deps
 from . import actions, observe
 from .auth import bearer_token
 from .context import deps
+from .jsonio import parse_json
 from .limits import RateLimits, TokenBucket, rate_limits
 from .outbox import Outbox
 
@@ -160,7 +161,7 @@ def _cursor_arg(raw: str | None) -> int | None:
 def _refuse(ws, error: MessengerError, close_code: int) -> None:
     """Refuse before a session starts: one error frame, then the close code."""
     metrics.count_store_error(error)
-    ws.send(json.dumps(_error_frame(None, error)))
+    ws.send(compact_json(_error_frame(None, error)))
     ws.close(close_code, error.code)
 
 
@@ -447,8 +448,8 @@ def _parse(frame: str | bytes) -> dict:
     if isinstance(frame, bytes):
         raise InvalidJson("Frames must be JSON text, not binary.")
     try:
-        payload = json.loads(frame)
-    except (ValueError, RecursionError):
+        payload = parse_json(frame)
+    except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
         raise InvalidJson() from None
     if not isinstance(payload, dict):
         raise InvalidPayload(details={"_schema": ["A frame must be a JSON object."]})

@@ -16,6 +16,9 @@ INVALID_SIGNUP_FIELDS = [
     ("username", "has space"),
     ("username", "émile"),
     ("username", "at@sign"),
+    ("username", "alice\n"),  # Python's "$" matches before a final newline
+    ("username", "alice\r\n"),
+    ("username", "\nalice"),
     ("username", ""),
     ("username", None),
     ("password", "1234567"),
@@ -25,7 +28,7 @@ INVALID_SIGNUP_FIELDS = [
 
 
 def test_signup_returns_the_account_and_a_working_token(api):
-    response = api.signup_raw({"email": "Alice@Example.com", "username": "Alice", "password": "12345678"})
+    response = api.signup_raw({"email": "Alice@Example.com", "username": "Alice", "password": PASSWORD})
 
     assert response.status_code == 201
     body = response.get_json()
@@ -72,7 +75,7 @@ def test_signup_with_a_username_already_used_is_refused_case_insensitively(api):
 
 def test_signup_with_an_invalid_field_names_that_field(api):
     for field, value in INVALID_SIGNUP_FIELDS:
-        payload = {"email": "valid@example.com", "username": "valid_name", "password": "valid-password"}
+        payload = {"email": "valid@example.com", "username": "valid_name", "password": "sturdy passphrase"}
         payload[field] = value
 
         details = error_of(api.signup_raw(payload), 422, "validation_error")
@@ -80,12 +83,25 @@ def test_signup_with_an_invalid_field_names_that_field(api):
         assert set(details) == {field}, (field, value)
         assert details[field] and all(isinstance(text, str) for text in details[field])
 
-    assert api.signin("valid_name", "valid-password").status_code == 401
+    assert api.signin("valid_name", "sturdy passphrase").status_code == 401
 
 
 def test_signup_accepts_usernames_of_3_to_32_allowed_characters(api):
     for username in ["abc", "a" * 32, "A.b-c_9"]:
         assert api.signup(username).username == username
+
+
+def test_a_username_with_a_final_newline_is_refused_not_a_second_alice(api):
+    alice = api.signup("alice")
+
+    details = error_of(
+        api.signup_raw({"email": "imp@example.com", "username": "alice\n", "password": PASSWORD}),
+        422,
+        "validation_error",
+    )
+
+    assert set(details) == {"username"}
+    assert [user["user_id"] for user in api.users(alice, "alice").get_json()["users"]] == [alice.user_id]
 
 
 def test_signup_accepts_a_password_of_exactly_8_characters(api):
@@ -251,8 +267,8 @@ def json_text(fields: dict[str, str]) -> str:
 
 
 def test_a_lone_surrogate_in_any_account_field_is_a_422_not_a_500(api):
-    signup = {"email": "a@example.com", "username": "alice", "password": "password1"}
-    signin = {"login": "alice", "password": "password1"}
+    signup = {"email": "a@example.com", "username": "alice", "password": "sturdy passphrase"}
+    signin = {"login": "alice", "password": "sturdy passphrase"}
     escaped = {"email": "a@exa\\ud800mple.com", "username": "al\\udc00ice", "password": "pass\\ud800word"}
 
     for path, body in [("/auth/signup", signup), ("/auth/signin", signin)]:
@@ -261,4 +277,4 @@ def test_a_lone_surrogate_in_any_account_field_is_a_422_not_a_500(api):
             response = api.raw("POST", path, data=text, content_type="application/json")
             assert set(error_of(response, 422, "validation_error")) == {field}, text
 
-    assert api.signin("alice", "password1").status_code == 401
+    assert api.signin("alice", "sturdy passphrase").status_code == 401

@@ -46,6 +46,64 @@ def test_malformed_json_is_a_400_invalid_json(api, world):
     assert api.snapshot(alice, bob) == before
 
 
+HUGE_INTEGER = "9" * 4301  # one digit over Python's int max str digits (4,300)
+HUGE_EXPONENTS = ["1e999999", "-1e400", "1E+400", "-0.5e99999"]
+
+
+def bodies_with_number(number: str, thread_id: str, alice_id: str) -> list[str]:
+    """A valid-looking body per field kind, with ``number`` where an integer (or anything) goes."""
+    message = f'{{"user_id": "{alice_id}", "contents": "hi", "timestamp": {number}}}'
+    return [
+        f'{{"seq": {number}}}',
+        f'{{"thread_id": "{thread_id}", "message": {message}, "action": "send_message"}}',
+        f'{{"user_ids": ["{alice_id}"], "message": {message}}}',
+        f'{{"login": "alice", "password": {number}}}',
+        f'{{"email": "x@example.com", "username": "someone", "password": "p", "extra": [{number}]}}',
+        f"[{number}]",
+        number,
+    ]
+
+
+def test_an_integer_longer_than_4300_digits_is_a_400_invalid_json_on_every_route(api, world):
+    alice, bob, thread_id = world
+    before = api.snapshot(alice, bob)
+
+    for path in json_routes(thread_id, bob.user_id):
+        for text in bodies_with_number(HUGE_INTEGER, thread_id, alice.user_id):
+            response = api.raw("POST", path, alice, data=text, content_type="application/json")
+            error_of(response, 400, "invalid_json")
+
+    assert api.snapshot(alice, bob) == before
+
+
+def test_an_integer_of_4300_digits_parses_and_is_refused_by_the_schema(api, world):
+    alice, _, thread_id = world
+
+    response = api.raw(
+        "POST",
+        f"/threads/{thread_id}/read",
+        alice,
+        data='{"seq": ' + "9" * 4300 + "}",
+        content_type="application/json",
+    )
+
+    assert set(error_of(response, 422, "validation_error")) == {"seq"}
+
+
+def test_a_huge_exponent_is_refused_never_a_server_error(api, world):
+    alice, bob, thread_id = world
+    before = api.snapshot(alice, bob)
+
+    for path in json_routes(thread_id, bob.user_id):
+        for number in HUGE_EXPONENTS:
+            for text in bodies_with_number(number, thread_id, alice.user_id):
+                response = api.raw("POST", path, alice, data=text, content_type="application/json")
+                assert 400 <= response.status_code < 500, (path, text, response.get_data(as_text=True))
+                assert set(response.get_json()["error"]) == {"code", "message", "details"}
+
+    assert api.snapshot(alice, bob) == before
+
+
 def test_invalid_utf8_is_a_400_invalid_json(api, world):
     alice, _, thread_id = world
     body = b'{"thread_id": "' + thread_id.encode() + b'", "message": {"contents": "\xc3\x28"}}'

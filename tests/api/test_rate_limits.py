@@ -37,12 +37,14 @@ def test_sign_in_attempts_from_one_address_are_limited_whatever_the_login(limite
             ).status_code
             == 401
         )
-    refused = limited.client.post("/auth/signin", json={"login": "alice", "password": "password-alice"})
+    refused = limited.client.post(
+        "/auth/signin", json={"login": "alice", "password": "correct horse battery"}
+    )
     error_of(refused, 429, "rate_limited")
     retry_after(refused)
     other_address = limited.client.post(
         "/auth/signin",
-        json={"login": "alice", "password": "password-alice"},
+        json={"login": "alice", "password": "correct horse battery"},
         environ_base={"REMOTE_ADDR": "10.1.2.3"},
     )
     assert other_address.status_code != 429
@@ -51,11 +53,13 @@ def test_sign_in_attempts_from_one_address_are_limited_whatever_the_login(limite
 def test_sign_ups_from_one_address_are_limited(limited):
     for name in ("ann", "ben", "cat"):
         limited.signup(name)
-    body = {"email": "dan@example.com", "username": "dan", "password": "password-dan"}
+    body = {"email": "dan@example.com", "username": "dan", "password": "correct horse battery"}
     refused = limited.client.post("/auth/signup", json=body)
     error_of(refused, 429, "rate_limited")
     assert (
-        limited.client.post("/auth/signin", json={"login": "dan", "password": "password-dan"}).status_code
+        limited.client.post(
+            "/auth/signin", json={"login": "dan", "password": "correct horse battery"}
+        ).status_code
         == 401
     )
 

@@ -78,7 +78,7 @@ class World:
         return self.people[ME]
 
     def signup(self, name: str) -> Person:
-        body = {"email": f"{name}@example.com", "username": name, "password": "password-" + name}
+        body = {"email": f"{name}@example.com", "username": name, "password": "correct horse battery"}
         reply = self.app.test_client().post("/auth/signup", json=body)
         assert reply.status_code == 201, reply.get_data(as_text=True)
         return Person(reply.json["user_id"], reply.json["token"])

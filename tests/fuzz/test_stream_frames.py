@@ -1,7 +1,8 @@
 """hypothesis against the WebSocket /stream of a live gunicorn (gevent) server.
 
 Whatever a signed-in client sends — text that is not JSON, binary, JSON that is not an object,
-unknown actions, missing fields, wrong types, nulls, huge numbers, deeply nested JSON, odd
+unknown actions, missing fields, wrong types, nulls, huge numbers (integers over 4,300 digits,
+exponents past a float's range, spliced into the text), deeply nested JSON, odd
 Unicode (RTL and zero-width marks, emoji, lone surrogates in JSON escapes), frames over the size
 limit — the server answers one error or result frame with an HTTP status it documents (never a
 5xx), or closes with the documented code (1009 for a frame over ``MAX_CONTENT_LENGTH``), and the
@@ -30,6 +31,7 @@ from messenger.web.actions import SOCKET_ACTIONS
 from ..integration.clients import Closed, Http, Stream, User
 from ..integration.live import LiveServer
 from .conftest import CASES_RUN, SEED, WS_EXAMPLES, hypothesis_settings
+from .strategies import huge_integers, is_huge_integer, leaf_paths, odd_numbers, with_number_at
 
 FRAME_LIMIT = 64 * 1024  # MAX_CONTENT_LENGTH's default, which the server is started with
 ERROR_STATUSES = {400, 403, 404, 409, 413, 422}  # what an action can be refused with (README)
@@ -172,8 +174,17 @@ def object_frames(draw) -> Frame:
         payload["request_id"] = request_id
     else:
         request_id = None
-    text = json.dumps(payload, allow_nan=True, ensure_ascii=draw(st.booleans()))
-    if draw(st.integers(0, 7)) == 7:  # a lone surrogate, as a JSON escape, at the start of a string
+    ensure_ascii = draw(st.booleans())
+    text = json.dumps(payload, allow_nan=True, ensure_ascii=ensure_ascii)
+    odd = draw(st.integers(0, 7))
+    if odd == 6:  # a number Python's encoder cannot write, in place of any value
+        number = draw(odd_numbers())
+        text = with_number_at(payload, draw(st.sampled_from(leaf_paths(payload))), number, allow_nan=True)
+        if is_huge_integer(number):
+            return Frame(text, "invalid_json")
+        request_id = json.loads(text).get("request_id")  # it may be the number, as a float
+        return Frame(text, "answer", request_id, is_valid_request_id(request_id))
+    if odd == 7:  # a lone surrogate, as a JSON escape, at the start of a string
         fields = ['"contents": "', '"thread_id": "', '"user_id": "', '"title": "', '"request_id": "']
         at = draw(st.sampled_from(fields))
         text = text.replace(at, at + draw(st.sampled_from(LONE_SURROGATES)), 1)
@@ -194,7 +205,8 @@ def not_json_text() -> st.SearchStrategy:
         | st.sampled_from(["", " ", "{", '{"action": ', "[1,", "nul", "NaN1", "{'a': 1}", '"\\ud800', "\\u"])
         | st.sampled_from(ODD_TEXT)
     )
-    return texts.filter(broken).map(lambda text: Frame(text, "invalid_json"))
+    too_long = huge_integers().flatmap(lambda n: st.sampled_from([n, f"[{n}]", f'{{"action": {n}}}']))
+    return (texts.filter(broken) | too_long).map(lambda text: Frame(text, "invalid_json"))
 
 
 def deeply_nested() -> st.SearchStrategy:
@@ -445,3 +457,21 @@ def test_a_text_frame_that_is_not_utf8_closes_with_1007_and_the_worker_keeps_ser
     again = Stream(server.url, me.token)
     assert again.request({"action": "get_user_threads", "user_id": me.user_id})["status"] == 200
     again.close()
+
+
+def test_a_frame_with_an_integer_over_4300_digits_is_invalid_json_and_a_huge_exponent_is_refused(server):
+    me = Http(server.url).signup()
+    stream = Stream(server.url, me.token)
+    for number in ["9" * 4301, "-" + "1" * 5000]:
+        stream.ws.send('{"action": "mark_read", "thread_id": "t", "seq": ' + number + ', "request_id": "r"}')
+        answer = stream.frame()
+        assert (answer["type"], answer["request_id"], answer["error"]["code"]) == (
+            "error",
+            None,
+            "invalid_json",
+        )
+    for number in ["1e999999", "-1e400"]:
+        stream.ws.send('{"action": "mark_read", "thread_id": "t", "seq": ' + number + ', "request_id": "r"}')
+        answer = stream.frame()
+        assert (answer["type"], answer["request_id"], answer["status"]) == ("error", "r", 422), answer
+    stream.close()

@@ -33,7 +33,7 @@ class Http:
 
     def signup(self, name: str | None = None) -> User:
         name = name or f"u{uuid.uuid4().hex[:10]}"
-        body = {"email": f"{name}@example.com", "username": name, "password": "password-" + name}
+        body = {"email": f"{name}@example.com", "username": name, "password": "correct horse battery"}
         reply = self.session.post(self.base_url + "/auth/signup", json=body, timeout=10)
         assert reply.status_code == 201, reply.text
         data = reply.json()

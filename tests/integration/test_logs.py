@@ -17,7 +17,9 @@ def test_logs_hold_no_tokens_passwords_or_contents(tmp_path):
         http.send(alice, thread_id, "the-second-secret-words")
         stream.updates(3)
         http.updates(bob, 0)
-        http.session.post(server.url + "/auth/signin", json={"login": "alice", "password": "password-alice"})
+        http.session.post(
+            server.url + "/auth/signin", json={"login": "alice", "password": "correct horse battery"}
+        )
         http.session.post(
             server.url + "/auth/signin", json={"login": "alice", "password": "a-wrong-password"}
         )
@@ -26,5 +28,5 @@ def test_logs_hold_no_tokens_passwords_or_contents(tmp_path):
         server.stop()
     log = log_path.read_text()
     assert "GET /updates" in log and "POST /message" in log  # requests are logged...
-    for secret in (alice.token, bob.token, "password-alice", "a-wrong-password", "secret-words"):
+    for secret in (alice.token, bob.token, "correct horse battery", "a-wrong-password", "secret-words"):
         assert secret not in log  # ...without what they carried

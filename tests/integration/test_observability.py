@@ -109,7 +109,9 @@ def test_json_logs_carry_the_request_id_and_never_a_secret(tmp_path):
             server.url + "/healthz", headers={"X-Request-ID": "no spaces\tor tabs!"}, timeout=10
         )
         too_long = http.session.get(server.url + "/healthz", headers={"X-Request-ID": "x" * 65}, timeout=10)
-        http.session.post(server.url + "/auth/signin", json={"login": "alice", "password": "password-alice"})
+        http.session.post(
+            server.url + "/auth/signin", json={"login": "alice", "password": "correct horse battery"}
+        )
         http.session.post(
             server.url + "/auth/signin", json={"login": "alice", "password": "a-wrong-password"}
         )
@@ -140,7 +142,7 @@ def test_json_logs_carry_the_request_id_and_never_a_secret(tmp_path):
     for secret in (
         alice.token,
         bob.token,
-        "password-alice",
+        "correct horse battery",
         "a-wrong-password",
         "secret-words",
         "token=",

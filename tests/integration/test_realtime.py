@@ -137,10 +137,31 @@ class TestStream:
         for frame in frames:  # and in the one encoding every frame has: compact, keys in order
             update = json.loads(frame)["update"]
             expected = {"type": "update", "update": update, "cursor": update["cursor"]}
-            assert frame == json.dumps(expected, separators=(",", ":")).encode()
+            assert frame == json.dumps(expected, separators=(",", ":"), ensure_ascii=False).encode()
         assert contents_of([json.loads(frame)["update"] for frame in frames]) == sent
         live.close()
         replay.close()
+
+    def test_frames_are_utf8_json_an_emoji_page_under_half_its_escaped_size(self, http, server):
+        alice, bob = http.signup(), http.signup()
+        emoji = "\U0001f600\U0001f389\U0001f44d\U0001f680" * 1000  # 4,000 characters, the limit
+        thread_id = http.open_thread(alice, [bob], emoji)
+        for _ in range(15):
+            assert http.send(alice, thread_id, emoji).status_code == 201
+        cursor = http.cursor(bob)
+        stream = Stream(server.url, bob.token, since=cursor)
+        stream.ws.send(
+            json.dumps({"action": "get_thread_messages", "user_id": bob.user_id, "thread_id": thread_id})
+        )
+        raw = stream.raw_frame()
+        page = json.loads(raw)
+        assert page["status"] == 200, page
+        assert [m["contents"] for m in page["messages"]] == [emoji] * 16
+        assert len(raw) < len(json.dumps(page, separators=(",", ":"))) / 2
+        assert http.send(alice, thread_id, emoji).status_code == 201
+        live = stream.raw_frame()  # a live update frame, UTF-8 too
+        assert emoji.encode() in live and b"\\ud83d" not in live
+        stream.close()
 
     def test_a_socket_idle_longer_than_its_writer_lingers_still_gets_and_answers(self, http, server):
         # After WRITER_IDLE_S without frames the socket's writer goes; the next frame starts one.

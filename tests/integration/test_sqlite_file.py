@@ -26,7 +26,7 @@ def settings(tmp_path):
 
 
 def signup(client, name: str) -> dict:
-    body = {"email": f"{name}@example.com", "username": name, "password": "password-" + name}
+    body = {"email": f"{name}@example.com", "username": name, "password": "correct horse battery"}
     user = client.post("/auth/signup", json=body).get_json()
     return {**user, "headers": {"Authorization": f"Bearer {user['token']}"}}
 
@@ -140,7 +140,9 @@ def test_everything_survives_a_restart_on_the_same_file(settings):
     assert after == before
     alice_thread = after["alice"][0]["threads"][0]
     assert (alice_thread["last_read_seq"], alice_thread["unread_count"]) == (3, 1)
-    signin = second.post("/auth/signin", json={"login": "BOB@example.com", "password": "password-bob"})
+    signin = second.post(
+        "/auth/signin", json={"login": "BOB@example.com", "password": "correct horse battery"}
+    )
     assert signin.status_code == 200 and signin.get_json()["user_id"] == bob["user_id"]
 
 

@@ -12,7 +12,7 @@ from .live import free_port
 
 
 def signup(client, name: str) -> dict:
-    body = {"email": f"{name}@example.com", "username": name, "password": "password-" + name}
+    body = {"email": f"{name}@example.com", "username": name, "password": "correct horse battery"}
     reply = client.post("/auth/signup", json=body)
     assert reply.status_code == 201, reply.get_json()
     user = reply.get_json()
@@ -58,7 +58,7 @@ def test_an_unreachable_mongodb_gives_503_fast_and_the_app_still_boots():
     assert client.get("/healthz").status_code == 200
     for request in (
         lambda: client.get("/readyz"),
-        lambda: client.post("/auth/signin", json={"login": "alice", "password": "password-alice"}),
+        lambda: client.post("/auth/signin", json={"login": "alice", "password": "correct horse battery"}),
         lambda: client.get("/threads", headers={"Authorization": "Bearer some-token"}),
     ):
         started = time.monotonic()

@@ -87,7 +87,7 @@ def world(tmp_path_factory) -> World:
     # A signed-out token of alice's.
     signed_in = http.session.post(
         server.url + "/auth/signin",
-        json={"login": alice.username, "password": "password-" + alice.username},
+        json={"login": alice.username, "password": "correct horse battery"},
         timeout=10,
     )
     assert signed_in.status_code == 200, signed_in.text
