@@ -16,6 +16,9 @@ timeout = 30
 graceful_timeout = 10
 preload_app = False  # each worker opens its own store connections after the fork
 accesslog = None  # the app logs each request itself, with its request id (messenger/web/observe.py)
+# gunicorn's own lines (a request it could not parse, its access log if turned on) may hold a
+# query string, and so a token: this logger class removes every query string from them.
+logger_class = "messenger.gunicorn_log.RedactingLogger"
 # The path without its query string: a WebSocket's ?token= must never reach a log.
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'
 
