@@ -19,6 +19,9 @@ timeout = 30
 graceful_timeout = 10
 preload_app = False  # each worker opens its own store connections after the fork
 accesslog = None  # the app logs each request itself, with its request id (messenger/web/observe.py)
+# gunicorn's own lines (a request it could not parse, its access log if turned on) may hold a
+# query string, and so a token: this logger class removes every query string from them.
+logger_class = "messenger.gunicorn_log.RedactingLogger"
 # The path without its query string: a WebSocket's ?token= must never reach a log.
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'
 
@@ -26,7 +29,7 @@ access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"
 # prometheus-client picks that mode when a worker first imports it (after the fork: no
 # preloading), so the directory must be in the environment the workers inherit.
 _metrics_dir = _settings.prometheus_multiproc_dir  # an operator's own, which they keep clean
-_made_metrics_dir = workers > 1 and _settings.metrics_enabled and not _metrics_dir
+_made_metrics_dir = workers > 1 and _settings.metrics_served and not _metrics_dir
 if _made_metrics_dir:
     _metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="messenger-metrics-")
 

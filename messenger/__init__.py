@@ -10,7 +10,7 @@ from .errors import UnsupportedContentType
 from .logs import configure_logging
 from .service.deps import Deps
 from .service.updates import start_pruning
-from .web import accounts, observe, ops, stream, threads, updates
+from .web import accounts, headers, observe, ops, stream, threads, updates
 from .web.api import MessengerApi, openapi_config
 from .web.client import bp as client_bp
 from .web.context import EXTENSION_KEY
@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None, deps: Deps | None = None) -> Fl
     if settings.forwarded_hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.forwarded_hops, x_proto=settings.forwarded_hops)
     register_error_handlers(app)
+    headers.install(app)
     app.before_request(require_json_body)
     app.after_request(close_connections_when_draining)
 

@@ -16,6 +16,7 @@ SQLITE_SYNCHRONOUS_MODES = ("NORMAL", "FULL")
 LOG_FORMATS = ("text", "json")
 # Under the 30 s first-byte limit of Heroku-style routers, with room for the response.
 LONGPOLL_MAX_TIMEOUT_S = 25
+MIN_METRICS_TOKEN_LENGTH = 16  # e.g. `openssl rand -hex 16` gives 32
 
 
 class ConfigError(ValueError):
@@ -70,7 +71,8 @@ class Settings:
 
     # Observability.
     log_format: str = "text"  # "json": one JSON object per log line, for a log collector
-    metrics_enabled: bool = True  # serve /metrics (for the operator's scraper, never public)
+    metrics_enabled: bool = True  # serve /metrics to the operator's scraper...
+    metrics_token: str = ""  # ...which sends "Authorization: Bearer <it>"; unset: /metrics is off
     # Set by gunicorn.conf.py when several workers share their metrics; empty: one process.
     prometheus_multiproc_dir: str = ""
 
@@ -91,6 +93,11 @@ class Settings:
     def store_kind(self) -> str:
         """Which store adapter the wiring builds."""
         return "mongo" if self.mongodb_uri else "sqlite"
+
+    @property
+    def metrics_served(self) -> bool:
+        """/metrics is served only behind its token: it is on the one public port."""
+        return self.metrics_enabled and bool(self.metrics_token)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -132,6 +139,7 @@ class Settings:
             ),
             log_format=env.get("LOG_FORMAT", cls.log_format).strip().lower(),
             metrics_enabled=_bool(env, "METRICS_ENABLED", cls.metrics_enabled),
+            metrics_token=env.get("METRICS_TOKEN", "").strip(),
             prometheus_multiproc_dir=env.get("PROMETHEUS_MULTIPROC_DIR", ""),
             host=env.get("HOST", cls.host),
             port=_int(env, "PORT", cls.port),
@@ -198,6 +206,8 @@ class Settings:
                 raise ConfigError(f"{name.upper()} is not a rate limit like '10 per minute'") from None
         if self.max_connections_per_address < 0:
             raise ConfigError("MAX_CONNECTIONS_PER_ADDRESS must be 0 (no cap) or more")
+        if self.metrics_token and len(self.metrics_token) < MIN_METRICS_TOKEN_LENGTH:
+            raise ConfigError(f"METRICS_TOKEN must be at least {MIN_METRICS_TOKEN_LENGTH} characters")
         if self.max_thread_members < 2:
             raise ConfigError("MAX_THREAD_MEMBERS must be at least 2")
 

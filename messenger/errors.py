@@ -74,6 +74,19 @@ class OriginNotAllowed(MessengerError):
     message = "This page's origin may not open the stream; see ALLOWED_ORIGINS."
 
 
+class BadHandshake(MessengerError):
+    code = "bad_handshake"
+    status = 400
+    message = "Not a valid WebSocket handshake."
+
+
+class UpgradeRequired(BadHandshake):
+    code = "upgrade_required"
+    status = 426  # RFC 6455 4.2.2: a version the server does not speak, with the one it does
+    message = "This server speaks WebSocket version 13 only."
+    headers = {"Sec-WebSocket-Version": "13"}
+
+
 class NotThreadCreator(MessengerError):
     code = "not_thread_creator"
     status = 403

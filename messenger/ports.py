@@ -33,8 +33,11 @@ class Store(Protocol):
     def setup(self) -> None:
         """Create tables, collections and indexes; safe to call on every start."""
 
-    def ping(self) -> None:
-        """Raise ``StoreUnavailable`` unless the store answers."""
+    def heartbeat(self, now: int) -> None:
+        """Upsert the one heartbeat record: ready means a write commits (read-only, disk full...).
+
+        Raise ``StoreUnavailable`` when it does not. One record for every worker: bounded.
+        """
 
     def close(self) -> None:
         """Release connections."""
@@ -130,6 +133,9 @@ class Notifier(Protocol):
         """Wait for a user's events; past ``limit`` of its kind ("socket", "poll"), the oldest ends."""
 
     def unsubscribe(self, inbox: Inbox) -> None: ...
+
+    def problem(self) -> str | None:
+        """Why delivery to other processes is impaired now (Redis unreachable), or None."""
 
     def drain(self) -> None:
         """This process is shutting down: end its long-polls and sockets so clients reconnect."""

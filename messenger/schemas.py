@@ -345,4 +345,9 @@ class ErrorReply(Schema):
 
 
 class Status(Schema):
-    status = fields.String(required=True)
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(["ok", "ready", "degraded"]),
+        metadata={"description": "/healthz: ok; /readyz: ready, or degraded (see reason)"},
+    )
+    reason = fields.String(metadata={"description": "Why /readyz is degraded (e.g. redis_unreachable)"})

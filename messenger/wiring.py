@@ -70,7 +70,10 @@ def build_notifier(settings: Settings) -> Notifier:
     if settings.redis_url:
         from .notify.redis import RedisNotifier
 
-        return RedisNotifier(settings.redis_url)
+        notifier = RedisNotifier(settings.redis_url)
+        if notifier.problem() is not None:
+            logger.warning("redis unreachable at start-up: real-time delivery across workers waits for it")
+        return notifier
     from .notify.memory import InProcessNotifier
 
     return InProcessNotifier()

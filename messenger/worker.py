@@ -185,6 +185,8 @@ def _answer(sock, refused: BodyRefused, retry_after: int | None = None) -> None:
         f"HTTP/1.1 {refused.status}",
         "Content-Type: application/json",
         f"Content-Length: {len(body)}",
+        "X-Content-Type-Options: nosniff",  # as on every answer of the app's (web/headers)
+        "Cache-Control: no-store",
         "Connection: close",
     ]
     if retry_after is not None:

@@ -239,6 +239,10 @@ class HubNotifier:
     def unsubscribe(self, inbox: Inbox) -> None:
         self.hub.unsubscribe(inbox)
 
+    def problem(self) -> str | None:
+        """In one process nothing stands between a publish and its subscribers."""
+        return None
+
     def drain(self) -> None:
         self.hub.drain()
 

@@ -27,6 +27,9 @@ CHANNEL = "messenger:events"
 SOCKET_TIMEOUT_S = 0.5
 PUBLISH_BACKOFF_S = 1.0
 RECONNECT_DELAYS_S = (0.1, 0.2, 0.5, 1.0, 2.0)
+REDIS_UNREACHABLE = (
+    "redis_unreachable: sends are stored; other workers' clients get them within 25 s, not at once"
+)
 
 
 class RedisNotifier(HubNotifier):
@@ -55,6 +58,14 @@ class RedisNotifier(HubNotifier):
         except redis.RedisError as exc:
             self._publish_paused_until = time.monotonic() + PUBLISH_BACKOFF_S
             logger.warning("redis publish failed, other processes learn on resync: %s", exc)
+
+    def problem(self) -> str | None:
+        """One PING (SOCKET_TIMEOUT_S at most); the reason names no host or password."""
+        try:
+            self._client.ping()
+        except redis.RedisError:
+            return REDIS_UNREACHABLE
+        return None
 
     def close(self) -> None:
         self._stopping.set()

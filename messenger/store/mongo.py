@@ -113,6 +113,7 @@ from ..model import (
 logger = logging.getLogger(__name__)
 
 SEQ_ATTEMPTS = 50
+HEARTBEAT_ID = "readyz"
 CURSOR_ATTEMPTS = 50
 
 Doc = dict[str, Any]
@@ -139,6 +140,7 @@ R = TypeVar("R")
 #               body: the model's *_body dict, served to clients as stored,
 #               key: names the event, unique per user (see _key), created_at}
 # update_logs: {_id: user_id, floor: every update of the user at or below it was pruned}
+# heartbeat:   {_id: "readyz", beat_at}: one document, upserted by every readiness check
 STRING = {"$type": "string"}
 INDEXES: dict[str, list[tuple[list[tuple[str, int]], Doc]]] = {
     "users": [
@@ -237,6 +239,7 @@ class MongoStore:
         self._messages = self._db["messages"]
         self._updates = self._db["updates"]
         self._logs = self._db["update_logs"]
+        self._heartbeat = self._db["heartbeat"]
 
     @_unavailable_on_error
     def setup(self) -> None:
@@ -248,8 +251,9 @@ class MongoStore:
             self._tokens.create_index(keys, **options)
 
     @_unavailable_on_error
-    def ping(self) -> None:
-        self._client.admin.command("ping")
+    def heartbeat(self, now: int) -> None:
+        """A write with the store's write concern: a lost majority fails it, a ping would not."""
+        self._heartbeat.update_one({"_id": HEARTBEAT_ID}, {"$set": {"beat_at": now}}, upsert=True)
 
     @_unavailable_on_error
     def close(self) -> None:

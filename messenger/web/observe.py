@@ -6,6 +6,7 @@ other than the request id: no token, password or message contents reaches a log.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import re
 import time
@@ -16,8 +17,11 @@ from flask import Flask, Response, g, request
 
 from .. import metrics
 from ..config import Settings
+from ..errors import AuthRequired
+from .auth import bearer_token
 from .context import deps
 
+logger = logging.getLogger(__name__)
 access_log = logging.getLogger("messenger.access")
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -33,12 +37,17 @@ def install(app: Flask, settings: Settings) -> None:
     metrics.instruments()  # made in the worker as it boots, not in its first request
     app.before_request(start_request)
     app.after_request(finish_request)
-    if settings.metrics_enabled:
+    if settings.metrics_served:
         app.add_url_rule("/metrics", "metrics", serve_metrics)
+    elif settings.metrics_enabled:
+        logger.warning("METRICS_TOKEN is not set: /metrics is off (set it, or METRICS_ENABLED=false)")
 
 
 def serve_metrics() -> Response:
-    """Prometheus' scrape; no token, so the operator must keep it off the public network."""
+    """Prometheus' scrape, for the holder of METRICS_TOKEN only: it shares the public port."""
+    presented = (bearer_token() or "").encode()
+    if not hmac.compare_digest(presented, deps().settings.metrics_token.encode()):
+        raise AuthRequired("Send 'Authorization: Bearer <METRICS_TOKEN>'.")
     body, content_type = metrics.exposition(deps().settings.prometheus_multiproc_dir)
     return Response(body, content_type=content_type)
 

@@ -25,8 +25,16 @@ def healthz():
 @blp.response(200, schemas.Status)
 @blp.doc(**PUBLIC)
 def readyz():
-    """The store answers (503 ``store_unavailable`` otherwise)."""
-    deps().store.ping()
+    """The store commits a write (503 ``store_unavailable`` otherwise); "degraded" without Redis.
+
+    Redis down is 200, not 503: sends are still stored and served, so taking every worker out
+    of rotation would turn slower delivery into an outage.
+    """
+    app_deps = deps()
+    app_deps.store.heartbeat(app_deps.clock())
+    problem = app_deps.notifier.problem()
+    if problem is not None:
+        return {"status": "degraded", "reason": problem}
     return {"status": "ready"}
 
 

@@ -28,9 +28,11 @@ from dataclasses import dataclass
 
 from flask import Blueprint, g, request
 from flask_sock import ConnectionClosed, Sock
+from wsproto.utilities import RemoteProtocolError
 
 from .. import metrics, netio
 from ..errors import (
+    BadHandshake,
     CursorExpired,
     InternalError,
     InvalidJson,
@@ -38,6 +40,7 @@ from ..errors import (
     MessengerError,
     OriginNotAllowed,
     StoreUnavailable,
+    UpgradeRequired,
 )
 from ..model import Update, compact_json
 from ..notify.hub import REVOKED, SHUTDOWN, SOCKET, SUPERSEDED, FreshUpdate
@@ -47,6 +50,7 @@ from ..service.deps import Deps
 from . import actions, observe
 from .auth import bearer_token
 from .context import deps
+from .errors import handle_messenger_error
 from .jsonio import parse_json
 from .limits import RateLimits, TokenBucket, rate_limits
 from .outbox import Outbox
@@ -95,6 +99,34 @@ def stream(ws) -> None:
         return
     g.user_id = user_id  # for the request's log line
     StreamSession(ws, app_deps, rate_limits(), user_id, token).run(since)
+
+
+# wsproto decodes these headers as ASCII (Host as IDNA) and fails with a bare UnicodeError,
+# not its RemoteProtocolError, when it cannot: they are checked before it sees them.
+ASCII_HANDSHAKE_HEADERS = ("Connection", "Sec-WebSocket-Protocol", "Sec-WebSocket-Extensions")
+
+
+@bp.before_request
+def require_parsable_handshake() -> None:
+    """Refuse a handshake whose headers wsproto cannot decode, as a 400 and not a traceback."""
+    for name in ASCII_HANDSHAKE_HEADERS:
+        if not request.headers.get(name, "").isascii():
+            raise BadHandshake(f"The {name} header must be ASCII.")
+    try:
+        request.environ.get("HTTP_HOST", "").encode().decode("idna")  # as simple-websocket feeds it
+    except UnicodeError:
+        raise BadHandshake("The Host header is not a host name.") from None
+
+
+@bp.errorhandler(RemoteProtocolError)
+def refuse_handshake(error: RemoteProtocolError):
+    """A handshake wsproto refuses (no key, another version...): the client's error, not a bug.
+
+    Answered like any refused request, with no traceback: only the access line is logged.
+    """
+    hint = error.event_hint
+    refused = UpgradeRequired() if getattr(hint, "status_code", 400) == 426 else BadHandshake(str(error))
+    return handle_messenger_error(refused)
 
 
 class SessionSocket:

@@ -1,4 +1,4 @@
-"""GET /metrics: every metric exposed, counters that move with requests, bounded labels.
+"""GET /metrics: behind METRICS_TOKEN; every metric exposed, counters that move with requests.
 
 The metrics live in one process-wide registry, so these tests compare values before and after.
 """
@@ -14,6 +14,8 @@ from messenger.wiring import build_deps, build_store
 
 from .client import error_of, message_body
 
+METRICS_TOKEN = "scraper-token-0123456789abcdef"
+SCRAPER = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 METRIC_NAMES = (
     "messenger_http_requests_total",
     "messenger_send_seconds",
@@ -25,8 +27,14 @@ METRIC_NAMES = (
 )
 
 
+@pytest.fixture
+def api(make_api):
+    """The app as an operator runs it with metrics: METRICS_TOKEN set."""
+    return make_api(metrics_token=METRICS_TOKEN)
+
+
 def scrape(api) -> str:
-    response = api.client.get("/metrics")
+    response = api.client.get("/metrics", headers=SCRAPER)
     assert response.status_code == 200
     assert response.mimetype == "text/plain"
     return response.get_data(as_text=True)
@@ -45,7 +53,7 @@ def requests_of(text: str, method: str, route: str, status: int) -> float:
     return value(text, "messenger_http_requests_total", method=method, route=route, status=str(status))
 
 
-def test_metrics_exposes_every_metric_without_a_token(api):
+def test_metrics_exposes_every_metric_to_the_metrics_token(api):
     api.client.get("/healthz")
 
     text = scrape(api)
@@ -121,13 +129,13 @@ def test_an_unknown_method_shares_one_label(api):
 
 
 def test_a_store_that_does_not_answer_is_counted(tmp_path, clock):
-    settings = Settings(sqlite_path=str(tmp_path))  # a directory: SQLite cannot open it
+    settings = Settings(sqlite_path=str(tmp_path), metrics_token=METRICS_TOKEN)  # a directory: no SQLite
     client = create_app(settings, deps=build_deps(settings, build_store(settings), clock=clock)).test_client()
-    before = client.get("/metrics").get_data(as_text=True)
+    before = client.get("/metrics", headers=SCRAPER).get_data(as_text=True)
 
     error_of(client.get("/readyz"), 503, "store_unavailable")
 
-    after = client.get("/metrics").get_data(as_text=True)
+    after = client.get("/metrics", headers=SCRAPER).get_data(as_text=True)
     errors = "messenger_store_errors_total"
     assert value(after, errors) == value(before, errors) + 1
 
@@ -138,10 +146,51 @@ def test_metrics_is_left_out_of_the_openapi_document(api):
     assert "/metrics" not in spec["paths"]
 
 
-def test_metrics_enabled_false_serves_no_metrics(make_api):
-    api = make_api(metrics_enabled=False)
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "Bearer",
+        "Bearer wrong-token-0123456789abcdef",
+        f"Bearer {METRICS_TOKEN}x",
+        f"Basic {METRICS_TOKEN}",
+    ],
+)
+def test_metrics_without_the_metrics_token_is_a_401(api, authorization):
+    headers = {"Authorization": authorization} if authorization else {}
 
-    assert api.client.get("/metrics").status_code == 404
+    response = api.client.get("/metrics", headers=headers)
+
+    error_of(response, 401, "auth_required")
+    assert "messenger_" not in response.get_data(as_text=True)
+
+
+def test_a_user_s_token_does_not_open_metrics(api):
+    alice = api.signup("alice")
+
+    error_of(api.client.get("/metrics", headers=alice.headers), 401, "auth_required")
+
+
+def test_metrics_enabled_without_a_token_serves_no_metrics_and_says_so(make_api, caplog):
+    api = make_api()  # METRICS_ENABLED defaults to true; METRICS_TOKEN to unset
+
+    error_of(api.client.get("/metrics"), 404, "not_found")
+    (warning,) = [r for r in caplog.records if "METRICS_TOKEN" in r.getMessage()]
+    assert warning.levelname == "WARNING"
+
+
+def test_metrics_enabled_false_serves_no_metrics(make_api, caplog):
+    api = make_api(metrics_enabled=False, metrics_token=METRICS_TOKEN)
+
+    assert api.client.get("/metrics", headers=SCRAPER).status_code == 404
+    assert not [r for r in caplog.records if "METRICS_TOKEN" in r.getMessage()]
+
+
+def test_metrics_token_is_read_from_the_environment_and_must_be_long():
+    assert Settings.from_env({"METRICS_TOKEN": f" {METRICS_TOKEN} "}).metrics_token == METRICS_TOKEN
+    assert Settings.from_env({}).metrics_served is False
+    with pytest.raises(ConfigError):
+        Settings.from_env({"METRICS_TOKEN": "short"})
 
 
 @pytest.mark.parametrize(("raw", "expected"), [("false", False), ("0", False), ("", True), ("yes", True)])

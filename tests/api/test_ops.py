@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -120,3 +125,34 @@ def test_every_docs_asset_is_served(api, asset):
     assert response.status_code == 200
     assert len(response.get_data()) > 1000
     response.close()
+
+
+@contextmanager
+def read_only(path: Path) -> Iterator[None]:
+    """Make a file read-only for this process: chmod, and for root (chmod binds no root) chattr +i."""
+    path.chmod(0o444)
+    immutable = os.geteuid() == 0
+    if immutable:
+        subprocess.run(["chattr", "+i", str(path)], check=True)
+    try:
+        yield
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+        path.chmod(0o644)
+
+
+def test_readyz_is_a_503_when_the_sqlite_file_is_read_only(tmp_path, clock):
+    path = tmp_path / "messenger.db"
+    settings = Settings(sqlite_path=str(path), prune_interval_s=0)
+    store = build_store(settings)
+    store.setup()
+    store.close()  # the next connections open the file as it is now
+    with read_only(path):
+        client = create_app(
+            settings, deps=build_deps(settings, build_store(settings), clock=clock)
+        ).test_client()
+
+        error_of(client.get("/readyz"), 503, "store_unavailable")
+        assert client.get("/healthz").status_code == 200  # alive, just not ready
+    assert client.get("/readyz").get_json() == {"status": "ready"}  # writable again: ready again

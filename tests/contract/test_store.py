@@ -282,8 +282,9 @@ class TestMembers:
         assert sorted(m.user_id for m in members) == sorted([a.user_id, b.user_id])
 
 
-def test_ping_answers_on_a_working_store(store):
-    store.ping()
+def test_a_heartbeat_commits_on_a_working_store_again_and_again(store):
+    for _ in range(3):
+        store.heartbeat(now())  # an upsert: never a duplicate key, however often readiness asks
 
 
 def test_adding_members_to_an_unknown_thread_is_not_found(store):

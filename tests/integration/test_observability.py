@@ -22,6 +22,7 @@ from .live import LiveServer
 
 WEBSOCKETS = "messenger_websockets_connected"
 LONGPOLLS = "messenger_longpolls_waiting"
+METRICS_TOKEN = "observability-test-metrics-token"
 HEALTHZ = {"method": "GET", "route": "/healthz", "status": "200"}
 
 
@@ -39,7 +40,8 @@ def value(text: str, name: str, **labels: str) -> float:
 
 def scrape(server: LiveServer) -> str:
     """One scrape on a new connection, so that with several workers any of them may answer."""
-    reply = requests.get(server.url + "/metrics", headers={"Connection": "close"}, timeout=10)
+    headers = {"Connection": "close", "Authorization": f"Bearer {METRICS_TOKEN}"}
+    reply = requests.get(server.url + "/metrics", headers=headers, timeout=10)
     assert reply.status_code == 200
     return reply.text
 
@@ -62,6 +64,15 @@ def scrape_when(server: LiveServer, holds, timeout: float = 10.0) -> str | None:
         return text if holds(text) else None
 
     return eventually(once, timeout)
+
+
+@pytest.fixture
+def live_server(tmp_path):
+    """conftest's server, with METRICS_TOKEN set: without it /metrics is not served."""
+    env = {"MESSENGER_DB": str(tmp_path / "messenger.db"), "METRICS_TOKEN": METRICS_TOKEN}
+    server = LiveServer(env, log_path=tmp_path / "gunicorn.log").start()
+    yield server
+    server.stop()
 
 
 def test_gauges_show_a_connected_websocket_and_a_waiting_long_poll(live_server):
@@ -176,7 +187,12 @@ def test_text_logs_name_the_rule_and_the_request_id(live_server):
 
 @pytest.fixture
 def two_workers(tmp_path, redis_server):
-    env = {"MESSENGER_DB": str(tmp_path / "m.db"), "REDIS_URL": redis_server.url, "WEB_CONCURRENCY": "2"}
+    env = {
+        "MESSENGER_DB": str(tmp_path / "m.db"),
+        "REDIS_URL": redis_server.url,
+        "WEB_CONCURRENCY": "2",
+        "METRICS_TOKEN": METRICS_TOKEN,
+    }
     server = start_patiently(LiveServer(env, log_path=tmp_path / "gunicorn.log"))
     yield server
     server.stop()

@@ -36,6 +36,7 @@ from ..clock import Clock
 
 DAY_MS = 24 * 60 * 60 * 1000
 TOKEN_TTL_DAYS = 30
+METRICS_TOKEN = "the-operator-s-scraper-token"
 UNKNOWN_THREAD = "0123456789abcdef0123456789abcdef"  # shaped like a real id; no such thread
 MALFORMED_AUTHORIZATION = [
     "Bearer not-a-real-token",
@@ -104,7 +105,10 @@ def world(tmp_path):
 def build_world(tmp_path) -> tuple[World, Store]:
     clock = Clock()
     settings = Settings(
-        sqlite_path=str(tmp_path / "authz.db"), prune_interval_s=0, token_ttl_days=TOKEN_TTL_DAYS
+        sqlite_path=str(tmp_path / "authz.db"),
+        prune_interval_s=0,
+        token_ttl_days=TOKEN_TTL_DAYS,
+        metrics_token=METRICS_TOKEN,
     )
     store = build_store(settings)
     store.setup()
@@ -182,6 +186,13 @@ class Public:
 @dataclass(frozen=True)
 class WebSocketOnly:
     why: str
+
+
+@dataclass(frozen=True)
+class OperatorOnly:
+    """A route for the operator's scraper: its own token (METRICS_TOKEN), never a user's."""
+
+    path: str
 
 
 NOT_FOUND = (404, "thread_not_found")
@@ -264,7 +275,7 @@ MATRIX: dict[tuple[str, str], Guarded | Public | WebSocketOnly | dict[str, Guard
     ("GET", "/"): Public("/", "the web client's page"),
     ("GET", "/app/<path:filename>"): Public("/app/app.css", "the web client's files"),
     ("GET", "/static/<path:filename>"): Public("/static/nothing-here.txt", "Flask's static files (none)"),
-    ("GET", "/metrics"): Public("/metrics", "Prometheus' scrape: no token by design, never public"),
+    ("GET", "/metrics"): OperatorOnly("/metrics"),
     ("GET", "/stream"): WebSocketOnly("tests/security/test_stream_authorization.py covers every action"),
     ("POST", "/auth/signout"): Guarded(
         lambda w, actor, named, t: Request("POST", "/auth/signout"),
@@ -438,6 +449,26 @@ def test_public_routes_need_no_token_and_ignore_a_bad_one(world, route):
         problems: list[str] = []
         check_no_secrets(problems, route.path, response, world.secrets)  # e.g. /metrics' labels
         assert not problems, problems
+
+
+@pytest.mark.parametrize(
+    "route",
+    [
+        pytest.param(entry, id=f"{m} {r}")
+        for (m, r), entry in MATRIX.items()
+        if isinstance(entry, OperatorOnly)
+    ],
+)
+def test_operator_routes_refuse_users_and_strangers_and_tell_no_secrets(world, route):
+    for token in (None, "not-a-real-token", world.alice.token):
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = world.client.get(route.path, headers=headers)
+        assert response.status_code == 401, (route, token, response.status_code)
+    response = world.client.get(route.path, headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert response.status_code == 200
+    problems: list[str] = []
+    check_no_secrets(problems, route.path, response, world.secrets)  # e.g. /metrics' labels
+    assert not problems, problems
 
 
 WEBSOCKET_RULES = [rule for (_, rule), entry in MATRIX.items() if isinstance(entry, WebSocketOnly)]
