@@ -9,7 +9,7 @@ from ..service import accounts
 from .api import Blueprint
 from .auth import authenticated
 from .context import deps
-from .limits import limited_by_address
+from .limits import limited_by_address, limited_per_user
 
 blp = Blueprint("accounts", __name__, description="Accounts and tokens")
 PUBLIC = {"security": []}
@@ -47,6 +47,7 @@ def sign_out():
 
 @blp.route("/me", methods=["GET"])
 @authenticated
+@limited_per_user("read")
 @blp.response(200, schemas.Me)
 def me():
     """Who the token belongs to."""
@@ -55,6 +56,7 @@ def me():
 
 @blp.route("/users", methods=["GET"])
 @authenticated
+@limited_per_user("read")
 @blp.arguments(schemas.UserSearchQuery, location="query")
 @blp.response(200, schemas.UserList)
 def search_users(query):
