@@ -12,7 +12,7 @@ from messenger.errors import RateLimited
 from messenger.service import threads
 from messenger.web.actions import SOCKET_ACTIONS, dispatch
 from messenger.web.context import deps
-from messenger.web.limits import SCOPES, LocalCounters, rate_limits
+from messenger.web.limits import LIMITS_KEY, SCOPES, LocalCounters, RateLimits, rate_limits
 
 from .client import Api, error_of, message_body
 
@@ -251,3 +251,70 @@ def test_a_malformed_request_counts_too(limit_one):
     error_of(api.add_members(alice, thread_id, [people["dave"]]), 429, "rate_limited")
     members = [member["user_id"] for member in api.thread_view(alice, thread_id)["members"]]
     assert people["dave"].user_id not in members
+
+
+# Failed sign-ins per account ------------------------------------------------------------
+@pytest.fixture
+def guarded(make_app):
+    """Plenty of sign-ins per address, but 3 failures per account in 15 minutes."""
+    app = make_app(
+        rate_limits_enabled=True,
+        rate_limit_signin="1000 per minute",
+        rate_limit_signin_failures="3 per 15 minutes",
+    )
+    return app, Api(app.test_client())
+
+
+def sign_in_from(api: Api, address: str, login: str, password: str):
+    return api.client.post(
+        "/auth/signin", json={"login": login, "password": password}, environ_base={"REMOTE_ADDR": address}
+    )
+
+
+def test_failed_sign_ins_of_one_account_are_limited_whatever_the_address(guarded):
+    _, api = guarded
+    alice, bob = api.signup("alice"), api.signup("bob")
+    for i, login in enumerate(["alice", "ALICE@example.com", "Alice"]):  # one account, one count
+        assert sign_in_from(api, f"10.0.0.{i}", login, "a guess").status_code == 401
+
+    refused = sign_in_from(api, "10.9.9.9", "alice", alice.password)  # even the right password
+
+    details = error_of(refused, 429, "rate_limited")
+    assert 1 <= details["retry_after"] == int(refused.headers["Retry-After"]) <= 15 * 60
+    assert sign_in_from(api, "10.9.9.9", "bob", bob.password).status_code == 200
+    assert api.me(alice).status_code == 200  # a signed-in device is not signed out
+
+
+def test_an_unknown_login_is_refused_exactly_like_a_real_one(guarded):
+    _, api = guarded
+    api.signup("alice")
+    for login in ("alice", "nobody"):
+        for i in range(3):
+            assert sign_in_from(api, f"10.0.1.{i}", login, "a guess").status_code == 401
+
+    real, unknown = (sign_in_from(api, "10.0.2.1", login, "a guess") for login in ("alice", "nobody"))
+
+    assert error_of(real, 429, "rate_limited") == error_of(unknown, 429, "rate_limited")
+    assert real.get_json() == unknown.get_json()
+    assert real.headers["Retry-After"] == unknown.headers["Retry-After"]
+
+
+def test_successful_sign_ins_do_not_count_as_failures(guarded):
+    _, api = guarded
+    alice = api.signup("alice")
+    for i in range(5):
+        assert sign_in_from(api, f"10.0.3.{i}", "alice", alice.password).status_code == 200
+
+
+def test_a_refused_account_may_sign_in_again_when_the_window_ends(guarded):
+    app, api = guarded
+    now = [1_000_000.0]
+    app.extensions[LIMITS_KEY] = RateLimits(app.extensions["messenger"].settings, clock=lambda: now[0])
+    alice = api.signup("alice")
+    for i in range(3):
+        sign_in_from(api, f"10.0.4.{i}", "alice", "a guess")
+    error_of(sign_in_from(api, "10.0.4.9", "alice", alice.password), 429, "rate_limited")
+
+    now[0] += 15 * 60
+
+    assert sign_in_from(api, "10.0.4.9", "alice", alice.password).status_code == 200
