@@ -91,8 +91,15 @@ def remove_member(deps: Deps, actor_id: str, thread_id: str, user_id: str) -> No
 
 
 def typing(deps: Deps, user_id: str, thread_id: str) -> None:
-    """Tell the thread's other members, as it happens, that this member is typing."""
-    thread = deps.store.get_thread(thread_id, user_id)
+    """Tell the thread's other members, as it happens, that this member is typing.
+
+    At most one hint per user and thread every TYPING_RELAY_INTERVAL_S is relayed; the rest are
+    dropped silently (a hint, not a message: a client repeats it while typing goes on).
+    """
+    thread = deps.store.get_thread(thread_id, user_id)  # a non-member gets 404 every time
+    interval_ms = deps.settings.typing_relay_interval_s * 1000
+    if not deps.typing_throttle.allow((user_id, thread_id), deps.clock(), interval_ms):
+        return
     others = [member.user_id for member in thread.members if member.user_id != user_id]
     relay_typing(deps, others, thread_id, user_id)
 
