@@ -58,7 +58,14 @@ class Settings:
     rate_limits_enabled: bool = True
     rate_limit_signup: str = "10 per minute;100 per hour"  # per client address
     rate_limit_signin: str = "10 per minute;100 per hour"  # per client address: brute force
+    # Per account (the user a login names, or the login itself when none): failed sign-ins only,
+    # whatever the address, so rotating addresses does not help a guesser. A window, not a lock.
+    rate_limit_signin_failures: str = "10 per 15 minutes"
     rate_limit_send: str = "20 per second;300 per minute"  # per user: messages and new threads
+    rate_limit_create_thread: str = "10 per minute;100 per hour"  # per user: each tells every member
+    rate_limit_members: str = "30 per minute;300 per hour"  # per user: group adds and removals
+    rate_limit_mark_read: str = "10 per second;300 per minute"  # per user: read markers
+    rate_limit_read: str = "30 per second;900 per minute"  # per user: lists, threads, pages, search
     rate_limit_updates: str = "120 per minute"  # per user: GET /updates requests
     forwarded_hops: int = 0  # proxies in front (1 on Heroku) whose X-Forwarded-For to trust
     # Browser pages allowed to open the WebSocket besides the service's own origin ("*": any).
@@ -68,6 +75,11 @@ class Settings:
     max_message_length: int = 4000
     max_thread_members: int = 100
     max_content_length: int = 64 * 1024
+    # Relay one typing hint per user and thread this often at most (per worker); the web client
+    # repeats its hint every 3 s and shows one for 5 s, so 2 s passes every honest hint.
+    typing_relay_interval_s: int = 2
+    # Whoever added or removed a member who then left may not add them back for this long.
+    readd_cooldown_s: int = 3600
 
     # Observability.
     log_format: str = "text"  # "json": one JSON object per log line, for a log collector
@@ -128,10 +140,17 @@ class Settings:
             max_message_length=_int(env, "MAX_MESSAGE_LENGTH", cls.max_message_length),
             max_thread_members=_int(env, "MAX_THREAD_MEMBERS", cls.max_thread_members),
             max_content_length=_int(env, "MAX_CONTENT_LENGTH", cls.max_content_length),
+            typing_relay_interval_s=_int(env, "TYPING_RELAY_INTERVAL_S", cls.typing_relay_interval_s),
+            readd_cooldown_s=_int(env, "READD_COOLDOWN_S", cls.readd_cooldown_s),
             rate_limits_enabled=_bool(env, "RATE_LIMITS_ENABLED", cls.rate_limits_enabled),
             rate_limit_signup=env.get("RATE_LIMIT_SIGNUP", cls.rate_limit_signup),
             rate_limit_signin=env.get("RATE_LIMIT_SIGNIN", cls.rate_limit_signin),
+            rate_limit_signin_failures=env.get("RATE_LIMIT_SIGNIN_FAILURES", cls.rate_limit_signin_failures),
             rate_limit_send=env.get("RATE_LIMIT_SEND", cls.rate_limit_send),
+            rate_limit_create_thread=env.get("RATE_LIMIT_CREATE_THREAD", cls.rate_limit_create_thread),
+            rate_limit_members=env.get("RATE_LIMIT_MEMBERS", cls.rate_limit_members),
+            rate_limit_mark_read=env.get("RATE_LIMIT_MARK_READ", cls.rate_limit_mark_read),
+            rate_limit_read=env.get("RATE_LIMIT_READ", cls.rate_limit_read),
             rate_limit_updates=env.get("RATE_LIMIT_UPDATES", cls.rate_limit_updates),
             forwarded_hops=_int(env, "FORWARDED_HOPS", cls.forwarded_hops),
             allowed_origins=tuple(
@@ -199,7 +218,7 @@ class Settings:
                 raise ConfigError(f"{name.upper()} must be at least 1")
         if not 0 <= self.longpoll_default_timeout_s <= LONGPOLL_MAX_TIMEOUT_S:
             raise ConfigError(f"LONGPOLL_TIMEOUT_S must be between 0 and {LONGPOLL_MAX_TIMEOUT_S}")
-        for name in ("rate_limit_signup", "rate_limit_signin", "rate_limit_send", "rate_limit_updates"):
+        for name in (f.name for f in fields(self) if f.name.startswith("rate_limit_")):
             try:
                 parse_many(getattr(self, name))
             except ValueError:
@@ -208,6 +227,9 @@ class Settings:
             raise ConfigError("MAX_CONNECTIONS_PER_ADDRESS must be 0 (no cap) or more")
         if self.metrics_token and len(self.metrics_token) < MIN_METRICS_TOKEN_LENGTH:
             raise ConfigError(f"METRICS_TOKEN must be at least {MIN_METRICS_TOKEN_LENGTH} characters")
+        for name in ("typing_relay_interval_s", "readd_cooldown_s"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name.upper()} must be 0 (off) or more")
         if self.max_thread_members < 2:
             raise ConfigError("MAX_THREAD_MEMBERS must be at least 2")
 

@@ -93,6 +93,17 @@ class NotThreadCreator(MessengerError):
     message = "Only the thread's creator may remove other members."
 
 
+class ReaddCooldown(MessengerError):
+    """Someone who left or was removed may not be pulled back in at once by who added or removed them."""
+
+    code = "readd_cooldown"
+    status = 403
+    message = (
+        "These people left or were removed after you added or removed them; you may add them "
+        "back after retry_after seconds (another member may add them now)."
+    )
+
+
 class ThreadNotFound(MessengerError):
     """Raised for a thread that does not exist and for one the caller is not a member of."""
 

@@ -98,11 +98,19 @@ class Store(Protocol):
     def mark_read(self, thread_id: str, user_id: str, seq: int, now: int) -> ReadMarked:
         """Move the read marker to ``max(current, min(seq, last_seq))``; tell members if it moved."""
 
-    def add_members(self, thread_id: str, user_ids: list[str], now: int) -> MembersChanged:
-        """Add users not yet members (their read marker at the newest message)."""
+    def add_members(self, thread_id: str, user_ids: list[str], now: int, added_by: str) -> MembersChanged:
+        """Add users not yet members (their read marker at the newest message), noting who added them."""
 
-    def remove_member(self, thread_id: str, user_id: str, now: int) -> MembersChanged:
-        """Remove a membership; ``user_ids`` is empty when there was none."""
+    def remove_member(self, thread_id: str, user_id: str, now: int, removed_by: str) -> MembersChanged:
+        """Remove a membership; ``user_ids`` is empty when there was none.
+
+        Records the departure for the remover and for whoever had added them (a creation's
+        members were added by its creator), for ``departures_involving``; kept across restarts.
+        """
+
+    def departures_involving(self, thread_id: str, actor_id: str, user_ids: list[str]) -> dict[str, int]:
+        """When each of ``user_ids`` last left ``thread_id`` having been added or removed by
+        ``actor_id``; users with no such departure are absent."""
 
     # The per-user update log ----------------------------------------------------------
     # Every change above appends, with the change itself, an update to the log of each user

@@ -48,6 +48,13 @@ def sign_in(deps: Deps, login: str, password: str) -> tuple[User, str]:
     return found[0], issue_token(deps, found[0].user_id)
 
 
+def login_key(deps: Deps, login: str) -> str:
+    """What failed sign-ins are counted by: the account a login names (so its email and its
+    username share one count), or else the login itself, so unknown logins are treated alike."""
+    found = deps.store.find_login(login)
+    return f"user:{found[0].user_id}" if found else f"login:{login.strip().lower()}"
+
+
 def issue_token(deps: Deps, user_id: str) -> str:
     token = secrets.token_urlsafe(TOKEN_BYTES)
     now = deps.clock()

@@ -10,6 +10,7 @@ from typing import TypeVar
 
 from ..config import Settings
 from ..ports import Notifier, Store
+from .throttle import Throttle
 
 T = TypeVar("T")
 
@@ -36,3 +37,5 @@ class Deps:
     # CPU-heavy work (password hashing) goes through this, so a gevent worker can move it
     # off the event loop instead of freezing every other connection for ~100 ms.
     run_blocking: Callable[..., object] = field(default=run_inline)
+    # Typing hints relayed lately, per (user, thread): a flood of hints is relayed sparingly.
+    typing_throttle: Throttle = field(default_factory=Throttle)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 from ..errors import (
     DirectThreadMembersFixed,
     InvalidPayload,
     MemberNotFound,
     NotThreadCreator,
+    ReaddCooldown,
     TooManyMembers,
     UnknownUsers,
 )
@@ -74,7 +77,8 @@ def add_members(deps: Deps, actor_id: str, thread_id: str, user_ids: list[str]) 
     _require_users_exist(deps, wanted)
     present = {member.user_id for member in thread.members}
     _check_member_count(deps, len(present | set(wanted)))
-    changed = deps.store.add_members(thread_id, wanted, deps.clock())
+    _check_readd_cooldown(deps, actor_id, thread_id, [uid for uid in wanted if uid not in present])
+    changed = deps.store.add_members(thread_id, wanted, deps.clock(), actor_id)
     ring(deps, changed.cursors)
     return deps.store.get_thread(thread_id, actor_id)
 
@@ -84,17 +88,38 @@ def remove_member(deps: Deps, actor_id: str, thread_id: str, user_id: str) -> No
     thread = _require_group(deps, actor_id, thread_id)
     if user_id != actor_id and thread.created_by != actor_id:
         raise NotThreadCreator()
-    changed = deps.store.remove_member(thread_id, user_id, deps.clock())
+    changed = deps.store.remove_member(thread_id, user_id, deps.clock(), actor_id)
     if not changed.user_ids:
         raise MemberNotFound()
     ring(deps, changed.cursors)
 
 
 def typing(deps: Deps, user_id: str, thread_id: str) -> None:
-    """Tell the thread's other members, as it happens, that this member is typing."""
-    thread = deps.store.get_thread(thread_id, user_id)
+    """Tell the thread's other members, as it happens, that this member is typing.
+
+    At most one hint per user and thread every TYPING_RELAY_INTERVAL_S is relayed; the rest are
+    dropped silently (a hint, not a message: a client repeats it while typing goes on).
+    """
+    thread = deps.store.get_thread(thread_id, user_id)  # a non-member gets 404 every time
+    interval_ms = deps.settings.typing_relay_interval_s * 1000
+    if not deps.typing_throttle.allow((user_id, thread_id), deps.clock(), interval_ms):
+        return
     others = [member.user_id for member in thread.members if member.user_id != user_id]
     relay_typing(deps, others, thread_id, user_id)
+
+
+def _check_readd_cooldown(deps: Deps, actor_id: str, thread_id: str, user_ids: list[str]) -> None:
+    """Refuse to pull people back in whom the actor added or removed and who left lately: one
+    member cannot keep yanking someone into a group (anyone else may still add them)."""
+    cooldown_ms = deps.settings.readd_cooldown_s * 1000
+    if not (cooldown_ms and user_ids):
+        return
+    now = deps.clock()
+    left = deps.store.departures_involving(thread_id, actor_id, user_ids)
+    recent = [uid for uid in user_ids if uid in left and now - left[uid] < cooldown_ms]
+    if recent:
+        until = max(left[uid] for uid in recent) + cooldown_ms
+        raise ReaddCooldown(details={"user_ids": recent, "retry_after": math.ceil((until - now) / 1000)})
 
 
 def _require_group(deps: Deps, actor_id: str, thread_id: str) -> ThreadView:

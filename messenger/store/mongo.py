@@ -104,6 +104,7 @@ from ..model import (
     Update,
     UpdatePage,
     User,
+    departure_actors,
     member_body,
     message_new_body,
     thread_new_body,
@@ -132,7 +133,10 @@ R = TypeVar("R")
 #               a 1:1 thread else null, created_by, created_at,
 #               member_ids: the members at creation, never updated (bounded by the member limit)}
 # memberships: {_id: ObjectId, user_id, thread_id, joined_at, last_activity,
-#               last_seq: newest seq rolled forward to this member, last_read_seq}
+#               last_seq: newest seq rolled forward to this member, last_read_seq,
+#               added_by: who added them (the creator at creation); absent before it was kept}
+# departures:  {_id: ObjectId, thread_id, user_id: who left or was removed, actor_id: who had
+#               added them or removed them, left_at: their latest departure involving actor_id}
 # messages:    {_id: message_id, thread_id, seq, user_id, contents, timestamp (server time),
 #               client_timestamp (the sender's clock, as sent), client_msg_id: str or null,
 #               fanned_out: false until step 6 of send; absent (= complete) before the log}
@@ -165,6 +169,12 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], Doc]]] = {
             {"name": "memberships_by_activity"},
         ),
         ([("thread_id", ASCENDING), ("user_id", ASCENDING)], {"name": "memberships_by_thread"}),
+    ],
+    "departures": [
+        (
+            [("thread_id", ASCENDING), ("actor_id", ASCENDING), ("user_id", ASCENDING)],
+            {"name": "departures_key", "unique": True},
+        ),
     ],
     # message_id is _id, unique by construction.
     "messages": [
@@ -240,6 +250,7 @@ class MongoStore:
         self._updates = self._db["updates"]
         self._logs = self._db["update_logs"]
         self._heartbeat = self._db["heartbeat"]
+        self._departures = self._db["departures"]
 
     @_unavailable_on_error
     def setup(self) -> None:
@@ -388,11 +399,11 @@ class MongoStore:
         return ReadMarked(target, self._append(self._member_ids(thread_id), THREAD_READ, body, key, now))
 
     @_unavailable_on_error
-    def add_members(self, thread_id: str, user_ids: list[str], now: int) -> MembersChanged:
+    def add_members(self, thread_id: str, user_ids: list[str], now: int, added_by: str) -> MembersChanged:
         if self._threads.find_one({"_id": thread_id}, {"_id": 1}) is None:
             raise ThreadNotFound()
         last_seq = self._newest_seq(thread_id)
-        added = [uid for uid in user_ids if self._ensure_membership(thread_id, uid, now, last_seq)]
+        added = [uid for uid in user_ids if self._ensure_membership(thread_id, uid, now, last_seq, added_by)]
         members = self._member_ids(thread_id)
         cursors: Cursors = {}
         for user_id in added:
@@ -403,15 +414,33 @@ class MongoStore:
         return MembersChanged(added, cursors)
 
     @_unavailable_on_error
-    def remove_member(self, thread_id: str, user_id: str, now: int) -> MembersChanged:
+    def remove_member(self, thread_id: str, user_id: str, now: int, removed_by: str) -> MembersChanged:
         members = self._member_ids(thread_id)
-        removed = self._memberships.find_one_and_delete({"thread_id": thread_id, "user_id": user_id})
-        if removed is None:
+        membership = {"thread_id": thread_id, "user_id": user_id}
+        before = self._memberships.find_one(membership, {"added_by": 1})
+        if before is None:
+            return MembersChanged([])
+        # Recorded before the removal: a crash in between leaves a record about a member, which
+        # refuses nothing (adding a member is a no-op), never a removal without its record.
+        for actor in departure_actors(user_id, before.get("added_by"), removed_by):
+            self._departures.update_one(
+                {**membership, "actor_id": actor}, {"$set": {"left_at": now}}, upsert=True
+            )
+        removed = self._memberships.find_one_and_delete(membership)
+        if removed is None:  # a concurrent removal won
             return MembersChanged([])
         told = sorted({*members, user_id})  # everyone before the removal, the removed one included
         body = member_body(thread_id, user_id)
         key = _key(MEMBER_REMOVED, thread_id, user_id, removed["joined_at"])
         return MembersChanged([user_id], self._append(told, MEMBER_REMOVED, body, key, now))
+
+    @_unavailable_on_error
+    def departures_involving(self, thread_id: str, actor_id: str, user_ids: list[str]) -> dict[str, int]:
+        found = self._departures.find(
+            {"thread_id": thread_id, "actor_id": actor_id, "user_id": {"$in": user_ids}},
+            {"user_id": 1, "left_at": 1},
+        )
+        return {doc["user_id"]: doc["left_at"] for doc in found}
 
     # The update log --------------------------------------------------------------------
     @_unavailable_on_error
@@ -589,13 +618,13 @@ class MongoStore:
         if self._messages.find_one({"thread_id": thread["_id"], "seq": 1}, {"_id": 1}) is not None:
             return {}
         for user_id in thread["member_ids"]:
-            self._ensure_membership(thread["_id"], user_id, thread["created_at"], 0)
+            self._ensure_membership(thread["_id"], user_id, thread["created_at"], 0, thread["created_by"])
         members = self._members_of([thread["_id"]]).get(thread["_id"], [])
         body = thread_new_body(_fresh_view(thread, members))
         key = _key(THREAD_NEW, thread["_id"])
         return self._append(thread["member_ids"], THREAD_NEW, body, key, thread["created_at"])
 
-    def _ensure_membership(self, thread_id: str, user_id: str, at: int, last_seq: int) -> bool:
+    def _ensure_membership(self, thread_id: str, user_id: str, at: int, last_seq: int, added_by: str) -> bool:
         """Add a membership unless it exists; True only when this call added it."""
         try:
             result = self._memberships.update_one(
@@ -606,6 +635,7 @@ class MongoStore:
                         "last_activity": at,
                         "last_seq": last_seq,
                         "last_read_seq": last_seq,
+                        "added_by": added_by,
                     }
                 },
                 upsert=True,

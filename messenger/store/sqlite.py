@@ -50,6 +50,7 @@ from ..model import (
     UpdatePage,
     User,
     compact_json,
+    departure_actors,
     member_body,
     message_new_body,
     thread_new_body,
@@ -96,6 +97,7 @@ CREATE TABLE IF NOT EXISTS memberships (
     last_activity INTEGER NOT NULL,
     last_seq      INTEGER NOT NULL DEFAULT 0,
     last_read_seq INTEGER NOT NULL DEFAULT 0,
+    added_by      TEXT,                     -- who added them (the creator at creation); NULL before
     PRIMARY KEY (user_id, thread_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS memberships_by_activity
@@ -132,7 +134,16 @@ CREATE TABLE IF NOT EXISTS heartbeat (
     id      INTEGER PRIMARY KEY CHECK (id = 1),  -- one row, upserted by every readiness check
     beat_at INTEGER NOT NULL                     -- server time of the last one
 );
+CREATE TABLE IF NOT EXISTS departures (     -- who may not add a member back soon, since when
+    thread_id TEXT NOT NULL,
+    user_id   TEXT NOT NULL,                -- the member who left or was removed
+    actor_id  TEXT NOT NULL,                -- who had added them, or who removed them
+    left_at   INTEGER NOT NULL,             -- their latest departure involving this actor
+    PRIMARY KEY (thread_id, user_id, actor_id)
+) WITHOUT ROWID;
 """
+# Columns added to tables after files with the table already existed: (table, column, type).
+ADDED_COLUMNS = [("memberships", "added_by", "TEXT")]
 
 MESSAGE_COLUMNS = "message_id, thread_id, seq, user_id, contents, timestamp, client_timestamp, client_msg_id"
 
@@ -206,6 +217,10 @@ class SqliteStore:
     def setup(self) -> None:
         with self._connection() as conn:
             conn.executescript(SCHEMA)
+            for table, column, kind in ADDED_COLUMNS:
+                present = {row["name"] for row in conn.execute(f"PRAGMA table_info({table})")}
+                if column not in present:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     def heartbeat(self, now: int) -> None:
         """Ready means writable: commit a real write (taking the lock alone passes read-only)."""
@@ -323,7 +338,9 @@ class SqliteStore:
                     thread.created_at,
                 ),
             )
-            _insert_memberships(conn, thread.thread_id, thread.member_ids, thread.created_at, 0)
+            _insert_memberships(
+                conn, thread.thread_id, thread.member_ids, thread.created_at, 0, thread.created_by
+            )
             view = _view_for(conn, thread.thread_id, thread.created_by)
             _append(conn, thread.member_ids, THREAD_NEW, thread_new_body(view), thread.created_at)
             sent = _send_in(conn, replace(first, thread_id=thread.thread_id))
@@ -394,14 +411,14 @@ class SqliteStore:
             body = thread_read_body(thread_id, user_id, target)
             return ReadMarked(target, _append(conn, _member_ids(conn, thread_id), THREAD_READ, body, now))
 
-    def add_members(self, thread_id: str, user_ids: list[str], now: int) -> MembersChanged:
+    def add_members(self, thread_id: str, user_ids: list[str], now: int, added_by: str) -> MembersChanged:
         with self._transaction(write=True) as conn:
             thread = conn.execute("SELECT last_seq FROM threads WHERE thread_id = ?", (thread_id,)).fetchone()
             if thread is None:
                 raise ThreadNotFound()
             present = set(_member_ids(conn, thread_id))
             added = [user_id for user_id in user_ids if user_id not in present]
-            _insert_memberships(conn, thread_id, added, now, thread["last_seq"])
+            _insert_memberships(conn, thread_id, added, now, thread["last_seq"], added_by)
             cursors: Cursors = {}
             members = _member_ids(conn, thread_id)
             for user_id in added:
@@ -410,14 +427,37 @@ class SqliteStore:
                 cursors |= _append(conn, [user_id], THREAD_NEW, thread_new_body(view), now)
             return MembersChanged(added, cursors)
 
-    def remove_member(self, thread_id: str, user_id: str, now: int) -> MembersChanged:
+    def remove_member(self, thread_id: str, user_id: str, now: int, removed_by: str) -> MembersChanged:
         with self._transaction(write=True) as conn:
             members = _member_ids(conn, thread_id)
             if user_id not in members:
                 return MembersChanged([])
-            conn.execute("DELETE FROM memberships WHERE thread_id = ? AND user_id = ?", (thread_id, user_id))
+            key = (thread_id, user_id)
+            added_by = conn.execute(
+                "SELECT added_by FROM memberships WHERE thread_id = ? AND user_id = ?", key
+            ).fetchone()["added_by"]
+            conn.execute("DELETE FROM memberships WHERE thread_id = ? AND user_id = ?", key)
+            conn.executemany(
+                "INSERT INTO departures (thread_id, user_id, actor_id, left_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (thread_id, user_id, actor_id) DO UPDATE SET left_at = excluded.left_at",
+                [
+                    (thread_id, user_id, actor, now)
+                    for actor in departure_actors(user_id, added_by, removed_by)
+                ],
+            )
             cursors = _append(conn, members, MEMBER_REMOVED, member_body(thread_id, user_id), now)
             return MembersChanged([user_id], cursors)
+
+    def departures_involving(self, thread_id: str, actor_id: str, user_ids: list[str]) -> dict[str, int]:
+        if not user_ids:
+            return {}
+        with self._connection() as conn:
+            rows = conn.execute(
+                "SELECT user_id, left_at FROM departures WHERE thread_id = ? AND actor_id = ?"
+                f" AND user_id IN ({', '.join('?' * len(user_ids))})",
+                (thread_id, actor_id, *user_ids),
+            )
+            return {row["user_id"]: row["left_at"] for row in rows}
 
     # The update log ---------------------------------------------------------------------
     def current_cursor(self, user_id: str) -> int:
@@ -563,12 +603,13 @@ def _reopened(conn: sqlite3.Connection, thread: NewThread, retried: Message) -> 
 
 
 def _insert_memberships(
-    conn: sqlite3.Connection, thread_id: str, user_ids: list[str], now: int, last_seq: int
+    conn: sqlite3.Connection, thread_id: str, user_ids: list[str], now: int, last_seq: int, added_by: str
 ) -> None:
     conn.executemany(
-        "INSERT INTO memberships (user_id, thread_id, joined_at, last_activity, last_seq, last_read_seq)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        [(user_id, thread_id, now, now, last_seq, last_seq) for user_id in user_ids],
+        "INSERT INTO memberships"
+        " (user_id, thread_id, joined_at, last_activity, last_seq, last_read_seq, added_by)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(user_id, thread_id, now, now, last_seq, last_seq, added_by) for user_id in user_ids],
     )
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from flask import g
 
 from .. import schemas
+from ..errors import InvalidCredentials
 from ..service import accounts
 from .api import Blueprint
 from .auth import authenticated
 from .context import deps
-from .limits import limited_by_address
+from .limits import limited_by_address, limited_per_user, rate_limits
 
 blp = Blueprint("accounts", __name__, description="Accounts and tokens")
 PUBLIC = {"security": []}
@@ -32,8 +33,19 @@ def sign_up(data):
 @blp.response(200, schemas.SignedIn)
 @blp.doc(**PUBLIC)
 def sign_in(data):
-    """Exchange an email or username and password for a new token."""
-    user, token = accounts.sign_in(deps(), data["login"], data["password"])
+    """Exchange an email or username and password for a new token.
+
+    Past RATE_LIMIT_SIGNIN_FAILURES failures of one account, from any address, every attempt
+    gets 429 until the window ends, the right password too: a guesser rotating addresses is
+    stopped, and the answer is the same whether the account exists or not.
+    """
+    account = accounts.login_key(deps(), data["login"])
+    rate_limits().require_under("signin_failures", account)
+    try:
+        user, token = accounts.sign_in(deps(), data["login"], data["password"])
+    except InvalidCredentials:
+        rate_limits().check("signin_failures", account)
+        raise
     return {"user_id": user.user_id, "username": user.username, "email": user.email, "token": token}
 
 
@@ -47,6 +59,7 @@ def sign_out():
 
 @blp.route("/me", methods=["GET"])
 @authenticated
+@limited_per_user("read")
 @blp.response(200, schemas.Me)
 def me():
     """Who the token belongs to."""
@@ -55,6 +68,7 @@ def me():
 
 @blp.route("/users", methods=["GET"])
 @authenticated
+@limited_per_user("read")
 @blp.arguments(schemas.UserSearchQuery, location="query")
 @blp.response(200, schemas.UserList)
 def search_users(query):

@@ -16,7 +16,7 @@ from .. import metrics, schemas
 from ..errors import InvalidPayload, UserMismatch
 from ..service import messages, threads
 from ..service.deps import Deps
-from .limits import RateLimits
+from .limits import SCOPES, RateLimits
 
 Reply = tuple[dict[str, Any], int]
 
@@ -89,28 +89,40 @@ def typing(deps: Deps, actor_id: str, data: dict) -> Reply:
 
 @dataclass(frozen=True)
 class Action:
-    """An action's schemas, made once: a new instance per call would deep-copy every field."""
+    """An action's schemas, made once (a new instance per call would deep-copy every field),
+    and the per-user rate-limit scopes it counts against, whatever transport carries it."""
 
     request: Schema
     reply: Schema
     handle: Callable[[Deps, str, dict], Reply]
+    scopes: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        unknown = set(self.scopes) - set(SCOPES)
+        if unknown:
+            raise ValueError(f"unknown rate-limit scopes {sorted(unknown)}")
 
 
+# The HTTP routes of these actions declare the same scopes with ``limited_per_user``.
 ACTIONS: dict[str, Action] = {
-    "send_message": Action(schemas.SendMessageRequest(), schemas.MessageReply(), send_message),
-    "create_thread": Action(schemas.CreateThreadRequest(), schemas.ThreadReply(), create_thread),
-    "get_user_threads": Action(schemas.GetUserThreadsRequest(), schemas.ThreadList(), get_user_threads),
+    "send_message": Action(schemas.SendMessageRequest(), schemas.MessageReply(), send_message, ("send",)),
+    "create_thread": Action(
+        schemas.CreateThreadRequest(), schemas.ThreadReply(), create_thread, ("send", "create_thread")
+    ),
+    "get_user_threads": Action(
+        schemas.GetUserThreadsRequest(), schemas.ThreadList(), get_user_threads, ("read",)
+    ),
     "get_thread_messages": Action(
-        schemas.GetThreadMessagesRequest(), schemas.MessageList(), get_thread_messages
+        schemas.GetThreadMessagesRequest(), schemas.MessageList(), get_thread_messages, ("read",)
     ),
 }
-# Actions that count against the per-user send limit, whatever carries them.
-SENDS = {"send_message", "create_thread"}
 # The WebSocket also takes these, which HTTP serves on their own routes.
 SOCKET_ACTIONS: dict[str, Action] = {
     **ACTIONS,
-    "mark_read": Action(schemas.MarkReadAction(), schemas.ReadMarker(), mark_read),
-    "typing": Action(schemas.TypingAction(), schemas.TypingReply(), typing),
+    "mark_read": Action(schemas.MarkReadAction(), schemas.ReadMarker(), mark_read, ("mark_read",)),
+    # Typing is throttled where it is relayed (service.threads.typing), and answered OK anyway;
+    # its one membership read per frame counts as a read.
+    "typing": Action(schemas.TypingAction(), schemas.TypingReply(), typing, ("read",)),
 }
 
 
@@ -131,8 +143,8 @@ def dispatch(
     action = registry.get(name) if isinstance(name, str) else None
     if action is None:
         raise InvalidPayload(details={"action": [f"Must be one of: {', '.join(registry)}."]})
+    for scope in action.scopes:  # before validation: a malformed request counts too
+        limits.check(scope, actor_id)
     data = load(action.request, payload)
-    if name in SENDS:
-        limits.check("send", actor_id)
     reply, status = action.handle(deps, actor_id, data)
     return action.reply.dump(reply), status

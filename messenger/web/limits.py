@@ -1,11 +1,13 @@
 """Rate limits, with the ``limits`` library: per client address for sign-up and sign-in (brute
-force), per user for sends and long-polls, on every transport (HTTP routes, /actions, the
-WebSocket).
+force), per account for failed sign-ins, and per user for every costly action on every
+transport (HTTP routes, /actions, the WebSocket).
 
 Counters live in Redis when REDIS_URL is set, so every worker and machine shares them, and in
-this process's memory otherwise. A request over a limit gets 429 ``rate_limited`` with
-``Retry-After``. Only the code that runs a limited action counts it: no hook runs on every
-request (Flask-Limiter's did, and cost a tenth of the send path's time in a profile).
+this process's memory otherwise -- and also while Redis does not answer: a limit falls back to
+this worker's own counts, never to no limit at all. A request over a limit gets 429
+``rate_limited`` with ``Retry-After``. Only the code that runs a limited action counts it: no
+hook runs on every request (Flask-Limiter's did, and cost a tenth of the send path's time in a
+profile).
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 from functools import wraps
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from limits import RateLimitItem, parse_many
+from limits.errors import StorageError
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from limits.util import WindowStats
@@ -32,6 +36,23 @@ LIMITS_KEY = "rate_limits"
 IN_FLIGHT_KEY = "requests_in_flight"
 SLOTS_ENVIRON_KEY = "messenger.request_slots"  # what to release once the response is written
 REDIS_TIMEOUTS_S = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+# While Redis does not answer, count in this worker and try Redis again this often: every try
+# may cost a request up to a socket timeout, so not on every request.
+REDIS_RETRY_INTERVAL_S = 5.0
+# An outage is logged at most this often per worker, not once per limited request.
+OUTAGE_WARNING_INTERVAL_S = 60.0
+# Every scope, each with its setting RATE_LIMIT_<SCOPE>; see the README's rate-limit section.
+SCOPES = (
+    "signup",  # per address
+    "signin",  # per address
+    "signin_failures",  # per account, counted on failures only
+    "send",  # per user, like every scope below
+    "create_thread",
+    "members",
+    "mark_read",
+    "read",
+    "updates",
+)
 
 
 class LocalCounters:
@@ -64,6 +85,13 @@ class LocalCounters:
                 return False
             self._windows[key] = (ends_at, hits + 1)
             return True
+
+    def test(self, item: RateLimitItem, *identifiers: str) -> bool:
+        """Whether a hit now would be under the limit; counts nothing."""
+        now = self._clock()
+        with self._lock:
+            ends_at, hits = self._windows.get((item, identifiers), (0.0, 0))
+        return ends_at <= now or hits < item.amount
 
     def get_window_stats(self, item: RateLimitItem, *identifiers: str) -> WindowStats:
         now = self._clock()
@@ -104,20 +132,24 @@ class TokenBucket:
 
 
 class RateLimits:
-    """Fixed-window counters by scope ("signup", "signin", "send", "updates") and key."""
+    """Fixed-window counters by scope (one of ``SCOPES``) and key: in Redis, shared, when
+    REDIS_URL is set, and in this worker's ``LocalCounters`` otherwise or while Redis is down."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
         self._enabled = settings.rate_limits_enabled
-        self._counters = (
-            FixedWindowRateLimiter(storage_from_string(settings.redis_url, **REDIS_TIMEOUTS_S))
+        self._clock = clock
+        self._local = LocalCounters(clock)
+        self._shared = (
+            FixedWindowRateLimiter(
+                storage_from_string(settings.redis_url, wrap_exceptions=True, **REDIS_TIMEOUTS_S)
+            )
             if settings.redis_url
-            else LocalCounters()
+            else None
         )
+        self._shared_down_until = 0.0  # while now is before this, count locally
+        self._warned_at = -math.inf
         self._by_scope: dict[str, list[RateLimitItem]] = {
-            "signup": parse_many(settings.rate_limit_signup),
-            "signin": parse_many(settings.rate_limit_signin),
-            "send": parse_many(settings.rate_limit_send),
-            "updates": parse_many(settings.rate_limit_updates),
+            scope: parse_many(getattr(settings, f"rate_limit_{scope}")) for scope in SCOPES
         }
 
     def check(self, scope: str, key: str) -> None:
@@ -125,19 +157,41 @@ class RateLimits:
         if not self._enabled:
             return
         for item in self._by_scope[scope]:
-            try:
-                refused_until = self._hit(item, scope, key)
-            except Exception as exc:  # the counters' store (Redis) is down: serve rather than fail
-                logger.warning("rate limit %s not checked: %s", scope, exc)
-                return
-            if refused_until is not None:
-                raise RateLimited(retry_after=max(1, math.ceil(refused_until - time.time())))
+            if not self._ask("hit", item, scope, key):
+                raise self._refusal(item, scope, key)
 
-    def _hit(self, item: RateLimitItem, scope: str, key: str) -> float | None:
-        """Count a hit; when over the limit, return when its window resets."""
-        if self._counters.hit(item, scope, key):
-            return None
-        return self._counters.get_window_stats(item, scope, key).reset_time
+    def require_under(self, scope: str, key: str) -> None:
+        """Raise ``RateLimited`` if ``key`` has used up any of ``scope``'s limits; count nothing."""
+        if not self._enabled:
+            return
+        for item in self._by_scope[scope]:
+            if not self._ask("test", item, scope, key):
+                raise self._refusal(item, scope, key)
+
+    def _refusal(self, item: RateLimitItem, scope: str, key: str) -> RateLimited:
+        reset_at = self._ask("get_window_stats", item, scope, key).reset_time
+        return RateLimited(retry_after=max(1, math.ceil(reset_at - self._clock())))
+
+    def _ask(self, method: str, item: RateLimitItem, scope: str, key: str):
+        """Call ``method`` on the shared counters, or on this worker's while they do not answer."""
+        if self._shared is not None and self._clock() >= self._shared_down_until:
+            try:
+                answer = getattr(self._shared, method)(item, scope, key)
+            except StorageError as exc:
+                self._shared_failed(exc)
+            else:
+                if self._shared_down_until:
+                    self._shared_down_until = 0.0
+                    logger.info("rate limits are counted in Redis again")
+                return answer
+        return getattr(self._local, method)(item, scope, key)
+
+    def _shared_failed(self, exc: StorageError) -> None:
+        now = self._clock()
+        self._shared_down_until = now + REDIS_RETRY_INTERVAL_S
+        if now - self._warned_at >= OUTAGE_WARNING_INTERVAL_S:
+            self._warned_at = now
+            logger.warning("rate limits counted per worker: Redis does not answer (%s)", exc.storage_error)
 
 
 def rate_limits() -> RateLimits:
@@ -150,19 +204,33 @@ def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
-def limited_by_address(scope: str):
-    """Count the route's requests per client address before anything else runs, so even a
-    malformed request counts (a brute force cannot probe for free)."""
+def limited(key: Callable[[], str], *scopes: str):
+    """Count the route's requests by ``key()`` in each scope before its payload is read, so even
+    a malformed request counts (a brute force cannot probe for free)."""
+    unknown = set(scopes) - set(SCOPES)
+    if unknown:
+        raise ValueError(f"unknown rate-limit scopes {sorted(unknown)}")
 
     def decorate(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            rate_limits().check(scope, client_address())
+            for scope in scopes:
+                rate_limits().check(scope, key())
             return view(*args, **kwargs)
 
         return wrapper
 
     return decorate
+
+
+def limited_by_address(*scopes: str):
+    """Limit a public route per client address."""
+    return limited(client_address, *scopes)
+
+
+def limited_per_user(*scopes: str):
+    """Limit a route per signed-in user; goes under ``@authenticated``."""
+    return limited(lambda: g.user_id, *scopes)
 
 
 class RequestsInFlight:

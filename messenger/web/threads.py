@@ -12,7 +12,7 @@ from . import actions
 from .api import Blueprint
 from .auth import authenticated
 from .context import deps
-from .limits import rate_limits
+from .limits import limited_per_user, rate_limits
 
 blp = Blueprint("threads", __name__, description="Threads and messages")
 
@@ -30,28 +30,29 @@ ACTION_REPLY_201 = _json_any_of("MessageReply", "ThreadReply")
 
 @blp.route("/message", methods=["POST"])
 @authenticated
+@limited_per_user("send")
 @blp.arguments(schemas.SendMessageRequest)
 @blp.response(201, schemas.MessageReply)
 @blp.alt_response(200, schema=schemas.MessageReply, description="A retry: the original message")
 def send_message(data):
     """Send a message (the protocol's send_message; "action" may be left out)."""
-    rate_limits().check("send", g.user_id)
     return actions.send_message(deps(), g.user_id, data)
 
 
 @blp.route("/threads", methods=["POST"])
 @authenticated
+@limited_per_user("send", "create_thread")
 @blp.arguments(schemas.CreateThreadRequest)
 @blp.response(201, schemas.ThreadReply)
 @blp.alt_response(200, schema=schemas.ThreadReply, description="The existing 1:1 thread, or a retry")
 def create_thread(data):
     """Open a 1:1 thread (unique per pair) or a new group, with a first message."""
-    rate_limits().check("send", g.user_id)
     return actions.create_thread(deps(), g.user_id, data)
 
 
 @blp.route("/threads", methods=["GET"])
 @authenticated
+@limited_per_user("read")
 @blp.arguments(schemas.ThreadsQuery, location="query")
 @blp.response(200, schemas.ThreadList)
 def list_threads(query):
@@ -61,6 +62,7 @@ def list_threads(query):
 
 @blp.route("/threads/<thread_id>", methods=["GET"])
 @authenticated
+@limited_per_user("read")
 @blp.response(200, schemas.ThreadReply)
 def get_thread(thread_id):
     """One thread as the signed-in user sees it."""
@@ -69,6 +71,7 @@ def get_thread(thread_id):
 
 @blp.route("/threads/<thread_id>/messages", methods=["GET"])
 @authenticated
+@limited_per_user("read")
 @blp.arguments(schemas.MessagesQuery, location="query")
 @blp.response(200, schemas.MessageList)
 def list_messages(query, thread_id):
@@ -78,6 +81,7 @@ def list_messages(query, thread_id):
 
 @blp.route("/threads/<thread_id>/read", methods=["POST"])
 @authenticated
+@limited_per_user("mark_read")
 @blp.arguments(schemas.MarkReadRequest)
 @blp.response(200, schemas.ReadMarker)
 def mark_read(data, thread_id):
@@ -88,6 +92,7 @@ def mark_read(data, thread_id):
 
 @blp.route("/threads/<thread_id>/members", methods=["POST"])
 @authenticated
+@limited_per_user("members")
 @blp.arguments(schemas.AddMembersRequest)
 @blp.response(200, schemas.ThreadReply)
 def add_members(data, thread_id):
@@ -97,6 +102,7 @@ def add_members(data, thread_id):
 
 @blp.route("/threads/<thread_id>/members/<user_id>", methods=["DELETE"])
 @authenticated
+@limited_per_user("members")
 @blp.response(204)
 def remove_member(thread_id, user_id):
     """Leave a group (your own user_id) or, as its creator, remove someone."""

@@ -10,20 +10,20 @@ from ..service.accounts import hash_token
 from .api import Blueprint
 from .auth import authenticated
 from .context import deps
-from .limits import rate_limits
+from .limits import limited_per_user
 
 blp = Blueprint("updates", __name__, description="Real-time updates")
 
 
 @blp.route("/updates", methods=["GET"])
 @authenticated
+@limited_per_user("updates")
 @blp.arguments(schemas.UpdatesQuery, location="query")
 @blp.response(200, schemas.UpdatesReply)
 @blp.alt_response(410, schema=schemas.ErrorReply, description="cursor_expired: reload GET /threads")
 @blp.alt_response(429, schema=schemas.ErrorReply, description="rate_limited: retry after Retry-After seconds")
 def poll_updates(query):
     """Return updates after ``since`` at once, or wait for the next one until ``timeout``."""
-    rate_limits().check("updates", g.user_id)
     timeout = query["timeout"]
     if timeout is None:
         timeout = deps().settings.longpoll_default_timeout_s

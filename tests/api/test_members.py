@@ -139,11 +139,11 @@ def test_a_removed_member_can_no_longer_read_send_or_mark_read(api, group):
 
 
 def test_a_member_who_left_can_be_added_back(api, group):
-    alice, bob, _, thread_id = group
+    alice, bob, carol, thread_id = group
     api.remove_member(bob, thread_id, bob)
     api.send_ok(alice, thread_id, "while bob was away")
 
-    assert api.add_members(alice, thread_id, [bob]).status_code == 200
+    assert api.add_members(carol, thread_id, [bob]).status_code == 200  # not alice, who added bob
 
     assert api.thread_view(bob, thread_id)["unread_count"] == 0
     assert api.send_ok(bob, thread_id, "back")["seq"] == 3
@@ -167,3 +167,64 @@ def test_membership_changes_on_an_unknown_thread_are_404(api):
 
     error_of(api.add_members(alice, "no-such-thread", [bob.user_id]), 404, "thread_not_found")
     error_of(api.remove_member(alice, "no-such-thread", alice), 404, "thread_not_found")
+
+
+# The re-add cool-down: no member can keep pulling someone back into a group -----------------
+COOLDOWN_S = 3600  # the default READD_COOLDOWN_S
+
+
+def test_whoever_added_someone_may_not_pull_them_back_soon_after_they_leave(api, group):
+    alice, bob, carol, thread_id = group  # alice created the group: she added bob
+    api.remove_member(bob, thread_id, bob)
+
+    refused = api.add_members(alice, thread_id, [bob])
+
+    details = error_of(refused, 403, "readd_cooldown")
+    assert details == {"user_ids": [bob.user_id], "retry_after": COOLDOWN_S}
+    assert bob.user_id not in member_ids(api, alice, thread_id)
+    assert api.thread_list(bob) == []
+    assert api.add_members(carol, thread_id, [bob]).status_code == 200  # anyone else may
+
+
+def test_the_remover_may_not_add_them_back_soon_and_the_add_remove_cycle_stops(api, group):
+    alice, bob, carol, thread_id = group
+    dave = api.signup("dave")
+    assert api.add_members(bob, thread_id, [dave]).status_code == 200
+    assert api.remove_member(alice, thread_id, dave).status_code == 204
+
+    error_of(api.add_members(alice, thread_id, [dave]), 403, "readd_cooldown")
+    assert api.add_members(bob, thread_id, [dave]).status_code == 403  # bob had added dave
+    assert api.add_members(carol, thread_id, [dave]).status_code == 200
+    assert api.remove_member(alice, thread_id, dave).status_code == 204
+    error_of(api.add_members(alice, thread_id, [dave]), 403, "readd_cooldown")
+    error_of(api.add_members(carol, thread_id, [dave]), 403, "readd_cooldown")
+
+
+def test_a_refused_add_adds_nobody_and_names_only_the_refused(api, group):
+    alice, bob, _, thread_id = group
+    erin = api.signup("erin")
+    api.remove_member(bob, thread_id, bob)
+
+    details = error_of(api.add_members(alice, thread_id, [erin, bob]), 403, "readd_cooldown")
+
+    assert details["user_ids"] == [bob.user_id]
+    assert erin.user_id not in member_ids(api, alice, thread_id)
+
+
+def test_the_cooldown_ends(api, group, clock):
+    alice, bob, _, thread_id = group
+    api.remove_member(bob, thread_id, bob)
+    clock.advance(COOLDOWN_S * 1000 - 10)
+    assert error_of(api.add_members(alice, thread_id, [bob]), 403, "readd_cooldown")["retry_after"] == 1
+
+    clock.advance(10)
+
+    assert api.add_members(alice, thread_id, [bob]).status_code == 200
+
+
+def test_no_cooldown_when_it_is_set_to_zero(make_api):
+    api = make_api(readd_cooldown_s=0)
+    alice, bob, carol = (api.signup(name) for name in ("alice", "bob", "carol"))
+    thread_id = api.open_thread(alice, [bob, carol])
+    api.remove_member(bob, thread_id, bob)
+    assert api.add_members(alice, thread_id, [bob]).status_code == 200

@@ -261,7 +261,7 @@ class TestMembers:
         a, b, c = add_user(store), add_user(store), add_user(store)
         thread_id = open_thread(store, a, b, add_user(store)).thread_id
         send(store, b, thread_id)
-        assert store.add_members(thread_id, [c.user_id, b.user_id], now()).user_ids == [c.user_id]
+        assert store.add_members(thread_id, [c.user_id, b.user_id], now(), a.user_id).user_ids == [c.user_id]
         view = store.get_thread(thread_id, c.user_id)
         assert (view.last_read_seq, view.unread_count, len(view.members)) == (2, 0, 4)
         assert len(store.list_messages(thread_id, c.user_id, 0, 10)) == 2
@@ -271,8 +271,8 @@ class TestMembers:
     def test_removed_member_can_no_longer_read_or_send(self, store):
         a, b, c = add_user(store), add_user(store), add_user(store)
         thread_id = open_thread(store, a, b, c).thread_id
-        assert store.remove_member(thread_id, c.user_id, now()).user_ids == [c.user_id]
-        assert store.remove_member(thread_id, c.user_id, now()).user_ids == []
+        assert store.remove_member(thread_id, c.user_id, now(), a.user_id).user_ids == [c.user_id]
+        assert store.remove_member(thread_id, c.user_id, now(), a.user_id).user_ids == []
         with pytest.raises(ThreadNotFound):
             send(store, c, thread_id)
         with pytest.raises(ThreadNotFound):
@@ -287,15 +287,56 @@ def test_a_heartbeat_commits_on_a_working_store_again_and_again(store):
         store.heartbeat(now())  # an upsert: never a duplicate key, however often readiness asks
 
 
+class TestDepartures:
+    def test_a_removal_is_recorded_for_the_remover_and_whoever_had_added_them(self, store):
+        a, b, c, d = (add_user(store) for _ in range(4))
+        thread_id = open_thread(store, a, b, c).thread_id
+        store.add_members(thread_id, [d.user_id], now(), b.user_id)
+        removed_at = now()
+        store.remove_member(thread_id, d.user_id, removed_at, a.user_id)
+        assert store.departures_involving(thread_id, a.user_id, [d.user_id, c.user_id]) == {
+            d.user_id: removed_at
+        }
+        assert store.departures_involving(thread_id, b.user_id, [d.user_id]) == {d.user_id: removed_at}
+        assert store.departures_involving(thread_id, c.user_id, [d.user_id]) == {}
+        assert store.departures_involving("other-thread", a.user_id, [d.user_id]) == {}
+
+    def test_leaving_is_recorded_for_the_creator_who_added_them_not_for_themselves(self, store):
+        a, b, c = add_user(store), add_user(store), add_user(store)
+        thread_id = open_thread(store, a, b, c).thread_id
+        left_at = now()
+        store.remove_member(thread_id, c.user_id, left_at, c.user_id)
+        assert store.departures_involving(thread_id, a.user_id, [c.user_id]) == {c.user_id: left_at}
+        assert store.departures_involving(thread_id, c.user_id, [c.user_id]) == {}
+        assert store.departures_involving(thread_id, b.user_id, [c.user_id]) == {}
+
+    def test_a_later_departure_moves_its_actors_records_only(self, store):
+        a, b, c = add_user(store), add_user(store), add_user(store)
+        thread_id = open_thread(store, a, b, c).thread_id
+        first = now()
+        store.remove_member(thread_id, c.user_id, first, a.user_id)
+        store.add_members(thread_id, [c.user_id], now(), b.user_id)
+        second = now()
+        store.remove_member(thread_id, c.user_id, second, c.user_id)
+        assert store.departures_involving(thread_id, b.user_id, [c.user_id]) == {c.user_id: second}
+        assert store.departures_involving(thread_id, a.user_id, [c.user_id]) == {c.user_id: first}
+
+    def test_removing_a_non_member_records_nothing(self, store):
+        a, b, c = add_user(store), add_user(store), add_user(store)
+        thread_id = open_thread(store, a, b).thread_id
+        assert store.remove_member(thread_id, c.user_id, now(), a.user_id).user_ids == []
+        assert store.departures_involving(thread_id, a.user_id, [c.user_id]) == {}
+
+
 def test_adding_members_to_an_unknown_thread_is_not_found(store):
     with pytest.raises(ThreadNotFound):
-        store.add_members("no-such-thread", [add_user(store).user_id], now())
+        store.add_members("no-such-thread", [add_user(store).user_id], now(), "someone")
 
 
 def test_a_removed_member_cannot_even_retry_an_old_send(store):
     a, b, c = add_user(store), add_user(store), add_user(store)
     thread_id = open_thread(store, a, b, c).thread_id
     send(store, c, thread_id, client_msg_id="mine")
-    store.remove_member(thread_id, c.user_id, now())
+    store.remove_member(thread_id, c.user_id, now(), a.user_id)
     with pytest.raises(ThreadNotFound):
         send(store, c, thread_id, client_msg_id="mine")

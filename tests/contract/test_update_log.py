@@ -100,7 +100,7 @@ class TestWhatEachChangeAppends:
         a, b, c, d = (add_user(store) for _ in range(4))
         thread_id = open_thread(store, a, b, c).thread_id
         since_a = store.current_cursor(a.user_id)
-        changed = store.add_members(thread_id, [d.user_id, b.user_id], now())
+        changed = store.add_members(thread_id, [d.user_id, b.user_id], now(), a.user_id)
         assert changed.user_ids == [d.user_id]
         page = log_of(store, a, since_a)
         assert kinds(page) == [MEMBER_ADDED]
@@ -115,22 +115,22 @@ class TestWhatEachChangeAppends:
         a, b, c = add_user(store), add_user(store), add_user(store)
         thread_id = open_thread(store, a, b, c).thread_id
         since = {user.user_id: store.current_cursor(user.user_id) for user in (a, b, c)}
-        removed = store.remove_member(thread_id, c.user_id, now())
+        removed = store.remove_member(thread_id, c.user_id, now(), a.user_id)
         assert removed.user_ids == [c.user_id]
         for user in (a, b, c):
             page = log_of(store, user, since[user.user_id])
             assert kinds(page) == [MEMBER_REMOVED]
             assert page.updates[0].body == {"thread_id": thread_id, "user_id": c.user_id}
-        assert store.remove_member(thread_id, c.user_id, now()).user_ids == []
+        assert store.remove_member(thread_id, c.user_id, now(), a.user_id).user_ids == []
         send(store, a, thread_id)
         assert log_of(store, c, since[c.user_id]).updates[-1].type == MEMBER_REMOVED
 
     def test_a_removed_member_added_again_is_told_again(self, store):
         a, b, c = add_user(store), add_user(store), add_user(store)
         thread_id = open_thread(store, a, b, c).thread_id
-        store.remove_member(thread_id, c.user_id, now())
+        store.remove_member(thread_id, c.user_id, now(), a.user_id)
         since = store.current_cursor(c.user_id)
-        assert store.add_members(thread_id, [c.user_id], now()).user_ids == [c.user_id]
+        assert store.add_members(thread_id, [c.user_id], now(), a.user_id).user_ids == [c.user_id]
         assert sorted(kinds(log_of(store, c, since))) == sorted([THREAD_NEW, MEMBER_ADDED])
 
     def test_the_thread_in_thread_new_comes_before_its_first_message(self, store):

@@ -20,7 +20,12 @@ START_TIMEOUT_S = 30
 GENEROUS_RATE_LIMITS = {
     "RATE_LIMIT_SIGNUP": "10000 per minute",
     "RATE_LIMIT_SIGNIN": "10000 per minute",
+    "RATE_LIMIT_SIGNIN_FAILURES": "10000 per minute",
     "RATE_LIMIT_SEND": "10000 per second",
+    "RATE_LIMIT_CREATE_THREAD": "10000 per second",
+    "RATE_LIMIT_MEMBERS": "10000 per second",
+    "RATE_LIMIT_MARK_READ": "10000 per second",
+    "RATE_LIMIT_READ": "10000 per second",
     "RATE_LIMIT_UPDATES": "100000 per minute",
 }
 

@@ -50,8 +50,9 @@ def serve_every_request_path(store: SqliteStore) -> None:
     store.list_threads(bob.user_id, 0, 20)
     store.get_thread(direct, bob.user_id)
     store.mark_read(direct, bob.user_id, 2, now())
-    store.add_members(group, [carol.user_id], now())
-    store.remove_member(group, carol.user_id, now())
+    store.add_members(group, [carol.user_id], now(), alice.user_id)
+    store.remove_member(group, carol.user_id, now(), alice.user_id)
+    store.departures_involving(group, alice.user_id, [carol.user_id])
     store.revoke_token("token-hash")
 
 
