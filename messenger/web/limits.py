@@ -154,18 +154,17 @@ class RateLimits:
 
     def check(self, scope: str, key: str) -> None:
         """Count one ``scope`` action of ``key``; raise ``RateLimited`` past any of its limits."""
-        if not self._enabled:
-            return
-        for item in self._by_scope[scope]:
-            if not self._ask("hit", item, scope, key):
-                raise self._refusal(item, scope, key)
+        self._require("hit", scope, key)
 
     def require_under(self, scope: str, key: str) -> None:
         """Raise ``RateLimited`` if ``key`` has used up any of ``scope``'s limits; count nothing."""
+        self._require("test", scope, key)
+
+    def _require(self, method: str, scope: str, key: str) -> None:
         if not self._enabled:
             return
         for item in self._by_scope[scope]:
-            if not self._ask("test", item, scope, key):
+            if not self._ask(method, item, scope, key):
                 raise self._refusal(item, scope, key)
 
     def _refusal(self, item: RateLimitItem, scope: str, key: str) -> RateLimited:
