@@ -10,6 +10,7 @@ from typing import TypeVar
 
 from ..config import Settings
 from ..ports import Notifier, Store
+from .health import ReadinessCheck
 from .throttle import Throttle
 
 T = TypeVar("T")
@@ -39,3 +40,4 @@ class Deps:
     run_blocking: Callable[..., object] = field(default=run_inline)
     # Typing hints relayed lately, per (user, thread): a flood of hints is relayed sparingly.
     typing_throttle: Throttle = field(default_factory=Throttle)
+    readiness: ReadinessCheck = field(default_factory=ReadinessCheck)

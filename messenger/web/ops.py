@@ -31,10 +31,11 @@ def readyz():
     of rotation would turn slower delivery into an outage.
     """
     app_deps = deps()
-    app_deps.store.heartbeat(app_deps.clock())
-    problem = app_deps.notifier.problem()
-    if problem is not None:
-        return {"status": "degraded", "reason": problem}
+    readiness = app_deps.readiness.latest(app_deps)  # at most one write a second: it is public
+    if readiness.store_error is not None:
+        raise readiness.store_error
+    if readiness.degraded is not None:
+        return {"status": "degraded", "reason": readiness.degraded}
     return {"status": "ready"}
 
 

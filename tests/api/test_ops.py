@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import sqlite3
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +15,7 @@ import pytest
 
 from messenger import create_app
 from messenger.config import Settings
+from messenger.service.health import CHECK_INTERVAL_MS
 from messenger.wiring import build_deps, build_store
 
 from .client import error_of
@@ -155,4 +158,26 @@ def test_readyz_is_a_503_when_the_sqlite_file_is_read_only(tmp_path, clock):
 
         error_of(client.get("/readyz"), 503, "store_unavailable")
         assert client.get("/healthz").status_code == 200  # alive, just not ready
+    clock.advance(CHECK_INTERVAL_MS)  # a worker checks readiness again at most this often
     assert client.get("/readyz").get_json() == {"status": "ready"}  # writable again: ready again
+
+
+def test_readyz_writes_its_heartbeat_at_most_once_a_check_interval_however_often_asked(tmp_path, clock):
+    path = tmp_path / "messenger.db"
+    settings = Settings(sqlite_path=str(path), prune_interval_s=0)
+    store = build_store(settings)
+    store.setup()
+    client = create_app(settings, deps=build_deps(settings, store, clock=clock)).test_client()
+
+    def beat_at() -> int:
+        with contextlib.closing(sqlite3.connect(path)) as conn:
+            return conn.execute("SELECT beat_at FROM heartbeat").fetchone()[0]
+
+    assert client.get("/readyz").status_code == 200
+    first = beat_at()
+    for _ in range(50):  # a public route: a flood of checks writes nothing more
+        assert client.get("/readyz").status_code == 200
+    assert beat_at() == first
+    clock.advance(CHECK_INTERVAL_MS)
+    assert client.get("/readyz").status_code == 200
+    assert beat_at() > first
