@@ -109,6 +109,10 @@ const MESSAGES = {
   store_unavailable: 'The server is having trouble right now. Try again in a moment.',
   internal_error: 'Something went wrong on the server. Try again.',
   rate_limited: 'Too many requests. Wait a moment and try again.',
+  too_many_requests_in_flight: 'Too many requests at once. Wait a moment and try again.',
+  too_many_connections: 'Too many connections from your network. Wait a moment and try again.',
+  request_timeout: 'The connection is too slow. Try again.',
+  readd_cooldown: 'Someone who left this group recently cannot be added back by you yet.',
   validation_error: 'Please check the fields below.',
 };
 

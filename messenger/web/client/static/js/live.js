@@ -22,6 +22,9 @@ const POLL_TIMEOUT_S = 25;
 
 const CLOSE_UNAUTHORIZED = 4401;
 const CLOSE_CURSOR_EXPIRED = 4410;
+// The user opened more sockets than the server allows, and this was the oldest: reconnecting at
+// once would close the next oldest tab, and so on round the tabs; wait the longest delay.
+const CLOSE_REPLACED = 4409;
 
 /** Exponential backoff with "equal jitter": between half and all of min(max, base * 2^attempt). */
 export function backoff(attempt) {
@@ -117,6 +120,8 @@ export class Live {
         attempt = 0;
         this.socketFailures = 0;
         delay = backoff(0);
+      } else if (outcome === 'replaced') {
+        delay = MAX_DELAY_MS;
       } else if (outcome === 'socket-failed') {
         this.socketFailures++;
         if (this.socketFailures >= SOCKET_FAILURES_BEFORE_POLLING) {
@@ -192,6 +197,7 @@ export class Live {
         if (this.socket === socket) this.socket = null;
         if (event.code === CLOSE_UNAUTHORIZED) resolve('unauthorized');
         else if (event.code === CLOSE_CURSOR_EXPIRED) resolve('expired');
+        else if (event.code === CLOSE_REPLACED) resolve('replaced');
         else if (openedAt && (received || Date.now() - openedAt >= HEALTHY_AFTER_MS)) resolve('dropped');
         else resolve('socket-failed');
       };
