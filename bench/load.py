@@ -20,6 +20,7 @@ from typing import Any
 import aiohttp
 
 from .seed import SeededUser
+from .server import METRICS_TOKEN
 
 REQUEST_TIMEOUT_S = 30
 CONNECT_TIMEOUT_S = 10
@@ -191,7 +192,8 @@ class Api:
 
     async def gauge(self, name: str) -> float:
         """A gauge's value from the worker's /metrics (0 when the metric is not there)."""
-        async with self.session.get(self.base_url + "/metrics") as reply:
+        headers = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+        async with self.session.get(self.base_url + "/metrics", headers=headers) as reply:
             text = await reply.text()
         for line in text.splitlines():
             if line.startswith(name + " ") or line.startswith(name + "{"):

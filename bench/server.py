@@ -31,6 +31,7 @@ START_TIMEOUT_S = 30
 STOP_TIMEOUT_S = 15
 PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+METRICS_TOKEN = "bench-only-metrics-token"  # /metrics needs one; the generator reads gauges
 
 
 def free_port() -> int:
