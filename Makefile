@@ -28,7 +28,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 # Debian packages the tests need (each command is named like its package); installed only
 # when missing (CI runs as root). The browser tests (tests/e2e) drive Debian's /usr/bin/chromium:
 # Playwright's own browser download is never used.
-TEST_COMMANDS := redis-server curl jq
+TEST_COMMANDS := redis-server curl jq openssl
 system-deps:
 	@missing=""; for cmd in $(TEST_COMMANDS); do command -v $$cmd >/dev/null || missing="$$missing $$cmd"; done; \
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \

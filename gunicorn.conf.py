@@ -2,14 +2,20 @@
 
 import os
 import shutil
+import sys
 import tempfile
 
-from messenger.config import Settings
+from messenger.config import ConfigError, Settings
 
-_settings = Settings.from_env()
+try:
+    _settings = Settings.from_env()
+except ConfigError as exc:
+    # The master exits before forking anything, with one line instead of a worker crash loop
+    # (gunicorn prints a traceback for other exceptions in its config file; SystemExit it lets by).
+    sys.exit(f"messenger: refusing to start: {exc}")
 
 bind = f"{_settings.host}:{_settings.port}"
-workers = _settings.web_concurrency  # WEB_CONCURRENCY; above 1 needs REDIS_URL for real-time delivery
+workers = _settings.workers  # WEB_CONCURRENCY with REDIS_URL; one worker without Redis
 # gevent's worker (one holds thousands of idle WebSockets and long-polls), with a share of its
 # connections per client address and deadlines on bodies and responses: messenger/worker.py.
 worker_class = "messenger.worker.MessengerWorker"
@@ -32,6 +38,17 @@ _metrics_dir = _settings.prometheus_multiproc_dir  # an operator's own, which th
 _made_metrics_dir = workers > 1 and _settings.metrics_served and not _metrics_dir
 if _made_metrics_dir:
     _metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="messenger-metrics-")
+
+
+def on_starting(server):
+    """Say once, in the master, why WEB_CONCURRENCY was not honoured."""
+    if _settings.web_concurrency > workers:
+        server.log.warning(
+            "WEB_CONCURRENCY=%s ignored: running 1 worker because REDIS_URL is unset (without Redis,"
+            " workers cannot deliver to each other's clients, sign out each other's sockets or share"
+            " rate limits)",
+            _settings.web_concurrency,
+        )
 
 
 def child_exit(server, worker):

@@ -17,6 +17,8 @@ LOG_FORMATS = ("text", "json")
 # Under the 30 s first-byte limit of Heroku-style routers, with room for the response.
 LONGPOLL_MAX_TIMEOUT_S = 25
 MIN_METRICS_TOKEN_LENGTH = 16  # e.g. `openssl rand -hex 16` gives 32
+# "none" accepts any certificate: Heroku Redis serves rediss:// with a self-signed one.
+REDIS_TLS_VERIFY_MODES = ("required", "none")
 
 
 class ConfigError(ValueError):
@@ -36,12 +38,17 @@ class Settings:
     sqlite_path: str = "./data/messenger.db"
     sqlite_synchronous: str = "NORMAL"
     sqlite_busy_timeout_ms: int = 5000
+    # A platform that wipes its disk at every deploy and restart (Heroku sets DYNO; others say
+    # EPHEMERAL_DISK=true) would silently lose every message kept in SQLite: refused at start...
+    ephemeral_disk: bool = False
+    allow_ephemeral_sqlite: bool = False  # ...unless the operator accepts that loss (a demo)
 
     # Accounts.
     token_ttl_days: int = 30
 
     # Real-time delivery.
     redis_url: str = ""  # Redis pub/sub between workers and machines; in-process when unset
+    redis_tls_verify: str = "required"  # of a rediss:// server's certificate; "none": self-signed
     updates_max_age_days: int = 30  # the update log keeps this long...
     updates_max_per_user: int = 10_000  # ...and at most this many per user
     prune_interval_s: int = 3600  # how often each worker applies that retention (0: never)
@@ -107,6 +114,19 @@ class Settings:
         return "mongo" if self.mongodb_uri else "sqlite"
 
     @property
+    def workers(self) -> int:
+        """WEB_CONCURRENCY only with Redis: without it, workers cannot reach each other's clients,
+        close each other's signed-out sockets or share rate-limit counts."""
+        return self.web_concurrency if self.redis_url else 1
+
+    @property
+    def redis_options(self) -> dict[str, Any]:
+        """Keyword arguments for every redis-py client (the notifier's, the limiter's)."""
+        if self.redis_url.startswith("rediss://") and self.redis_tls_verify == "none":
+            return {"ssl_cert_reqs": "none"}  # redis-py then skips the host name check too
+        return {}
+
+    @property
     def metrics_served(self) -> bool:
         """/metrics is served only behind its token: it is on the one public port."""
         return self.metrics_enabled and bool(self.metrics_token)
@@ -115,6 +135,7 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read every setting from the environment (``os.environ`` by default)."""
         env = os.environ if environ is None else environ
+        on_dyno = bool(env.get("DYNO", ""))  # Heroku: an ephemeral disk behind one router hop
         settings = cls(
             mongodb_uri=env.get("MONGODB_URI", ""),
             mongodb_db=env.get("MONGODB_DB", cls.mongodb_db),
@@ -124,8 +145,11 @@ class Settings:
             sqlite_path=env.get("MESSENGER_DB", cls.sqlite_path),
             sqlite_synchronous=env.get("SQLITE_SYNCHRONOUS", cls.sqlite_synchronous).upper(),
             sqlite_busy_timeout_ms=_int(env, "SQLITE_BUSY_TIMEOUT_MS", cls.sqlite_busy_timeout_ms),
+            ephemeral_disk=on_dyno or _bool(env, "EPHEMERAL_DISK", False),
+            allow_ephemeral_sqlite=_bool(env, "ALLOW_EPHEMERAL_SQLITE", cls.allow_ephemeral_sqlite),
             token_ttl_days=_int(env, "TOKEN_TTL_DAYS", cls.token_ttl_days),
             redis_url=env.get("REDIS_URL", ""),
+            redis_tls_verify=env.get("REDIS_TLS_VERIFY", cls.redis_tls_verify).strip().lower(),
             updates_max_age_days=_int(env, "UPDATES_MAX_AGE_DAYS", cls.updates_max_age_days),
             updates_max_per_user=_int(env, "UPDATES_MAX_PER_USER", cls.updates_max_per_user),
             prune_interval_s=_int(env, "PRUNE_INTERVAL_S", cls.prune_interval_s),
@@ -152,7 +176,8 @@ class Settings:
             rate_limit_mark_read=env.get("RATE_LIMIT_MARK_READ", cls.rate_limit_mark_read),
             rate_limit_read=env.get("RATE_LIMIT_READ", cls.rate_limit_read),
             rate_limit_updates=env.get("RATE_LIMIT_UPDATES", cls.rate_limit_updates),
-            forwarded_hops=_int(env, "FORWARDED_HOPS", cls.forwarded_hops),
+            # Behind Heroku's router every client shares its address: trust its one hop.
+            forwarded_hops=_int(env, "FORWARDED_HOPS", 1 if on_dyno else cls.forwarded_hops),
             allowed_origins=tuple(
                 o.strip().rstrip("/") for o in env.get("ALLOWED_ORIGINS", "").split(",") if o.strip()
             ),
@@ -193,6 +218,14 @@ class Settings:
             raise ConfigError(f"SQLITE_SYNCHRONOUS must be one of {SQLITE_SYNCHRONOUS_MODES}")
         if self.log_format not in LOG_FORMATS:
             raise ConfigError(f"LOG_FORMAT must be one of {LOG_FORMATS}")
+        if self.redis_tls_verify not in REDIS_TLS_VERIFY_MODES:
+            raise ConfigError(f"REDIS_TLS_VERIFY must be one of {REDIS_TLS_VERIFY_MODES}")
+        if self.ephemeral_disk and self.store_kind == "sqlite" and not self.allow_ephemeral_sqlite:
+            raise ConfigError(
+                "this platform's disk is wiped at every deploy and restart (DYNO or EPHEMERAL_DISK"
+                " is set), so SQLite would lose every message: set MONGODB_URI"
+                " (or ALLOW_EPHEMERAL_SQLITE=true to accept the loss)"
+            )
         positive = (
             "token_ttl_days",
             "max_message_length",
@@ -232,6 +265,19 @@ class Settings:
                 raise ConfigError(f"{name.upper()} must be 0 (off) or more")
         if self.max_thread_members < 2:
             raise ConfigError("MAX_THREAD_MEMBERS must be at least 2")
+
+
+def environment_variables() -> frozenset[str]:
+    """Every variable ``Settings.from_env`` reads, so manifests and docs can be checked against it."""
+    read: set[str] = set()
+
+    class Recording(dict):
+        def get(self, name, default=None):
+            read.add(name)
+            return default
+
+    Settings.from_env(Recording())
+    return frozenset(read)
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

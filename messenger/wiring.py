@@ -70,9 +70,12 @@ def build_notifier(settings: Settings) -> Notifier:
     if settings.redis_url:
         from .notify.redis import RedisNotifier
 
-        notifier = RedisNotifier(settings.redis_url)
-        if notifier.problem() is not None:
-            logger.warning("redis unreachable at start-up: real-time delivery across workers waits for it")
+        notifier = RedisNotifier(settings.redis_url, settings.redis_options)
+        problem = notifier.problem()
+        if problem is not None:
+            logger.warning(
+                "redis unreachable at start-up: real-time delivery across workers waits for it (%s)", problem
+            )
         return notifier
     from .notify.memory import InProcessNotifier
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
 import threading
 import time
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 import redis
 
@@ -30,14 +33,23 @@ RECONNECT_DELAYS_S = (0.1, 0.2, 0.5, 1.0, 2.0)
 REDIS_UNREACHABLE = (
     "redis_unreachable: sends are stored; other workers' clients get them within 25 s, not at once"
 )
+# A rediss:// server whose certificate fails verification is unreachable too, but waiting will
+# not fix it: the reason says what will.
+REDIS_TLS_UNVERIFIED = (
+    "redis_unreachable: its TLS certificate failed verification ({why}); set REDIS_TLS_VERIFY=none"
+    " for a platform's self-signed certificate. Sends are stored; other workers' clients get them"
+    " within 25 s, not at once"
+)
 
 
 class RedisNotifier(HubNotifier):
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, options: Mapping[str, Any] | None = None) -> None:
+        """``options`` go to every client made here, e.g. ``ssl_cert_reqs`` for rediss://."""
         self.hub = Hub()
         self._origin = uuid.uuid4().hex
+        self._options = dict(options or {})
         self._client = redis.Redis.from_url(
-            url, socket_timeout=SOCKET_TIMEOUT_S, socket_connect_timeout=SOCKET_TIMEOUT_S
+            url, socket_timeout=SOCKET_TIMEOUT_S, socket_connect_timeout=SOCKET_TIMEOUT_S, **self._options
         )
         self._url = url
         self._publish_paused_until = 0.0
@@ -63,7 +75,10 @@ class RedisNotifier(HubNotifier):
         """One PING (SOCKET_TIMEOUT_S at most); the reason names no host or password."""
         try:
             self._client.ping()
-        except redis.RedisError:
+        except redis.RedisError as exc:
+            unverified = _certificate_failure(exc)
+            if unverified is not None:
+                return REDIS_TLS_UNVERIFIED.format(why=unverified.verify_message or "unknown reason")
             return REDIS_UNREACHABLE
         return None
 
@@ -88,7 +103,7 @@ class RedisNotifier(HubNotifier):
         # No read timeout on the subscriber: it waits for events indefinitely; a dead
         # connection is noticed by the health-check pings.
         listener = redis.Redis.from_url(
-            self._url, socket_connect_timeout=SOCKET_TIMEOUT_S, health_check_interval=5
+            self._url, socket_connect_timeout=SOCKET_TIMEOUT_S, health_check_interval=5, **self._options
         )
         pubsub = listener.pubsub(ignore_subscribe_messages=True)
         try:
@@ -117,3 +132,16 @@ class RedisNotifier(HubNotifier):
             if isinstance(published_at, (int, float)):  # absent from the previous release's events
                 # Clocks of two machines may disagree by a little: never a negative lag.
                 metrics.observe_notifier_lag(max(0.0, time.time() - published_at))
+
+
+def _certificate_failure(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate error behind a redis-py error, if that is what it is (redis-py raises its
+    ConnectionError while handling the ssl module's)."""
+    seen: BaseException | None = exc
+    visited: set[int] = set()
+    while seen is not None and id(seen) not in visited:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return seen
+        visited.add(id(seen))
+        seen = seen.__cause__ or seen.__context__
+    return None

@@ -141,7 +141,9 @@ class RateLimits:
         self._local = LocalCounters(clock)
         self._shared = (
             FixedWindowRateLimiter(
-                storage_from_string(settings.redis_url, wrap_exceptions=True, **REDIS_TIMEOUTS_S)
+                storage_from_string(
+                    settings.redis_url, wrap_exceptions=True, **REDIS_TIMEOUTS_S, **settings.redis_options
+                )
             )
             if settings.redis_url
             else None

@@ -21,3 +21,13 @@ def redis_server():
     server = RedisServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def tls_redis_server(tmp_path):
+    """A redis-server serving rediss:// only, with a self-signed certificate made for the test."""
+    tls_dir = tmp_path / "redis-tls"
+    tls_dir.mkdir()
+    server = RedisServer(tls_dir=tls_dir).start()
+    yield server
+    server.stop()

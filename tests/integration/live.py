@@ -44,6 +44,7 @@ class LiveServer:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
     log_path: Path | None = None
+    ready_path: str = "/readyz"  # /healthz for a server started without its store (503 /readyz)
 
     @property
     def url(self) -> str:
@@ -75,7 +76,7 @@ class LiveServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited with {self.process.returncode}; see {self.log_path}")
             try:
-                if requests.get(self.url + "/readyz", timeout=1).status_code == 200:
+                if requests.get(self.url + self.ready_path, timeout=1).status_code == 200:
                     return
             except requests.RequestException:  # not listening yet, or a worker still booting
                 pass
