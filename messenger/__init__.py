@@ -10,7 +10,7 @@ from .errors import UnsupportedContentType
 from .logs import configure_logging
 from .service.deps import Deps
 from .service.updates import start_pruning
-from .web import accounts, headers, observe, ops, stream, threads, updates
+from .web import accounts, asyncapi, headers, observe, ops, stream, threads, updates
 from .web.api import MessengerApi, openapi_config
 from .web.client import bp as client_bp
 from .web.context import EXTENSION_KEY
@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None, deps: Deps | None = None) -> Fl
     app.register_blueprint(stream.bp)
     app.register_blueprint(client_bp)  # the web client at / (its own CSP and headers)
     app.add_url_rule("/docs/assets/<path:filename>", "docs_asset", ops.docs_asset)
+    app.add_url_rule("/asyncapi.json", "asyncapi_json", asyncapi.asyncapi_json)
 
     install_rate_limits(app, settings)
     if settings.forwarded_hops:

@@ -154,6 +154,8 @@ THREAD_NEW = "thread.new"
 THREAD_READ = "thread.read"
 MEMBER_ADDED = "member.added"
 MEMBER_REMOVED = "member.removed"
+# Every type the log holds; schemas.UPDATE_SCHEMAS documents each (a test holds them equal).
+UPDATE_TYPES = (MESSAGE_NEW, THREAD_NEW, THREAD_READ, MEMBER_ADDED, MEMBER_REMOVED)
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ so renaming a field here is a breaking change.
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from . import passwords
+from . import model, passwords
 from .config import LONGPOLL_MAX_TIMEOUT_S
 from .text import bidi_controls_in, shows_something
 
@@ -262,16 +262,6 @@ class UpdatesQuery(Schema):
     )
 
 
-class UpdatesReply(Schema):
-    updates = fields.List(
-        fields.Dict(),
-        required=True,
-        metadata={"description": "Updates oldest first: {cursor, type, ...} (see the README)."},
-    )
-    cursor = fields.Integer(required=True, metadata={"description": "Pass as since= on the next call."})
-    more = fields.Boolean(required=True, metadata={"description": "True: call again at once."})
-
-
 class AddMembersRequest(Schema):
     user_ids = fields.List(Id(), required=True, validate=validate.Length(min=1, max=1000))
 
@@ -334,6 +324,96 @@ class ReadMarker(Schema):
     last_read_seq = fields.Integer(required=True)
 
 
+# Updates ----------------------------------------------------------------------------------
+def Tag(value: str, **kwargs) -> fields.String:  # noqa: N802 - reads like a field class
+    """The ``type`` of an update or a frame: one fixed value, what generated clients switch on."""
+    return fields.String(required=True, validate=validate.Equal(value), **kwargs)
+
+
+class Union(fields.Field):
+    """One of several schemas, told apart by their ``type``; dumped as it is.
+
+    The OpenAPI and AsyncAPI documents show it as a ``oneOf`` of ``variants`` with a ``type``
+    discriminator, then ``other`` (web.api). Dumped unchanged: the value is already in its wire
+    shape (``Update.to_wire``), and copying each nested field again would only cost time.
+    """
+
+    def __init__(self, variants: dict[str, type[Schema]], other: type[Schema], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.variants = variants
+        self.other = other
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value
+
+
+class UpdateBase(Schema):
+    """What every update has. Clients must ignore fields they do not know: updates gain fields."""
+
+    cursor = fields.Integer(required=True, metadata={"description": "Resume from here (since=)."})
+
+
+class MessageNewUpdate(UpdateBase):
+    type = Tag(model.MESSAGE_NEW)
+    message = fields.Nested(MessageOut, required=True)
+
+
+class ThreadNewUpdate(UpdateBase):
+    type = Tag(model.THREAD_NEW)
+    thread = fields.Nested(ThreadOut, required=True, metadata={"description": "As in GET /threads."})
+
+
+class ThreadReadUpdate(UpdateBase):
+    type = Tag(model.THREAD_READ)
+    thread_id = fields.String(required=True)
+    user_id = fields.String(required=True, metadata={"description": "Whose read marker moved."})
+    last_read_seq = fields.Integer(required=True)
+
+
+class MemberAddedUpdate(UpdateBase):
+    type = Tag(model.MEMBER_ADDED)
+    thread_id = fields.String(required=True)
+    user_id = fields.String(required=True)
+
+
+class MemberRemovedUpdate(UpdateBase):
+    type = Tag(model.MEMBER_REMOVED)
+    thread_id = fields.String(required=True)
+    user_id = fields.String(required=True)
+
+
+UPDATE_SCHEMAS: dict[str, type[Schema]] = {
+    model.MESSAGE_NEW: MessageNewUpdate,
+    model.THREAD_NEW: ThreadNewUpdate,
+    model.THREAD_READ: ThreadReadUpdate,
+    model.MEMBER_ADDED: MemberAddedUpdate,
+    model.MEMBER_REMOVED: MemberRemovedUpdate,
+}
+
+
+class OtherUpdate(UpdateBase):
+    """A type this document does not list (a newer server's): skip it, and keep its cursor."""
+
+    class Meta:
+        unknown = INCLUDE  # documented as open: a newer type brings fields of its own
+
+    type = fields.String(required=True, metadata={"not": {"enum": list(UPDATE_SCHEMAS)}})
+
+
+def OneOfUpdate(**kwargs) -> Union:  # noqa: N802
+    return Union(UPDATE_SCHEMAS, OtherUpdate, **kwargs)
+
+
+class UpdatesReply(Schema):
+    updates = fields.List(
+        OneOfUpdate(),
+        required=True,
+        metadata={"description": "Updates oldest first: {cursor, type, ...} (see the README)."},
+    )
+    cursor = fields.Integer(required=True, metadata={"description": "Pass as since= on the next call."})
+    more = fields.Boolean(required=True, metadata={"description": "True: call again at once."})
+
+
 class ErrorBody(Schema):
     code = fields.String(required=True, metadata={"description": "Stable machine-readable code."})
     message = fields.String(required=True)
@@ -351,3 +431,80 @@ class Status(Schema):
         metadata={"description": "/healthz: ok; /readyz: ready, or degraded (see reason)"},
     )
     reason = fields.String(metadata={"description": "Why /readyz is degraded (e.g. redis_unreachable)"})
+
+
+# WebSocket frames: only documented (web.asyncapi); web.stream writes them ------------------
+def RequestId(**kwargs) -> fields.Raw:  # noqa: N802
+    return fields.Raw(
+        metadata={
+            "oneOf": [{"type": "string", "maxLength": 128}, {"type": "integer"}, {"type": "null"}],
+            "description": "Echoed in the answer; null when the frame could not be read.",
+        },
+        **kwargs,
+    )
+
+
+class ClientFrame(Schema):
+    """What a frame adds to its action's payload (the action's HTTP body): web.asyncapi merges
+    the two into one schema per action."""
+
+    request_id = RequestId()
+
+
+class ResultFrame(Schema):
+    """An action's answer; the rest of the frame is the action's HTTP reply body (merged)."""
+
+    type = Tag("result")
+    request_id = RequestId(required=True)
+    status = fields.Integer(required=True, metadata={"description": "The status HTTP would answer."})
+
+
+class ErrorFrame(Schema):
+    type = Tag("error")
+    request_id = RequestId(required=True)
+    status = fields.Integer(required=True, metadata={"description": "The status HTTP would answer."})
+    error = fields.Nested(ErrorBody, required=True)
+
+
+class UpdateFrame(Schema):
+    type = Tag("update")
+    update = OneOfUpdate(required=True)
+    cursor = fields.Integer(required=True, metadata={"description": "The update's cursor: resume from it."})
+
+
+class TypingEventFrame(Schema):
+    """Someone is typing in a thread: never stored, no cursor."""
+
+    type = Tag("typing")
+    thread_id = fields.String(required=True)
+    user_id = fields.String(required=True)
+
+
+class StreamQuery(Schema):
+    token = fields.String(metadata={"description": "The bearer token (or send Authorization: Bearer)."})
+    since = fields.Integer(
+        validate=validate.Range(min=0, max=MAX_SAFE_INTEGER),
+        metadata={"description": "Replay the updates after this cursor first; omit for live ones only."},
+    )
+
+
+# Forward compatibility ------------------------------------------------------------------
+class Limits(Schema):
+    max_page_size = fields.Integer(required=True)
+    max_message_length = fields.Integer(required=True, metadata={"description": "Characters."})
+    max_body_bytes = fields.Integer(required=True, metadata={"description": "Also the largest frame."})
+    longpoll_max_timeout_s = fields.Integer(required=True)
+
+
+class VersionReply(Schema):
+    api_version = fields.String(
+        required=True, metadata={"description": "Changes only with a breaking change."}
+    )
+    feature_level = fields.Integer(
+        required=True, metadata={"description": "Only grows; send a newer field only to a level that has it."}
+    )
+    features = fields.List(fields.String(), required=True, metadata={"description": "What this server does."})
+    update_types = fields.List(
+        fields.String(), required=True, metadata={"description": "Update types it may send; skip others."}
+    )
+    limits = fields.Nested(Limits, required=True)

@@ -1,11 +1,12 @@
-"""Health checks and the docs page's static assets."""
+"""Health checks, the version and features, and the docs page's static assets."""
 
 from __future__ import annotations
 
 import swagger_ui_bundle
 from flask import send_from_directory
 
-from .. import schemas
+from .. import features, model, schemas
+from ..config import LONGPOLL_MAX_TIMEOUT_S
 from .api import Blueprint
 from .context import deps
 
@@ -37,6 +38,29 @@ def readyz():
     if readiness.degraded is not None:
         return {"status": "degraded", "reason": readiness.degraded}
     return {"status": "ready"}
+
+
+@blp.route("/version", methods=["GET"])
+@blp.response(200, schemas.VersionReply)
+@blp.doc(**PUBLIC)
+def version():
+    """Tell a client what this server supports, before it relies on a newer field or feature.
+
+    Not rate limited, like /healthz: a constant answer, cheaper than the limiter's own check.
+    """
+    settings = deps().settings
+    return {
+        "api_version": features.API_VERSION,
+        "feature_level": features.FEATURE_LEVEL,
+        "features": list(features.FEATURES),
+        "update_types": list(model.UPDATE_TYPES),
+        "limits": {
+            "max_page_size": schemas.MAX_PAGE_SIZE,
+            "max_message_length": settings.max_message_length,
+            "max_body_bytes": settings.max_content_length,
+            "longpoll_max_timeout_s": LONGPOLL_MAX_TIMEOUT_S,
+        },
+    }
 
 
 def docs_asset(filename: str):

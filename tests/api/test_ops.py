@@ -66,7 +66,8 @@ def test_openapi_json_is_an_openapi_3_document_listing_every_route(app, api):
         if rule.endpoint != "static"
         and not rule.websocket  # OpenAPI cannot describe /stream; the README does
         and not rule.endpoint.startswith("client.")  # the web client's page and files
-        and not rule.rule.startswith(("/docs", "/openapi.json", "/metrics"))  # /metrics: for the scraper
+        # the documents themselves; /metrics: for the scraper
+        and not rule.rule.startswith(("/docs", "/openapi.json", "/asyncapi.json", "/metrics"))
     }
     assert served <= documented
     assert {
@@ -86,6 +87,7 @@ def test_openapi_json_is_an_openapi_3_document_listing_every_route(app, api):
         ("/actions", "POST"),
         ("/healthz", "GET"),
         ("/readyz", "GET"),
+        ("/version", "GET"),
     } <= documented
 
 
@@ -99,7 +101,7 @@ def test_openapi_marks_only_the_public_routes_as_needing_no_token(api):
         if isinstance(operation, dict) and operation.get("security") == []
     }
 
-    assert public == {"/auth/signup", "/auth/signin", "/healthz", "/readyz"}
+    assert public == {"/auth/signup", "/auth/signin", "/healthz", "/readyz", "/version"}
     assert spec["security"] == [{"bearerAuth": []}]
 
 

@@ -270,6 +270,8 @@ MATRIX: dict[tuple[str, str], Guarded | Public | WebSocketOnly | dict[str, Guard
     ("GET", "/healthz"): Public("/healthz", "health check"),
     ("GET", "/readyz"): Public("/readyz", "readiness check"),
     ("GET", "/openapi.json"): Public("/openapi.json", "the API document"),
+    ("GET", "/asyncapi.json"): Public("/asyncapi.json", "the WebSocket's document"),
+    ("GET", "/version"): Public("/version", "what this server supports"),
     ("GET", "/docs"): Public("/docs", "the API docs page"),
     ("GET", "/docs/assets/<path:filename>"): Public("/docs/assets/swagger-ui.css", "the docs page's files"),
     ("GET", "/"): Public("/", "the web client's page"),

@@ -1,0 +1,26 @@
+"""What this server can do, as ``GET /version`` tells clients, so they can check before using it.
+
+A contract with every client in the field: add a feature with the level that brings it (one
+above the highest), never remove one or lower a level, so ``FEATURE_LEVEL`` only grows. A
+change that needs a new request field raises the level: servers refuse unknown request fields
+(422), so a client sends the field only to a server whose ``feature_level`` has it.
+"""
+
+from __future__ import annotations
+
+API_VERSION = "1"  # the major version: a breaking change would be a new one, served beside it
+
+# Feature name -> the feature level that brought it.
+FEATURES: dict[str, int] = {
+    "protocol_actions": 1,  # send_message, create_thread, get_user_threads, get_thread_messages
+    "actions_endpoint": 1,  # the four verbatim on POST /actions
+    "client_msg_id": 1,  # a retried send with the same id stores no second copy
+    "groups": 1,  # titled threads, adding and removing members
+    "read_markers": 1,  # POST /threads/<id>/read, unread counts, thread.read receipts
+    "message_pages_before_seq": 1,  # GET /threads/<id>/messages?before_seq=&limit=
+    "user_search": 1,  # GET /users?q=
+    "longpoll": 1,  # GET /updates
+    "stream": 1,  # the WebSocket /stream (AsyncAPI document at /asyncapi.json)
+    "typing": 1,  # the typing action and frames on the WebSocket
+}
+FEATURE_LEVEL = max(FEATURES.values())
