@@ -104,7 +104,7 @@ class Settings:
     # Above the 60 s that clients and load balancers commonly keep an idle connection, so the
     # server never closes one just as a client reuses it (a POST it then cannot safely retry).
     keepalive_s: int = 75
-    body_timeout_s: int = 10  # a request body must arrive within this
+    read_timeout_s: int = 10  # a new connection's first request head, and every body, within this
     socket_timeout_s: int = 60  # each read or write while a request is served, e.g. its response
     max_requests_in_flight_per_user: int = 12  # HTTP requests per user and worker at once
 
@@ -193,7 +193,7 @@ class Settings:
                 env, "MAX_CONNECTIONS_PER_ADDRESS", cls.max_connections_per_address
             ),
             keepalive_s=_int(env, "KEEPALIVE_S", cls.keepalive_s),
-            body_timeout_s=_int(env, "BODY_TIMEOUT_S", cls.body_timeout_s),
+            read_timeout_s=_int(env, "READ_TIMEOUT_S", cls.read_timeout_s),
             socket_timeout_s=_int(env, "SOCKET_TIMEOUT_S", cls.socket_timeout_s),
             max_requests_in_flight_per_user=_int(
                 env, "MAX_REQUESTS_IN_FLIGHT_PER_USER", cls.max_requests_in_flight_per_user
@@ -242,7 +242,7 @@ class Settings:
             "ws_send_timeout_s",
             "worker_connections",
             "keepalive_s",
-            "body_timeout_s",
+            "read_timeout_s",
             "socket_timeout_s",
             "max_requests_in_flight_per_user",
         )

@@ -4,15 +4,17 @@ gunicorn bounds a request's head (the sizes of its line and headers, and the kee
 but neither the time its body may take to arrive nor the time its response may take to leave,
 and it shares a worker's connections first come, first served. This worker:
 
-- gives each client address at most MAX_CONNECTIONS_PER_ADDRESS of the worker's
-  WORKER_CONNECTIONS, idle keep-alive connections included; one more is answered 429 and
-  closed. Only without a proxy in front (FORWARDED_HOPS=0): behind one, every connection
-  comes from the proxy, and its own limits take this role;
-- reads every request body whole before the app runs, within BODY_TIMEOUT_S and
-  MAX_CONTENT_LENGTH, else answers 408 or 413 and closes the connection: a body that trickles
-  in holds a connection for seconds, not minutes;
-- gives each read and write while a request is served SOCKET_TIMEOUT_S, so a response
-  (or a WebSocket frame) that its client does not read is dropped with its connection;
+- gives each client address (an IPv6 one by its /64) at most MAX_CONNECTIONS_PER_ADDRESS of
+  the worker's WORKER_CONNECTIONS, idle keep-alive connections included; one more is answered
+  429 and closed. Only without a proxy in front (FORWARDED_HOPS=0): behind one, every
+  connection comes from the proxy, and its own limits take this role;
+- gives a new connection READ_TIMEOUT_S for its first request's head (KEEPALIVE_S is for the
+  wait between requests), and reads every request body whole before the app runs, within
+  READ_TIMEOUT_S and MAX_CONTENT_LENGTH, else answers 408 or 413 and closes the connection: a
+  head or body that trickles in holds a connection for seconds, not minutes;
+- gives each read, and each 64 KiB of a write, SOCKET_TIMEOUT_S while a request is served, so
+  a response (or a WebSocket frame) that its client stops reading is dropped with its
+  connection, while a slow link still gets a large page;
 - closes its idle kept-alive connections when it is told to stop: they may wait KEEPALIVE_S
   (75 s) for a next request, far longer than the graceful shutdown's 10 s.
 
@@ -24,8 +26,10 @@ from __future__ import annotations
 
 import contextlib
 import io
+import ipaddress
 import json
 import logging
+import socket
 import time
 from collections import Counter
 
@@ -40,6 +44,7 @@ from .web.errors import error_body
 logger = logging.getLogger(__name__)
 
 READ_CHUNK = 64 * 1024
+WRITE_CHUNK = 64 * 1024  # SOCKET_TIMEOUT_S bounds each of these, not a whole response
 REFUSALS_LOG_INTERVAL_S = 10  # refused connections are logged as a count, not one line each
 
 
@@ -56,57 +61,73 @@ class MessengerWorker(GeventWorker):
         settings = Settings.from_env()
         self.max_per_address = 0 if settings.forwarded_hops else settings.max_connections_per_address
         self.max_body_bytes = settings.max_content_length
-        self.body_timeout_s = settings.body_timeout_s
+        self.read_timeout_s = settings.read_timeout_s
         self.socket_timeout_s = settings.socket_timeout_s
         self.connections: Counter[str] = Counter()
-        self.idle: dict[gevent.Greenlet, gevent.Timeout] = {}  # connections between requests
+        # Each open connection, by the greenlet serving it: its socket and requests so far
+        # (not ``self.sockets``: gunicorn's name for the listening sockets).
+        self.open_connections: dict[gevent.Greenlet, socket.socket] = {}
+        self.served: Counter[gevent.Greenlet] = Counter()
+        self.idle: set[gevent.Greenlet] = set()  # those waiting for a request's head
         self.refused_since_logged = 0
         self.refusals_logged_at = 0.0
         super().init_process()  # runs the worker; it returns only when the worker stops
 
     @contextlib.contextmanager
     def timeout_ctx(self):
-        """gunicorn's wait for the next request on a kept-alive connection, which a stopping
-        worker ends at once (as if it had timed out: the connection closes)."""
-        timeout = gevent.Timeout(self.cfg.keepalive if self.alive else 0, False)
+        """gunicorn's wait for a request's head: READ_TIMEOUT_S on a new connection, KEEPALIVE_S
+        between requests; none once the worker is stopping (the connection closes)."""
         waiting = gevent.getcurrent()
-        self.idle[waiting] = timeout
+        if not self.alive:
+            seconds = 0
+        elif self.served[waiting]:
+            seconds = self.cfg.keepalive
+        else:
+            seconds = self.read_timeout_s
+        self.idle.add(waiting)
         try:
-            with timeout:
+            with gevent.Timeout(seconds, False):
                 yield
         finally:
-            self.idle.pop(waiting, None)
+            self.idle.discard(waiting)
 
     def handle_exit(self, sig, frame) -> None:
         super().handle_exit(sig, frame)
         gevent.spawn(self._end_idle_connections)  # not from the signal handler itself
 
     def _end_idle_connections(self) -> None:
-        for waiting, timeout in list(self.idle.items()):
-            gevent.kill(waiting, timeout)  # raised where it waits: as if it timed out
+        """A connection waiting for a request reads its end (no request is cut: its head would
+        still be arriving, and nothing was answered)."""
+        for waiting in list(self.idle):
+            with contextlib.suppress(OSError, KeyError):
+                self.open_connections[waiting].shutdown(socket.SHUT_RD)
 
     def handle(self, listener, client, addr) -> None:
-        address = addr[0] if isinstance(addr, tuple) else None
-        if not self.max_per_address or address is None:
-            super().handle(listener, client, addr)
-            return
-        if self.connections[address] >= self.max_per_address:
-            self._refuse_connection(client, address)
-            return
-        self.connections[address] += 1  # greenlets: nothing runs between the check and this
+        address = _address_key(addr[0]) if isinstance(addr, tuple) and self.max_per_address else None
+        if address is not None:
+            if self.connections[address] >= self.max_per_address:
+                self._refuse_connection(client, address)
+                return
+            self.connections[address] += 1  # greenlets: nothing runs between the check and this
+        serving = gevent.getcurrent()
+        self.open_connections[serving] = client
         try:
             super().handle(listener, client, addr)
         finally:
-            self.connections[address] -= 1
-            if not self.connections[address]:
-                del self.connections[address]
+            del self.open_connections[serving]
+            self.served.pop(serving, None)
+            if address is not None:
+                self.connections[address] -= 1
+                if not self.connections[address]:
+                    del self.connections[address]
 
     def handle_request(self, listener_name, req, sock, addr):
+        self.served[gevent.getcurrent()] += 1
         sock.settimeout(self.socket_timeout_s)
         try:
             if _has_body(req):
                 self._read_body(req, sock)
-            return super().handle_request(listener_name, req, sock, addr)
+            return super().handle_request(listener_name, req, ChunkedWrites(sock), addr)
         finally:
             with contextlib.suppress(OSError):
                 sock.settimeout(None)  # the keep-alive wait has its own limit
@@ -117,6 +138,9 @@ class MessengerWorker(GeventWorker):
             length = _content_length(req)
             if length is not None and length > self.max_body_bytes:
                 raise _too_large(self.max_body_bytes)
+            if req._expected_100_continue:  # gunicorn would send it later, after this read
+                sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+                req._expected_100_continue = False
             body = self._read_within_deadline(req.body)
         except BodyRefused as refused:
             logger.info("%s %s %s %s", req.method, req.path, refused.status.split()[0], refused.code)
@@ -127,9 +151,9 @@ class MessengerWorker(GeventWorker):
     def _read_within_deadline(self, stream) -> bytes:
         chunks, size = [], 0
         timeout = BodyRefused(
-            "408 Request Timeout", "request_timeout", f"The body took over {self.body_timeout_s} s to arrive."
+            "408 Request Timeout", "request_timeout", f"The body took over {self.read_timeout_s} s to arrive."
         )
-        with gevent.Timeout(self.body_timeout_s, timeout):
+        with gevent.Timeout(self.read_timeout_s, timeout):
             while data := stream.read(READ_CHUNK):
                 size += len(data)
                 if size > self.max_body_bytes:  # a chunked body says its size only at its end
@@ -153,6 +177,32 @@ class MessengerWorker(GeventWorker):
                 address,
             )
             self.refused_since_logged, self.refusals_logged_at = 0, now
+
+
+class ChunkedWrites:
+    """The client's socket, writing in WRITE_CHUNK pieces: gevent gives one ``sendall`` a
+    single deadline for all its bytes, which a large page on a slow mobile link cannot meet."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+
+    def sendall(self, data, flags: int = 0) -> None:
+        view = memoryview(data).cast("B")
+        for start in range(0, len(view), WRITE_CHUNK):
+            self._sock.sendall(view[start : start + WRITE_CHUNK], flags)
+
+    def __getattr__(self, name: str):
+        return getattr(self._sock, name)
+
+
+def _address_key(host: str) -> str:
+    """Whose share a connection counts in: its IPv4 address, or its IPv6 /64 (one host may use
+    any address of its /64)."""
+    if ":" not in host:
+        return host
+    with contextlib.suppress(ValueError):
+        return str(ipaddress.IPv6Network(f"{host}/64", strict=False).network_address)
+    return host
 
 
 def _has_body(req) -> bool:

@@ -52,7 +52,9 @@ def login_key(deps: Deps, login: str) -> str:
     """What failed sign-ins are counted by: the account a login names (so its email and its
     username share one count), or else the login itself, so unknown logins are treated alike."""
     found = deps.store.find_login(login)
-    return f"user:{found[0].user_id}" if found else f"login:{login.strip().lower()}"
+    # An unknown login is keyed as the store matches logins (lowercased, nothing stripped): a
+    # login that differs only by what the store ignores must share a count either way.
+    return f"user:{found[0].user_id}" if found else f"login:{login.lower()}"
 
 
 def issue_token(deps: Deps, user_id: str) -> str:

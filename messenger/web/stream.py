@@ -210,6 +210,8 @@ class _Close:
 OVERFLOW = "overflow"  # Inbox.stopped when the socket's outgoing queue overflowed
 TOO_BIG = "too big"  # Inbox.stopped when the client sent a frame over the size limit
 FLOODING = "flooding"  # Inbox.stopped when the client sent frames faster than allowed
+FINISHED = "finished"  # Inbox.stopped when the session ended with no earlier reason
+DISCONNECTED = "disconnected"  # Inbox.stopped when the client went away
 CLOSE_FOR = {
     TOO_BIG: _Close(CLOSE_TOO_BIG, "frame too big"),
     FLOODING: _Close(CLOSE_POLICY_VIOLATION, "too many frames"),
@@ -286,7 +288,7 @@ class StreamSession:
             self._send(_error_frame(None, error))
             close = _Close(CLOSE_TRY_AGAIN_LATER, error.code)
         finally:
-            self.inbox.stop("finished")
+            self.inbox.stop(FINISHED)
             self.deps.notifier.unsubscribe(self.inbox)
             self._finish(close)
             metrics.socket_disconnected()
@@ -295,7 +297,7 @@ class StreamSession:
 
     def _ended_without_close(self) -> _Close:
         """How a socket the server had no reason to close ended: the client's code, or ours."""
-        if self.inbox.stopped == "disconnected":
+        if self.inbox.stopped == DISCONNECTED:
             return _Close(int(self.ws.close_reason), "closed by the client")
         return _Close(1000, "bye")
 
@@ -337,7 +339,7 @@ class StreamSession:
             try:
                 frame = self.ws.receive(timeout=0)
             except ConnectionClosed:
-                self.inbox.stop("disconnected")
+                self.inbox.stop(DISCONNECTED)
                 return
             if len(self.ws.input_buffer) < MAX_UNANSWERED_FRAMES:
                 self.ws.sock.resume_reading()
@@ -383,8 +385,9 @@ class StreamSession:
         self._queue(compact_json(frame))
 
     def _queue(self, frame: str) -> None:
-        """Queue a frame; wait while the client catches up, but not for a client that stopped."""
-        if self.inbox.stopped == OVERFLOW:
+        """Queue a frame; wait while the client catches up. Once the session is stopping, drop
+        it: the client resumes from its cursor, and a closing socket must not linger."""
+        if self.inbox.stopped:
             return
         if not self._outbox.wait_for_room(self.deps.settings.ws_send_timeout_s):
             logger.warning(
@@ -396,20 +399,24 @@ class StreamSession:
         self._ensure_writer()
 
     def _finish(self, close: _Close | None) -> None:
-        """Close through the writer; a writer stuck on a client that reads nothing is cut off."""
-        if self.inbox.stopped == OVERFLOW:
-            self._outbox.clear()  # the client resumes from its cursor; these would only wait
-        if self._outbox.closed:  # the writer found the connection gone: nobody to tell
-            self.ws.sock.resume_reading()  # simple-websocket's reader sees the end and finishes
-            return
-        self._outbox.put(close or _Close(1000, "bye"))
-        writer = self._ensure_writer()
-        writer.join(SLOW_CLOSE_GRACE_S)
-        if writer.is_alive():
-            with contextlib.suppress(OSError):
-                self.ws.sock.shutdown(socket.SHUT_RDWR)
-        elif self.ws.thread.is_alive():  # the client has not closed its side yet
-            self.ws.sock.discard_input()
+        """Close through the writer; a writer stuck on a client that reads nothing is cut off.
+        However it ends, simple-websocket's reader is let go, so it finishes too."""
+        try:
+            if self.inbox.stopped == OVERFLOW:
+                self._outbox.clear()  # the client resumes from its cursor; these would only wait
+            if self._outbox.closed:  # the writer found the connection gone: nobody to tell
+                return
+            self._outbox.put(close or _Close(1000, "bye"))
+            writer = self._ensure_writer()
+            writer.join(SLOW_CLOSE_GRACE_S)
+            if writer.is_alive():
+                with contextlib.suppress(OSError):
+                    self.ws.sock.shutdown(socket.SHUT_RDWR)
+            elif self.ws.thread.is_alive():  # the client has not closed its side yet
+                self.ws.sock.discard_input()
+        finally:
+            self.ws.input_buffer.clear()
+            self.ws.sock.resume_reading()
 
     def _ensure_writer(self) -> threading.Thread:
         """The writer, started if there is none (call after queueing a frame)."""
@@ -442,7 +449,7 @@ class StreamSession:
         except (ConnectionClosed, OSError):
             pass
         self._outbox.close()  # nothing more goes out: the session must not wait for room
-        self.inbox.stop("disconnected")
+        self.inbox.stop(DISCONNECTED)
 
     def _answer(self, frame: str | bytes) -> dict:
         """Run one client frame; every failure becomes an error frame, never a crash."""

@@ -303,6 +303,19 @@ def test_an_unknown_login_is_refused_exactly_like_a_real_one(guarded):
     assert real.headers["Retry-After"] == unknown.headers["Retry-After"]
 
 
+def test_failures_with_a_variant_spelling_tell_nothing_about_whether_an_account_exists(guarded):
+    """Failing as "alice " (which matches no account) then trying "alice" must answer the same
+    whether or not alice exists: each spelling is counted as the store matches it."""
+    _, api = guarded
+    api.signup("alice")
+    answers = {}
+    for login in ("alice", "nobody"):
+        for i in range(3):
+            assert sign_in_from(api, f"10.0.4.{i}", f"{login} ", "a guess").status_code == 401
+        answers[login] = sign_in_from(api, "10.0.5.1", login, "a guess").status_code
+    assert answers == {"alice": 401, "nobody": 401}
+
+
 def test_successful_sign_ins_do_not_count_as_failures(guarded):
     _, api = guarded
     alice = api.signup("alice")

@@ -28,7 +28,8 @@ def server(tmp_path_factory):
     env = {
         "MESSENGER_DB": str(tmp / "m.db"),
         "MAX_REQUESTS_IN_FLIGHT_PER_USER": "4",
-        "BODY_TIMEOUT_S": "2",
+        "READ_TIMEOUT_S": "2",
+        "SOCKET_TIMEOUT_S": "2",
     }
     live = LiveServer(env, log_path=tmp / "gunicorn.log").start()
     yield live
@@ -104,7 +105,7 @@ def test_a_body_that_trickles_in_is_answered_408_and_its_connection_closed(serve
     started = time.monotonic()
 
     def trickle() -> None:
-        for _ in range(40):  # a byte every quarter second: 10 s, far past BODY_TIMEOUT_S
+        for _ in range(40):  # a byte every quarter second: 10 s, far past READ_TIMEOUT_S
             try:
                 sock.send(b" ")
             except OSError:
@@ -115,8 +116,31 @@ def test_a_body_that_trickles_in_is_answered_408_and_its_connection_closed(serve
     status, _, body = read_reply(sock)
     assert status == 408
     assert json.loads(body)["error"]["code"] == "request_timeout"
-    assert time.monotonic() - started < 5  # BODY_TIMEOUT_S is 2
+    assert time.monotonic() - started < 5  # READ_TIMEOUT_S is 2
     assert closed_by_server(sock)
+
+
+def test_a_new_connection_whose_request_head_trickles_in_is_closed(server):
+    sock = raw_connection(server)
+    started = time.monotonic()
+    sock.sendall(b"GET /healthz HTTP/1.1\r\n")  # and the rest never comes
+    assert closed_by_server(sock, timeout=10)
+    assert time.monotonic() - started < 5  # READ_TIMEOUT_S is 2; KEEPALIVE_S (75) is for later
+
+
+def test_a_body_sent_after_100_continue_is_read(server):
+    user = Http(server.url).signup()
+    payload = json.dumps({"login": user.username, "password": "correct horse battery"}).encode()
+    sock = raw_connection(server)
+    sock.sendall(
+        b"POST /auth/signin HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(payload)
+    )
+    sock.settimeout(5)
+    assert sock.recv(1024).startswith(b"HTTP/1.1 100 Continue")  # then the client sends the body
+    sock.sendall(payload)
+    status, _, reply = read_reply(sock)
+    assert status == 200, reply
 
 
 def test_a_chunked_body_over_max_content_length_is_413(server):

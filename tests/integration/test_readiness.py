@@ -6,7 +6,7 @@ import time
 
 import requests
 
-from messenger.service.health import CHECK_INTERVAL_MS
+from messenger.service.health import CHECK_INTERVAL_S
 
 from .clients import Http
 from .live import LiveServer, free_port
@@ -22,7 +22,7 @@ def test_readyz_is_degraded_with_its_reason_while_redis_is_down_and_sends_still_
         thread_id = http.open_thread(alice, [bob])
 
         redis_server.stop()
-        time.sleep(CHECK_INTERVAL_MS / 1000)  # a worker checks readiness again at most this often
+        time.sleep(CHECK_INTERVAL_S)  # a worker checks readiness again at most this often
         reply = requests.get(server.url + "/readyz", timeout=10)
         sent = http.send(alice, thread_id, "stored without Redis")
     finally:

@@ -64,3 +64,30 @@ def test_the_token_bucket_allows_its_burst_then_its_rate():
     assert [bucket.take() for _ in range(3)] == [True, True, False]
     now[0] += 100.0  # never more than the burst
     assert sum(bucket.take() for _ in range(10)) == 5
+
+
+def test_ipv6_connections_share_their_64_and_ipv4_ones_their_address():
+    from messenger.worker import _address_key
+
+    assert _address_key("2001:db8:1:2:aaaa::1") == _address_key("2001:db8:1:2:ffff::9") == "2001:db8:1:2::"
+    assert _address_key("2001:db8:1:3::1") != _address_key("2001:db8:1:2::1")
+    assert _address_key("203.0.113.7") == "203.0.113.7"
+
+
+def test_a_response_is_written_in_pieces_each_with_its_own_deadline():
+    """gevent gives one sendall a single deadline for all its bytes: a 1.6 MB page to a slow
+    link would miss SOCKET_TIMEOUT_S. Written 64 KiB at a time, only a stalled client does."""
+    from messenger.worker import WRITE_CHUNK, ChunkedWrites
+
+    class Recording:
+        def __init__(self) -> None:
+            self.writes: list[bytes] = []
+
+        def sendall(self, data, flags=0) -> None:
+            self.writes.append(bytes(data))
+
+    sock = Recording()
+    page = bytes(range(256)) * (5 * WRITE_CHUNK // 256 + 3)
+    ChunkedWrites(sock).sendall(page)
+    assert b"".join(sock.writes) == page
+    assert max(len(write) for write in sock.writes) == WRITE_CHUNK and len(sock.writes) == 6
