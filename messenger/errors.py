@@ -159,7 +159,7 @@ class CursorExpired(MessengerError):
 class UnknownUsers(MessengerError):
     code = "unknown_users"
     status = 422
-    message = "Some user_ids do not exist."
+    message = "Some users do not exist (details names each unknown user_id and username)."
 
 
 class TooManyMembers(MessengerError):
