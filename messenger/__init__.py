@@ -9,7 +9,7 @@ from .config import Settings
 from .logs import configure_logging
 from .service.deps import Deps
 from .service.updates import start_pruning
-from .web import accounts, bodies, headers, observe, ops, stream, threads, updates
+from .web import accounts, bodies, cors, headers, observe, ops, stream, threads, updates
 from .web.api import MessengerApi, openapi_config
 from .web.client import bp as client_bp
 from .web.context import EXTENSION_KEY
@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None, deps: Deps | None = None) -> Fl
     if settings.forwarded_hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.forwarded_hops, x_proto=settings.forwarded_hops)
     register_error_handlers(app)
+    cors.install(app, settings)  # after the error handlers: refusals get CORS headers too
     headers.install(app)
     bodies.install(app)
     app.after_request(close_connections_when_draining)
