@@ -137,3 +137,21 @@ def test_the_web_client_and_the_docs_keep_their_own_security_headers(cors_api):
     assert page.headers["X-Content-Type-Options"] == "nosniff"
     assert "connect-src 'self';" in docs.headers["Content-Security-Policy"]
     assert docs.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_cross_site_simple_post_carries_no_token_so_it_does_nothing(cors_api):
+    # What a page of another site can send without a preflight: text/plain JSON, cookies attached.
+    alice, bob = cors_api.signup("alice"), cors_api.signup("bob")
+    thread_id = cors_api.open_thread(alice, [bob])
+    body = f'{{"thread_id": "{thread_id}", "message": {{"contents": "forged"}}}}'
+
+    forged = cors_api.client.post(
+        "/message",
+        data=body,
+        content_type="text/plain;charset=UTF-8",
+        headers={"Origin": EVIL, "Cookie": f"token={alice.token}; session={alice.token}"},
+    )
+
+    error_of(forged, 401, "auth_required")
+    assert cors_headers(forged) == {}
+    assert cors_api.seqs(bob, thread_id) == [1]

@@ -132,3 +132,12 @@ def test_a_user_id_naming_someone_else_is_still_refused_when_the_rest_is_minimal
     error_of(sent, 403, "user_mismatch")
     error_of(created, 403, "user_mismatch")
     assert api.seqs(bob, thread_id) == [1]
+
+
+def test_the_openapi_document_shows_the_short_forms(api):
+    schemas = api.client.get("/openapi.json").get_json()["components"]["schemas"]
+
+    assert schemas["MessageIn"]["required"] == ["contents"]
+    assert set(schemas["MessageIn"]["properties"]) >= {"user_id", "timestamp"}
+    assert schemas["CreateThreadRequest"]["required"] == ["message"]
+    assert schemas["CreateThreadRequest"]["properties"]["usernames"]["items"]["type"] == "string"
