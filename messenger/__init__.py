@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import Settings
-from .errors import UnsupportedContentType
 from .logs import configure_logging
 from .service.deps import Deps
 from .service.updates import start_pruning
-from .web import accounts, asyncapi, headers, observe, ops, stream, threads, updates
+from .web import accounts, asyncapi, bodies, cors, headers, observe, ops, stream, threads, updates
 from .web.api import MessengerApi, openapi_config
 from .web.client import bp as client_bp
 from .web.context import EXTENSION_KEY
 from .web.errors import register_error_handlers
 from .web.jsonio import JsonProvider
 from .web.limits import install_rate_limits
-
-BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 def create_app(settings: Settings | None = None, deps: Deps | None = None) -> Flask:
@@ -52,8 +49,9 @@ def create_app(settings: Settings | None = None, deps: Deps | None = None) -> Fl
     if settings.forwarded_hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.forwarded_hops, x_proto=settings.forwarded_hops)
     register_error_handlers(app)
+    cors.install(app, settings)  # after the error handlers: refusals get CORS headers too
     headers.install(app)
-    app.before_request(require_json_body)
+    bodies.install(app)
     app.after_request(close_connections_when_draining)
 
     from .cli import register_commands
@@ -69,14 +67,3 @@ def close_connections_when_draining(response: Response) -> Response:
     if current_app.extensions[EXTENSION_KEY].notifier.draining:
         response.headers["Connection"] = "close"
     return response
-
-
-def require_json_body() -> None:
-    """A request with a body must send JSON; one without a body (signout, leave) need not."""
-    if request.method not in BODY_METHODS:
-        return
-    has_body = bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "")
-    if has_body and not request.is_json:
-        raise UnsupportedContentType()
-    if has_body:
-        request.get_data(cache=True)  # read it now: over MAX_CONTENT_LENGTH is a 413, chunked or not

@@ -41,7 +41,15 @@ class InvalidJson(MessengerError):
 class UnsupportedContentType(MessengerError):
     code = "unsupported_content_type"
     status = 400
-    message = "A request with a body must send it as JSON (Content-Type: application/json)."
+    message = "A request body must be JSON, sent with the header -H 'Content-Type: application/json'."
+
+
+class BodyNotAllowed(MessengerError):
+    """A GET or HEAD with a body: refused rather than ignored, so nobody mistakes what was read."""
+
+    code = "body_not_allowed"
+    status = 400
+    message = "This request takes no body: send its parameters in the query string."
 
 
 class AuthRequired(MessengerError):
@@ -159,7 +167,7 @@ class CursorExpired(MessengerError):
 class UnknownUsers(MessengerError):
     code = "unknown_users"
     status = 422
-    message = "Some user_ids do not exist."
+    message = "Some users do not exist (details names each unknown user_id and username)."
 
 
 class TooManyMembers(MessengerError):

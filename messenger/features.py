@@ -22,5 +22,11 @@ FEATURES: dict[str, int] = {
     "longpoll": 1,  # GET /updates
     "stream": 1,  # the WebSocket /stream (AsyncAPI document at /asyncapi.json)
     "typing": 1,  # the typing action and frames on the WebSocket
+    # A send or create_thread may leave out message.user_id and message.timestamp, and
+    # create_thread the sender from user_ids; create_thread takes "usernames" too.
+    "minimal_payloads": 2,
+    "create_thread_usernames": 2,
+    "cors": 2,  # the HTTP API answers browsers on ALLOWED_ORIGINS
+    "unlabelled_json_bodies": 2,  # curl -d, text/plain or no Content-Type: read as JSON
 }
 FEATURE_LEVEL = max(FEATURES.values())

@@ -54,6 +54,10 @@ class Store(Protocol):
     def get_users(self, user_ids: list[str]) -> list[User]:
         """Return the users that exist among ``user_ids``, in no particular order."""
 
+    def get_users_by_username(self, usernames: list[str]) -> list[User]:
+        """Return the users whose usernames are among ``usernames`` (case-insensitive), in no
+        particular order."""
+
     def search_users(self, prefix: str, limit: int) -> list[User]:
         """Users whose username starts with ``prefix`` (case-insensitive), by username."""
 

@@ -148,9 +148,14 @@ class UserList(Schema):
 
 # Messages and threads -----------------------------------------------------------------
 class MessageIn(Schema):
-    user_id = Id(required=True)
+    user_id = Id(metadata={"description": "Optional (the token says who sends); must be the signed-in user."})
     contents = Text(required=True, validate=visible)
-    timestamp = Count(required=True, metadata={"description": "Client clock, ms since the epoch."})
+    timestamp = Count(
+        metadata={
+            "description": "Optional: the client's clock, ms since the epoch, kept as client_timestamp "
+            "(the server's time when left out)."
+        }
+    )
     client_msg_id = Text(
         validate=validate.Length(min=1, max=64),
         metadata={"description": "Retrying with the same id never stores a second copy."},
@@ -164,7 +169,16 @@ class SendMessageRequest(Schema):
 
 
 class CreateThreadRequest(Schema):
-    user_ids = fields.List(Id(), required=True, validate=validate.Length(min=1, max=1000))
+    user_ids = fields.List(
+        Id(),
+        validate=validate.Length(min=1, max=1000),
+        metadata={"description": "Members by id; you are added if left out. Give this, usernames or both."},
+    )
+    usernames = fields.List(
+        Text(validate=validate.Length(min=1, max=32)),
+        validate=validate.Length(min=1, max=1000),
+        metadata={"description": "Members by username, case-insensitive; beside or instead of user_ids."},
+    )
     message = fields.Nested(MessageIn, required=True)
     title = Text(
         allow_none=True,
@@ -172,6 +186,11 @@ class CreateThreadRequest(Schema):
         metadata={"description": "Group threads only."},
     )
     action = action_field("create_thread")
+
+    @validates_schema
+    def check_members_named(self, data, **kwargs):
+        if "user_ids" not in data and "usernames" not in data:
+            raise ValidationError("Name the other members in user_ids, usernames or both.", "user_ids")
 
 
 class PageMixin:

@@ -13,18 +13,23 @@ def new_message(
     sender_id: str,
     thread_id: str,
     contents: str,
-    client_timestamp: int,
+    client_timestamp: int | None,
     client_msg_id: str | None = None,
 ) -> NewMessage:
-    """Validate what the schema cannot know (configured limits) and stamp server values."""
+    """Validate what the schema cannot know (configured limits) and stamp server values.
+
+    A client that sends no clock of its own gets the server's as ``client_timestamp``: the
+    stored shape stays an integer (old rows, the SQLite column, clients typed on it).
+    """
     check_contents(deps, contents)
+    now = deps.clock()
     return NewMessage(
         message_id=new_id(),
         thread_id=thread_id,
         user_id=sender_id,
         contents=contents,
-        timestamp=deps.clock(),
-        client_timestamp=client_timestamp,
+        timestamp=now,
+        client_timestamp=now if client_timestamp is None else client_timestamp,
         client_msg_id=client_msg_id,
     )
 
@@ -45,7 +50,7 @@ def send_message(
     sender_id: str,
     thread_id: str,
     contents: str,
-    client_timestamp: int,
+    client_timestamp: int | None,
     client_msg_id: str | None = None,
 ) -> Sent:
     """Append a message; a retry with the same client_msg_id returns the original."""

@@ -24,21 +24,17 @@ def create_thread(
     creator_id: str,
     user_ids: list[str],
     contents: str,
-    client_timestamp: int,
+    client_timestamp: int | None,
     client_msg_id: str | None = None,
     title: str | None = None,
+    usernames: list[str] | None = None,
 ) -> tuple[ThreadView, Message, bool]:
     """Open a 1:1 thread (reusing the existing one) or a new group, with its first message.
 
+    Members are named by id, by username or both; the creator is one whether named or not.
     Returns the thread as the creator sees it, the message, and whether the thread is new.
     """
-    member_ids = list(dict.fromkeys(user_ids))
-    if creator_id not in member_ids:
-        raise InvalidPayload(details={"user_ids": ["Must include the sender."]})
-    _check_member_count(deps, len(member_ids))
-    if len(member_ids) < 2:
-        raise InvalidPayload(details={"user_ids": ["A thread needs at least two distinct users."]})
-    _require_users_exist(deps, member_ids)
+    member_ids = _require_members(deps, creator_id, user_ids, usernames or [])
     kind = DIRECT if len(member_ids) == 2 else GROUP
     thread = NewThread(
         thread_id=new_id(),
@@ -129,11 +125,39 @@ def _require_group(deps: Deps, actor_id: str, thread_id: str) -> ThreadView:
     return thread
 
 
-def _require_users_exist(deps: Deps, user_ids: list[str]) -> None:
+def _require_members(deps: Deps, creator_id: str, user_ids: list[str], usernames: list[str]) -> list[str]:
+    """The creator first, then everyone named by id or by username, each once; all must exist."""
+    by_name = _ids_by_username(deps, usernames)
+    named = [user_id for user_id in by_name.values() if user_id is not None]
+    member_ids = list(dict.fromkeys([creator_id, *user_ids, *named]))
+    _check_member_count(deps, len(member_ids))
+    _require_users_exist(deps, member_ids, [name for name, user_id in by_name.items() if user_id is None])
+    if len(member_ids) < 2:
+        raise InvalidPayload(details={"user_ids": ["A thread needs at least one other member."]})
+    return member_ids
+
+
+def _ids_by_username(deps: Deps, usernames: list[str]) -> dict[str, str | None]:
+    """Each username as first typed (the same name in another case collapses) -> its user's id,
+    or None when nobody has it."""
+    if not usernames:
+        return {}
+    found = {user.username.lower(): user.user_id for user in deps.store.get_users_by_username(usernames)}
+    typed: dict[str, str] = {}
+    for name in usernames:
+        typed.setdefault(name.lower(), name)
+    return {name: found.get(key) for key, name in typed.items()}
+
+
+def _require_users_exist(deps: Deps, user_ids: list[str], unknown_usernames: list[str] | None = None) -> None:
+    """Refuse unknown ids and usernames in one answer that names every one of them."""
     found = {user.user_id for user in deps.store.get_users(user_ids)}
-    missing = [user_id for user_id in user_ids if user_id not in found]
-    if missing:
-        raise UnknownUsers(details={"user_ids": missing})
+    details = {
+        "user_ids": [user_id for user_id in user_ids if user_id not in found],
+        "usernames": unknown_usernames or [],
+    }
+    if any(details.values()):
+        raise UnknownUsers(details={key: missing for key, missing in details.items() if missing})
 
 
 def _check_member_count(deps: Deps, count: int) -> None:

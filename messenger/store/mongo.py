@@ -300,6 +300,13 @@ class MongoStore:
         return [_user(doc) for doc in self._users.find({"_id": {"$in": user_ids}})]
 
     @_unavailable_on_error
+    def get_users_by_username(self, usernames: list[str]) -> list[User]:
+        if not usernames:
+            return []
+        keys = [name.lower() for name in usernames]
+        return [_user(doc) for doc in self._users.find({"username_key": {"$in": keys}})]
+
+    @_unavailable_on_error
     def search_users(self, prefix: str, limit: int) -> list[User]:
         low = prefix.lower()
         cursor = self._users.find({"username_key": {"$gte": low, "$lt": low + "\U0010ffff"}})

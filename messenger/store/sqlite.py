@@ -274,11 +274,18 @@ class SqliteStore:
         return (_user(row), row["password_hash"]) if row else None
 
     def get_users(self, user_ids: list[str]) -> list[User]:
-        if not user_ids:
+        return self._users_where("user_id", user_ids)
+
+    def get_users_by_username(self, usernames: list[str]) -> list[User]:
+        return self._users_where("username_key", [name.lower() for name in usernames])
+
+    def _users_where(self, column: str, values: list[str]) -> list[User]:
+        """Users whose ``column`` (a unique, indexed one: never client text) is among ``values``."""
+        if not values:
             return []
-        marks = ",".join("?" * len(user_ids))
+        marks = ",".join("?" * len(values))
         with self._connection() as conn:
-            rows = conn.execute(f"SELECT * FROM users WHERE user_id IN ({marks})", user_ids).fetchall()
+            rows = conn.execute(f"SELECT * FROM users WHERE {column} IN ({marks})", values).fetchall()
         return [_user(row) for row in rows]
 
     def search_users(self, prefix: str, limit: int) -> list[User]:

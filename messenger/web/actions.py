@@ -29,14 +29,14 @@ def require_self(actor_id: str, claimed_id: str | None) -> None:
 
 def send_message(deps: Deps, actor_id: str, data: dict) -> Reply:
     message = data["message"]
-    require_self(actor_id, message["user_id"])
+    require_self(actor_id, message.get("user_id"))
     with metrics.timed_send("send_message"):
         sent = messages.send_message(
             deps,
             actor_id,
             data["thread_id"],
             message["contents"],
-            message["timestamp"],
+            message.get("timestamp"),
             message.get("client_msg_id"),
         )
     return {"message": sent.message}, 201 if sent.created else 200
@@ -44,16 +44,17 @@ def send_message(deps: Deps, actor_id: str, data: dict) -> Reply:
 
 def create_thread(deps: Deps, actor_id: str, data: dict) -> Reply:
     message = data["message"]
-    require_self(actor_id, message["user_id"])
+    require_self(actor_id, message.get("user_id"))
     with metrics.timed_send("create_thread"):
         thread, first, created = threads.create_thread(
             deps,
             actor_id,
-            data["user_ids"],
+            data.get("user_ids", []),
             message["contents"],
-            message["timestamp"],
+            message.get("timestamp"),
             message.get("client_msg_id"),
             data.get("title"),
+            data.get("usernames", []),
         )
     return {"thread": thread, "message": first}, 201 if created else 200
 

@@ -10,7 +10,7 @@ from typing import Any
 import flask
 from flask.json.provider import DefaultJSONProvider
 from webargs import core
-from webargs.flaskparser import FlaskParser, is_json_request
+from webargs.flaskparser import FlaskParser
 
 from ..model import escape_lone_surrogates
 
@@ -50,6 +50,6 @@ class JsonParser(FlaskParser):
     """webargs' parser for every flask-smorest route, decoding with ``parse_json``."""
 
     def _raw_load_json(self, req: flask.Request) -> Any:
-        if not is_json_request(req):
+        if not req.is_json:  # also an unlabelled body found to be JSON (``web.bodies``)
             return core.missing
         return parse_json(req.get_data(cache=True))

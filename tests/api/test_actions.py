@@ -160,8 +160,8 @@ def test_validation_errors_are_the_same_as_the_routes(api):
             api.send(alice, thread_id, " "),
         ),
         (
-            {"user_ids": [bob.user_id], "message": message_body(alice), "action": "create_thread"},
-            api.create_thread(alice, [bob]),
+            {"user_ids": [alice.user_id], "message": message_body(alice), "action": "create_thread"},
+            api.create_thread(alice, [alice]),
         ),
         (
             {"user_ids": [alice.user_id, "ghost"], "message": message_body(alice), "action": "create_thread"},

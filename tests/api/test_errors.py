@@ -113,29 +113,90 @@ def test_invalid_utf8_is_a_400_invalid_json(api, world):
     )
 
 
-def test_a_body_that_is_not_json_is_a_400_unsupported_content_type(api, world):
+CURL_HEADER = "-H 'Content-Type: application/json'"
+# What curl -d, fetch() with a string body and a bare client send when nobody picks a type.
+UNLABELLED_TYPES = [None, "application/x-www-form-urlencoded", "text/plain;charset=UTF-8"]
+
+
+def test_a_body_that_is_not_json_is_a_400_naming_the_header_to_add(api, world):
     alice, bob, thread_id = world
     before = api.snapshot(alice, bob)
     body = json.dumps({"thread_id": thread_id, "message": message_body(alice, "sneaky")})
+    form = f"thread_id={thread_id}&message=sneaky"
     paths = [
         *json_routes(thread_id, bob.user_id),
         "/auth/signout",
         f"/threads/{thread_id}/members/{bob.user_id}",
     ]
+    cases = [
+        *((content_type, form) for content_type in UNLABELLED_TYPES),  # a real form post
+        ("multipart/form-data; boundary=x", body),
+        ("text/json", body),
+        ("application/xml", body),
+    ]
 
-    for content_type in [
-        "text/plain",
-        "application/x-www-form-urlencoded",
-        "multipart/form-data; boundary=x",
-        "text/json",
-    ]:
+    for content_type, data in cases:
         for path in paths:
             method = "DELETE" if "/members/" in path else "POST"
-            response = api.raw(method, path, alice, data=body, content_type=content_type)
+            response = api.raw(method, path, alice, data=data, content_type=content_type)
             error_of(response, 400, "unsupported_content_type")
+            assert CURL_HEADER in response.get_json()["error"]["message"], (content_type, path)
 
     assert api.snapshot(alice, bob) == before
     assert api.me(alice).status_code == 200  # the signout was refused, not run
+
+
+@pytest.mark.parametrize("content_type", UNLABELLED_TYPES)
+def test_json_sent_by_curl_d_or_with_no_content_type_is_read_as_json(api, content_type):
+    def post(path: str, payload: dict, who=None):
+        return api.raw("POST", path, who, data=json.dumps(payload), content_type=content_type)
+
+    signed_up = post(
+        "/auth/signup", {"email": "a@example.com", "username": "alice", "password": "correct horse"}
+    )
+    assert signed_up.status_code == 201, signed_up.get_data(as_text=True)
+    alice_token = signed_up.get_json()["token"]
+    assert post("/auth/signin", {"login": "alice", "password": "correct horse"}).status_code == 200
+    bob = api.signup("bob")
+
+    created = post("/threads", {"usernames": ["bob"], "message": {"contents": "hi"}}, alice_token)
+    assert created.status_code == 201, created.get_data(as_text=True)
+    thread_id = created.get_json()["thread"]["thread_id"]
+    sent = post("/message", {"thread_id": thread_id, "message": {"contents": "again"}}, alice_token)
+    by_action = post("/actions", {"action": "get_user_threads", "user_id": bob.user_id}, bob)
+    marked = post(f"/threads/{thread_id}/read", {"seq": 2}, bob)
+
+    assert (sent.status_code, by_action.status_code, marked.status_code) == (201, 200, 200)
+    assert api.thread_view(bob, thread_id)["unread_count"] == 0
+    invalid = post("/message", {"thread_id": thread_id, "message": {"contents": " "}}, alice_token)
+    error_of(invalid, 422, "validation_error")  # read as JSON, then validated like any other
+
+
+def test_a_get_with_a_body_is_refused_naming_its_query_parameters(app, api, world):
+    alice, bob, thread_id = world
+    naming_bob = json.dumps({"user_id": bob.user_id, "start_index": 0, "end_index": 5})
+
+    for content_type in ["application/json", None]:
+        details = error_of(
+            api.raw("GET", "/threads", alice, data=naming_bob, content_type=content_type),
+            400,
+            "body_not_allowed",
+        )
+        assert details == {"query_parameters": ["user_id", "start_index", "end_index"]}
+    response = api.raw("GET", f"/threads/{thread_id}/messages", alice, data=naming_bob)
+    error_of(response, 400, "body_not_allowed")
+    message = response.get_json()["error"]["message"]
+    assert message.startswith("GET /threads/<thread_id>/messages takes no body")
+    assert "user_id, start_index, end_index, before_seq, limit" in message
+
+    get_rules = [rule for rule in app.url_map.iter_rules() if "GET" in rule.methods]
+    assert len(get_rules) > 10
+    for rule in get_rules:
+        path = rule.rule.replace("<thread_id>", thread_id).replace("<path:filename>", "app.css")
+        error_of(
+            api.raw("GET", path, alice, data="{}", content_type="application/json"), 400, "body_not_allowed"
+        )
+        assert api.raw("HEAD", path, alice, data="{}", content_type="application/json").status_code == 400
 
 
 def test_a_json_content_type_with_parameters_is_accepted(api, world):
@@ -268,7 +329,7 @@ def test_a_rejected_write_after_many_mistakes_leaves_everything_as_it_was(api, w
         api.send(alice, thread_id, message=message_body(bob)),
         api.send(alice, thread_id, message={**message_body(alice), "timestamp": "now"}),
         api.create_thread(alice, [alice, bob, "ghost"]),
-        api.create_thread(alice, [bob]),
+        api.create_thread(alice, [alice]),
         api.add_members(alice, thread_id, ["ghost"]),
         api.remove_member(bob, thread_id, alice),
         api.mark_read(alice, thread_id, -5),

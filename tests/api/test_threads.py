@@ -114,13 +114,15 @@ def test_a_group_of_three_is_new_every_time_and_keeps_its_title(api):
     assert listed == {one["thread"]["thread_id"]: "Lunch", two["thread"]["thread_id"]: None}
 
 
-def test_user_ids_must_include_the_sender(api):
+def test_user_ids_that_leave_out_the_sender_get_the_sender_added(api):
     alice, bob = api.signup("alice"), api.signup("bob")
 
-    details = error_of(api.create_thread(alice, [bob]), 422, "validation_error")
+    response = api.create_thread(alice, [bob])
 
-    assert set(details) == {"user_ids"}
-    assert api.thread_list(bob) == []
+    assert response.status_code == 201
+    thread_id = response.get_json()["thread"]["thread_id"]
+    assert [thread["thread_id"] for thread in api.thread_list(bob)] == [thread_id]
+    assert api.open_thread(alice, [bob]) == thread_id  # the same 1:1 thread as when named
 
 
 def test_every_user_must_exist(api):

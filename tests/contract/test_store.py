@@ -78,6 +78,12 @@ class TestUsers:
         found = store.get_users([a.user_id, "ghost", b.user_id])
         assert sorted(u.user_id for u in found) == sorted([a.user_id, b.user_id])
 
+    def test_users_are_found_by_username_case_insensitively_and_only_by_username(self, store):
+        bob, carol = add_user(store, "Bob"), add_user(store, "carol")
+        found = store.get_users_by_username(["BOB", "Carol", "ghost", "carol@example.com"])
+        assert sorted(found, key=lambda u: u.username) == [bob, carol]
+        assert store.get_users_by_username([]) == []
+
     def test_token_lives_until_expiry_or_revocation(self, store):
         alice = add_user(store)
         store.add_token("t1", alice.user_id, 100, 200)

@@ -46,7 +46,9 @@ def test_readme_walkthrough_runs_and_shows_what_it_says(live_server):
     assert json.loads(lines[8])["last_read_seq"] == 3
     assert lines[9:11] == ["0", '"12:30 at the usual place"']
     assert json.loads(lines[11]) == ["thread.new", "message.new", "message.new", "message.new", "thread.read"]
-    assert lines[12:] == ["204"]
+    assert json.loads(lines[12]) == {"same_thread": True, "seq": 4}
+    assert json.loads(lines[13]) == {"seq": 5, "contents": "See you there"}
+    assert lines[14:] == ["204"]
 
 
 def test_readme_walkthrough_leaves_the_state_it_describes(live_server):
@@ -57,5 +59,5 @@ def test_readme_walkthrough_leaves_the_state_it_describes(live_server):
     token = signin.json()["token"]
     threads = requests.get(live_server.url + "/threads", headers={"Authorization": f"Bearer {token}"}).json()
     (thread,) = threads["threads"]
-    assert (thread["last_seq"], thread["last_read_seq"], thread["unread_count"]) == (3, 3, 0)
+    assert (thread["last_seq"], thread["last_read_seq"], thread["unread_count"]) == (5, 3, 2)
     assert sorted(member["username"] for member in thread["members"]) == ["alice", "bob"]

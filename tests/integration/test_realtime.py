@@ -200,6 +200,23 @@ class TestStream:
         assert update["message"]["client_msg_id"] == "laptop-1"
         phone.close()
 
+    def test_the_socket_takes_minimal_sends_and_creates_by_username(self, http, server):
+        alice, bob = http.signup(), http.signup()
+        stream = Stream(server.url, alice.token)
+        created = stream.request(
+            {"action": "create_thread", "usernames": [bob.username.upper()], "message": {"contents": "hi"}}
+        )
+        assert created["status"] == 201, created
+        members = {member["user_id"] for member in created["thread"]["members"]}
+        assert members == {alice.user_id, bob.user_id}
+        thread_id = created["thread"]["thread_id"]
+        sent = stream.request(
+            {"action": "send_message", "thread_id": thread_id, "message": {"contents": "yo"}}
+        )
+        assert (sent["status"], sent["message"]["seq"]) == (201, 2), sent
+        assert sent["message"]["client_timestamp"] == sent["message"]["timestamp"]
+        stream.close()
+
     def test_actions_over_the_socket_answer_like_http(self, http, server):
         alice, bob = http.signup(), http.signup()
         stream = Stream(server.url, alice.token)
