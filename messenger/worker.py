@@ -96,11 +96,14 @@ class MessengerWorker(GeventWorker):
         gevent.spawn(self._end_idle_connections)  # not from the signal handler itself
 
     def _end_idle_connections(self) -> None:
-        """A connection waiting for a request reads its end (no request is cut: its head would
-        still be arriving, and nothing was answered)."""
+        """A connection waiting for a request reads its end, and closes as if the client had
+        (no request is cut: its head would still be arriving, and nothing was answered).
+
+        Shut down under gevent's socket: gevent's own ``shutdown`` fails the waiting read with
+        EBADF ("closed in another greenlet"), which gunicorn logs with a traceback."""
         for waiting in list(self.idle):
-            with contextlib.suppress(OSError, KeyError):
-                self.open_connections[waiting].shutdown(socket.SHUT_RD)
+            with contextlib.suppress(OSError, KeyError, AttributeError):
+                self.open_connections[waiting]._sock.shutdown(socket.SHUT_RD)
 
     def handle(self, listener, client, addr) -> None:
         address = _address_key(addr[0]) if isinstance(addr, tuple) and self.max_per_address else None
