@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import struct
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -170,3 +171,34 @@ class Stream:
 
     def close(self) -> None:
         self.ws.close()
+
+
+def contents_of(updates: list[dict]) -> list[str]:
+    return [u["message"]["contents"] for u in updates if u["type"] == "message.new"]
+
+
+def check_delivery_across(server_a, server_b, contents: str) -> None:
+    """A message sent through ``server_a`` reaches a socket and a waiting poll on ``server_b``
+    at once: through the notifier (Redis), not the poll's 20 s timeout."""
+    http_a, http_b = Http(server_a.url), Http(server_b.url)
+    alice, bob = http_a.signup(), http_a.signup()
+    thread_id = http_a.open_thread(alice, [bob])
+    cursor = http_b.cursor(bob)
+    stream = Stream(server_b.url, bob.token, since=cursor)
+    polled = {}
+
+    def poll():
+        polled["reply"] = http_b.updates(bob, cursor, timeout=20).json()
+        polled["at"] = time.monotonic()
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    time.sleep(0.5)
+    sent_at = time.monotonic()
+    assert http_a.send(alice, thread_id, contents).status_code == 201
+
+    assert contents_of(stream.updates(1, timeout=5)) == [contents]
+    poller.join(10)
+    assert contents_of(polled["reply"]["updates"]) == [contents]
+    assert polled["at"] - sent_at < 2
+    stream.close()

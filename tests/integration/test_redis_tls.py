@@ -3,17 +3,10 @@ REDIS_TLS_VERIFY=none by every Redis client of the service, refused (and said so
 
 from __future__ import annotations
 
-import threading
-import time
-
 import requests
 
-from .clients import Http, Stream
+from .clients import check_delivery_across
 from .live import LiveServer
-
-
-def contents_of(updates: list[dict]) -> list[str]:
-    return [u["message"]["contents"] for u in updates if u["type"] == "message.new"]
 
 
 def test_with_verification_off_a_message_crosses_servers_through_a_self_signed_tls_redis(
@@ -28,28 +21,7 @@ def test_with_verification_off_a_message_crosses_servers_through_a_self_signed_t
     try:
         server_a, server_b = servers
         assert requests.get(server_b.url + "/readyz", timeout=10).json() == {"status": "ready"}
-        http_a, http_b = Http(server_a.url), Http(server_b.url)
-        alice, bob = http_a.signup(), http_a.signup()
-        thread_id = http_a.open_thread(alice, [bob])
-        cursor = http_b.cursor(bob)
-        stream = Stream(server_b.url, bob.token, since=cursor)
-        polled = {}
-
-        def poll():
-            polled["reply"] = http_b.updates(bob, cursor, timeout=20).json()
-            polled["at"] = time.monotonic()
-
-        poller = threading.Thread(target=poll)
-        poller.start()
-        time.sleep(0.5)
-        sent_at = time.monotonic()
-        assert http_a.send(alice, thread_id, "over TLS").status_code == 201
-
-        assert contents_of(stream.updates(1, timeout=5)) == ["over TLS"]
-        poller.join(10)
-        assert contents_of(polled["reply"]["updates"]) == ["over TLS"]
-        assert polled["at"] - sent_at < 2  # woken through Redis, not by the 20 s timeout
-        stream.close()
+        check_delivery_across(server_a, server_b, "over TLS")
         # The rate limiter's own client reached the TLS Redis too: sign-ups are counted there.
         assert any(b"signup" in key for key in tls_redis_server.client().keys("LIMITS*"))
     finally:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
 
-from .clients import Http, Stream
+from .clients import Http, Stream, check_delivery_across, contents_of
 from .live import LiveServer
 
 
@@ -20,34 +17,8 @@ def two_servers(tmp_path, redis_server):
         server.stop()
 
 
-def contents_of(updates: list[dict]) -> list[str]:
-    return [u["message"]["contents"] for u in updates if u["type"] == "message.new"]
-
-
 def test_a_message_sent_through_one_server_reaches_sockets_and_polls_on_the_other(two_servers):
-    server_a, server_b = two_servers
-    http_a, http_b = Http(server_a.url), Http(server_b.url)
-    alice, bob = http_a.signup(), http_a.signup()
-    thread_id = http_a.open_thread(alice, [bob])
-    cursor = http_b.cursor(bob)
-    stream = Stream(server_b.url, bob.token, since=cursor)
-    polled = {}
-
-    def poll():
-        polled["reply"] = http_b.updates(bob, cursor, timeout=20).json()
-        polled["at"] = time.monotonic()
-
-    poller = threading.Thread(target=poll)
-    poller.start()
-    time.sleep(0.5)
-    sent_at = time.monotonic()
-    assert http_a.send(alice, thread_id, "across servers").status_code == 201
-
-    assert contents_of(stream.updates(1, timeout=5)) == ["across servers"]
-    poller.join(10)
-    assert contents_of(polled["reply"]["updates"]) == ["across servers"]
-    assert polled["at"] - sent_at < 2  # woken through Redis, not by the 20 s timeout
-    stream.close()
+    check_delivery_across(*two_servers, "across servers")
 
 
 def test_with_redis_down_sends_are_stored_and_delivery_catches_up_when_it_returns(two_servers, redis_server):
