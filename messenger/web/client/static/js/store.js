@@ -1,6 +1,11 @@
 // The client's state and the only code that changes it. Views read `state` and re-render when
 // told which part changed; nothing here talks to the network (chat.js does).
 
+// The server keeps a thread's newest message's first PREVIEW_LENGTH code points as its preview
+// (messenger/model.py: PREVIEW_LENGTH = 140, `contents[:PREVIEW_LENGTH]` on a Python str). GET
+// /version's `limits` does not carry it, so this is the client's one copy of that number.
+export const PREVIEW_LENGTH = 140;
+
 export const state = {
   me: null, // {user_id, username}
   threads: new Map(), // thread_id → thread, as GET /threads shows it
@@ -44,6 +49,12 @@ export function reset() {
   state.typing.clear();
   state.drafts.clear();
   changed('all');
+}
+
+/** A message's preview as the server cuts it: code points (an emoji is one), not UTF-16 units. */
+export function previewOf(contents) {
+  const points = Array.from(contents); // a string iterates by code point
+  return points.length <= PREVIEW_LENGTH ? contents : points.slice(0, PREVIEW_LENGTH).join('');
 }
 
 // Threads ---------------------------------------------------------------------------------
@@ -139,7 +150,7 @@ export function receiveMessage(message) {
     thread.last_message = {
       seq: message.seq,
       user_id: message.user_id,
-      contents: message.contents.slice(0, 140),
+      contents: previewOf(message.contents),
       timestamp: message.timestamp,
     };
     if (mine) {
