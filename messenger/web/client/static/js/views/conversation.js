@@ -19,7 +19,7 @@ const GROUP_WITHIN_MS = 5 * 60_000; // consecutive messages from one person clos
  */
 export function mountConversation(container, { threadId = null, userId = null }) {
   const target = threadId ?? `draft:${userId}`;
-  const draftUser = userId ? state.drafts.get(userId) : null;
+  const draftUser = userId ? store.draft(userId) : null;
 
   const title = h('h2', { class: 'conv-name' });
   const subtitle = h('p', { class: 'conv-sub muted' });
@@ -116,9 +116,7 @@ export function mountConversation(container, { threadId = null, userId = null })
     if (userId) {
       const existing = chat.directThreadWith(userId);
       if (existing) {
-        for (const entry of store.pendingFor(target)) {
-          Object.assign(entry, { target: existing.thread_id, threadId: existing.thread_id });
-        }
+        store.movePending(target, existing.thread_id);
         window.location.replace(`#/t/${encodeURIComponent(existing.thread_id)}`);
         return;
       }
