@@ -6,6 +6,8 @@ from playwright.sync_api import expect
 
 from tests.integration.clients import Http, User
 
+from .test_delivery import session_of
+
 
 def find_user(http: Http, searcher: User, username: str) -> User:
     reply = http.session.get(
@@ -64,3 +66,20 @@ def test_two_people_chat_live_with_unread_badges_typing_and_seen(server, ui):
     bob.page.reload()
     bob.expect_message("Perfect, see you there")
     expect(bob.page.locator(".conv-name")).to_have_text("alice")
+
+
+def test_a_live_previews_length_is_counted_in_code_points_as_the_server_counts_it(server, ui):
+    """An emoji is one code point but two UTF-16 units: the live preview must cut where GET /threads does."""
+    http = Http(server.url)
+    dana = http.signup("dana")
+    erin = ui.person(server.url, "erin").sign_up()
+    thread_id = http.open_thread(dana, [session_of(erin)], "Hello")
+    expect(erin.thread("dana").locator(".thread-preview")).to_have_text("Hello")
+
+    long_message = "Party " + "😀" * 80 + "🎉" * 80  # 166 code points, 326 UTF-16 units
+    assert http.send(dana, thread_id, long_message).status_code == 201
+    reply = http.session.get(server.url + "/threads", headers=session_of(erin).headers, timeout=10)
+    (thread,) = [t for t in reply.json()["threads"] if t["thread_id"] == thread_id]
+    preview = thread["last_message"]["contents"]
+    assert len(preview) == 140 and preview.endswith("🎉")  # Python counts code points
+    expect(erin.thread("dana").locator(".thread-preview")).to_have_text(preview)

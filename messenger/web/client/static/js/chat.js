@@ -23,34 +23,28 @@ export function attachLive(connection) {
 
 /** Load the first page of threads; resolves to the update cursor that page was read at. */
 export async function loadThreads() {
-  state.threadList = { ...state.threadList, loading: true, error: null };
-  store.changed('threads');
+  store.setThreadList({ loading: true, error: null });
   try {
     const page = await api.threads(0, THREAD_PAGE);
     store.setThreads(page.threads);
-    state.threadList = { loading: false, error: null, hasMore: page.threads.length === THREAD_PAGE };
+    store.setThreadList({ loading: false, error: null, hasMore: page.threads.length === THREAD_PAGE });
     return page.cursor;
   } catch (error) {
-    state.threadList = { loading: false, error, hasMore: false };
+    store.setThreadList({ loading: false, error, hasMore: false });
     throw error;
-  } finally {
-    store.changed('threads');
   }
 }
 
 export async function loadMoreThreads() {
   if (state.threadList.loading || !state.threadList.hasMore) return;
-  state.threadList = { ...state.threadList, loading: true };
-  store.changed('threads');
+  store.setThreadList({ loading: true });
   try {
     const start = state.threads.size;
     const page = await api.threads(start, start + THREAD_PAGE);
     store.setThreads(page.threads, { append: true });
-    state.threadList = { loading: false, error: null, hasMore: page.threads.length === THREAD_PAGE };
+    store.setThreadList({ loading: false, error: null, hasMore: page.threads.length === THREAD_PAGE });
   } catch (error) {
-    state.threadList = { ...state.threadList, loading: false, error };
-  } finally {
-    store.changed('threads');
+    store.setThreadList({ loading: false, error });
   }
 }
 
@@ -60,10 +54,7 @@ export async function loadMoreThreads() {
  */
 export async function reloadAfterExpiry() {
   const cursor = await loadThreads();
-  for (const threadId of [...state.conversations.keys()]) {
-    state.conversations.get(threadId).stale = true;
-    store.changed(`thread:${threadId}`);
-  }
+  store.markConversationsStale();
   return cursor;
 }
 
@@ -162,9 +153,7 @@ export function send(to, contents) {
 }
 
 async function deliver(entry) {
-  entry.status = 'pending';
-  entry.error = null;
-  store.changed(`thread:${entry.target}`);
+  store.setPendingStatus(entry.client_msg_id, 'pending');
   const message = {
     user_id: state.me.user_id,
     contents: entry.contents,
@@ -183,10 +172,8 @@ async function deliver(entry) {
       store.receiveMessage(reply.message);
     }
   } catch (error) {
-    if (!state.pending.has(entry.client_msg_id)) return; // the live copy arrived meanwhile
-    entry.status = 'failed';
-    entry.error = error;
-    store.changed(`thread:${entry.target}`);
+    // Unless the live copy arrived meanwhile (and took the entry away): then it was sent.
+    store.setPendingStatus(entry.client_msg_id, 'failed', error);
   }
 }
 
@@ -224,12 +211,8 @@ export function markRead(threadId) {
   store.markReadLocally(threadId, seq);
   api
     .markRead(threadId, seq)
-    .catch(() => {
-      // The server kept the old marker: show that, so the next look at the thread retries.
-      const current = state.threads.get(threadId);
-      if (current?.last_read_seq === seq) Object.assign(current, before);
-      store.changed('threads');
-    })
+    // The server kept the old marker: show that, so the next look at the thread retries.
+    .catch(() => store.undoMarkRead(threadId, seq, before))
     .finally(() => {
       if (marking.get(threadId) === seq) marking.delete(threadId);
     });

@@ -22,7 +22,7 @@ function start(session) {
   stop();
   configure({ token: session.token, unauthorized: () => signedOut('Your session has ended. Please sign in again.') });
   store.reset();
-  store.state.me = { user_id: session.user_id, username: session.username };
+  store.signedIn(session);
   const live = new Live({
     token: session.token,
     update: (entry) => chat.applyUpdate(entry),

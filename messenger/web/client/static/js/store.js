@@ -1,5 +1,11 @@
 // The client's state and the only code that changes it. Views read `state` and re-render when
-// told which part changed; nothing here talks to the network (chat.js does).
+// told which part changed; nothing here talks to the network (chat.js does). Other modules read
+// `state` but never assign to it: every change is a function here, which also says what changed.
+
+// The server keeps a thread's newest message's first PREVIEW_LENGTH code points as its preview
+// (messenger/model.py: PREVIEW_LENGTH = 140, `contents[:PREVIEW_LENGTH]` on a Python str). GET
+// /version's `limits` does not carry it, so this is the client's one copy of that number.
+export const PREVIEW_LENGTH = 140;
 
 export const state = {
   me: null, // {user_id, username}
@@ -46,6 +52,18 @@ export function reset() {
   changed('all');
 }
 
+/** Start a signed-in session's state: who "me" is. */
+export function signedIn(me) {
+  state.me = { user_id: me.user_id, username: me.username };
+  changed('all');
+}
+
+/** A message's preview as the server cuts it: code points (an emoji is one), not UTF-16 units. */
+export function previewOf(contents) {
+  const points = Array.from(contents); // a string iterates by code point
+  return points.length <= PREVIEW_LENGTH ? contents : points.slice(0, PREVIEW_LENGTH).join('');
+}
+
 // Threads ---------------------------------------------------------------------------------
 
 /** Threads by latest activity, as the server orders them. */
@@ -53,6 +71,12 @@ export function sortedThreads() {
   return [...state.threads.values()].sort(
     (a, b) => b.last_activity - a.last_activity || (a.thread_id < b.thread_id ? 1 : -1),
   );
+}
+
+/** The thread list's loading state: {loading, error, hasMore}, merged into what it was. */
+export function setThreadList(fields) {
+  state.threadList = { ...state.threadList, ...fields };
+  changed('threads');
 }
 
 export function setThreads(threads, { append = false } = {}) {
@@ -139,7 +163,7 @@ export function receiveMessage(message) {
     thread.last_message = {
       seq: message.seq,
       user_id: message.user_id,
-      contents: message.contents.slice(0, 140),
+      contents: previewOf(message.contents),
       timestamp: message.timestamp,
     };
     if (mine) {
@@ -197,6 +221,16 @@ function countUnread(thread) {
 /** Mark read locally at once; the server's thread.read entry confirms it later. */
 export function markReadLocally(threadId, seq) {
   readUpTo(threadId, state.me.user_id, seq);
+}
+
+/** The server refused a read marker: put back what it replaced, unless something moved it since. */
+export function undoMarkRead(threadId, seq, before) {
+  const thread = state.threads.get(threadId);
+  if (thread?.last_read_seq === seq) {
+    thread.last_read_seq = before.last_read_seq;
+    thread.unread_count = before.unread_count;
+  }
+  changed('threads');
 }
 
 function peerReadUpTo(threadId, userId, seq) {
@@ -280,6 +314,14 @@ export function conversationLoaded(threadId, messages) {
   for (const message of early) insertMessage(current, message);
 }
 
+/** Everything shown may be behind (the log expired): each conversation reloads when next shown. */
+export function markConversationsStale() {
+  for (const [threadId, current] of state.conversations) {
+    current.stale = true;
+    changed(`thread:${threadId}`);
+  }
+}
+
 /** An older page arrived (oldest first): put it in front. */
 export function olderLoaded(threadId, older) {
   const current = state.conversations.get(threadId);
@@ -302,11 +344,38 @@ export function putPending(entry) {
   changed(`thread:${entry.target}`);
 }
 
+/** A send is under way again ('pending') or has failed ('failed', with the error). */
+export function setPendingStatus(clientMsgId, status, error = null) {
+  const entry = state.pending.get(clientMsgId);
+  if (!entry) return;
+  entry.status = status;
+  entry.error = error;
+  changed(`thread:${entry.target}`);
+}
+
+/** A draft 1:1 chat became a thread: its pending sends now belong to that thread. */
+export function movePending(fromTarget, threadId) {
+  for (const entry of pendingFor(fromTarget)) {
+    Object.assign(entry, { target: threadId, threadId });
+    changed(`thread:${threadId}`);
+  }
+}
+
 export function dropPending(clientMsgId) {
   const entry = state.pending.get(clientMsgId);
   if (!entry) return;
   state.pending.delete(clientMsgId);
   changed(`thread:${entry.target}`);
+}
+
+/** Remember whom a draft 1:1 chat (#/new/<user_id>) is with until its first message opens it. */
+export function putDraft(user) {
+  state.drafts.set(user.user_id, user);
+  changed(`thread:draft:${user.user_id}`);
+}
+
+export function draft(userId) {
+  return state.drafts.get(userId) ?? null;
 }
 
 export function peerReads(threadId) {

@@ -4,7 +4,7 @@
 import { avatar, h, replace } from '../dom.js';
 import { describeError } from '../api.js';
 import * as chat from '../chat.js';
-import { state, subscribe, threadName } from '../store.js';
+import { putDraft, state, subscribe, threadName } from '../store.js';
 
 const SEARCH_DELAY_MS = 200; // wait for a pause in typing before asking the server
 
@@ -112,7 +112,7 @@ export function newChatDialog() {
       if (existing) {
         window.location.hash = `#/t/${encodeURIComponent(existing.thread_id)}`;
       } else {
-        state.drafts.set(user.user_id, user);
+        putDraft(user);
         window.location.hash = `#/new/${encodeURIComponent(user.user_id)}`;
       }
     },
