@@ -83,7 +83,6 @@ from ..errors import (
     UsernameTaken,
 )
 from ..model import (
-    GROUP,
     MEMBER_ADDED,
     MEMBER_REMOVED,
     MESSAGE_NEW,
@@ -104,11 +103,24 @@ from ..model import (
     Update,
     UpdatePage,
     User,
-    departure_actors,
     member_body,
     message_new_body,
     thread_new_body,
     thread_read_body,
+)
+from ..rules import (
+    departure_actors,
+    is_cursor_expired,
+    is_same_opening,
+    merge_floors,
+    newest_cursor,
+    read_target,
+    told_of_addition,
+    told_of_creation,
+    told_of_joining,
+    told_of_message,
+    told_of_read,
+    told_of_removal,
 )
 
 logger = logging.getLogger(__name__)
@@ -390,7 +402,7 @@ class MongoStore:
 
     @_unavailable_on_error
     def mark_read(self, thread_id: str, user_id: str, seq: int, now: int) -> ReadMarked:
-        target = min(seq, self._newest_seq(thread_id))
+        target = read_target(seq, self._newest_seq(thread_id))
         before = self._memberships.find_one_and_update(
             {"thread_id": thread_id, "user_id": user_id},
             {"$max": {"last_read_seq": target}},
@@ -403,7 +415,8 @@ class MongoStore:
             return ReadMarked(before["last_read_seq"])
         body = thread_read_body(thread_id, user_id, target)
         key = _key(THREAD_READ, thread_id, user_id, target)
-        return ReadMarked(target, self._append(self._member_ids(thread_id), THREAD_READ, body, key, now))
+        told = told_of_read(self._member_ids(thread_id))
+        return ReadMarked(target, self._append(told, THREAD_READ, body, key, now))
 
     @_unavailable_on_error
     def add_members(self, thread_id: str, user_ids: list[str], now: int, added_by: str) -> MembersChanged:
@@ -415,9 +428,11 @@ class MongoStore:
         cursors: Cursors = {}
         for user_id in added:
             key = _key(MEMBER_ADDED, thread_id, user_id, now)
-            cursors |= self._append(members, MEMBER_ADDED, member_body(thread_id, user_id), key, now)
+            told = told_of_addition(members, user_id)
+            cursors |= self._append(told, MEMBER_ADDED, member_body(thread_id, user_id), key, now)
             body = thread_new_body(self._view_of(thread_id, user_id))
-            cursors |= self._append([user_id], THREAD_NEW, body, _key(THREAD_NEW, thread_id, now), now)
+            key = _key(THREAD_NEW, thread_id, now)
+            cursors |= self._append(told_of_joining(user_id), THREAD_NEW, body, key, now)
         return MembersChanged(added, cursors)
 
     @_unavailable_on_error
@@ -436,7 +451,7 @@ class MongoStore:
         removed = self._memberships.find_one_and_delete(membership)
         if removed is None:  # a concurrent removal won
             return MembersChanged([])
-        told = sorted({*members, user_id})  # everyone before the removal, the removed one included
+        told = told_of_removal(members, user_id)
         body = member_body(thread_id, user_id)
         key = _key(MEMBER_REMOVED, thread_id, user_id, removed["joined_at"])
         return MembersChanged([user_id], self._append(told, MEMBER_REMOVED, body, key, now))
@@ -461,7 +476,7 @@ class MongoStore:
         # The floor is read after the page: pruning raises it before deleting, so a floor still at
         # or below ``since`` proves the page was read before anything after ``since`` was deleted.
         newest, floor = self._log_state(user_id)
-        if not floor <= since <= max(newest, floor):
+        if is_cursor_expired(since, newest, floor):
             raise CursorExpired()
         updates = [Update(doc["cursor"], doc["type"], doc["body"]) for doc in docs[:limit]]
         return UpdatePage(updates, updates[-1].cursor if updates else since, more=len(docs) > limit)
@@ -486,7 +501,7 @@ class MongoStore:
     def _append_one(self, user_id: str, kind: str, body: dict, key: str, now: int) -> int | None:
         """Take the next cursor above everything visible; None when a roll-forward finds the key there."""
         for attempt in range(1, CURSOR_ATTEMPTS + 1):
-            cursor = max(self._log_state(user_id)) + 1
+            cursor = newest_cursor(*self._log_state(user_id)) + 1
             try:
                 self._updates.insert_one(_update_doc(user_id, cursor, kind, body, key, now))
                 return cursor
@@ -505,7 +520,7 @@ class MongoStore:
 
     def _current_cursor(self, user_id: str) -> int:
         """The newest cursor handed out, even when pruning has deleted the update; 0 before any."""
-        return max(self._log_state(user_id))
+        return newest_cursor(*self._log_state(user_id))
 
     def _prune_floors(self, older_than: int, max_per_user: int) -> dict[str, int]:
         """Per user with something to drop, the cursor up to which the retention policy drops it."""
@@ -522,10 +537,7 @@ class MongoStore:
                 {"$project": {"upto": {"$subtract": ["$newest", max_per_user]}}},
             ]
         )
-        floors: dict[str, int] = {}
-        for doc in [*too_old, *too_many]:
-            floors[doc["_id"]] = max(floors.get(doc["_id"], 0), doc["upto"])
-        return floors
+        return merge_floors((doc["_id"], doc["upto"]) for doc in [*too_old, *too_many])
 
     def _prune_log(self, user_id: str, upto: int) -> int:
         """Raise the floor, then delete up to it: an append reading the floor never reuses a cursor."""
@@ -581,9 +593,9 @@ class MongoStore:
             {"thread_id": message.thread_id, "last_seq": {"$lt": message.seq}},
             {"$set": {"last_seq": message.seq, "last_activity": message.timestamp}},
         )
-        members = self._member_ids(message.thread_id)
+        told = told_of_message(self._member_ids(message.thread_id))
         key = _key(MESSAGE_NEW, message.message_id)
-        cursors = self._append(members, MESSAGE_NEW, message_new_body(message), key, message.timestamp)
+        cursors = self._append(told, MESSAGE_NEW, message_new_body(message), key, message.timestamp)
         self._messages.update_one({"_id": message.message_id}, {"$set": {"fanned_out": True}})
         return cursors
 
@@ -602,7 +614,9 @@ class MongoStore:
     def _reopened(self, thread: NewThread, retried: Message) -> Opened:
         """Answer a retried create_thread with what the first attempt made, finishing its writes."""
         doc = self._threads.find_one({"_id": retried.thread_id})
-        if doc is None or not _same_opening(thread, doc, retried):
+        if doc is None or not is_same_opening(
+            thread, doc["kind"], doc["direct_key"], doc["created_by"], retried
+        ):
             raise ClientMsgIdConflict()
         announced = self._complete_creation(doc)
         return Opened(retried.thread_id, retried, False, announced | self._roll_forward(retried))
@@ -629,7 +643,8 @@ class MongoStore:
         members = self._members_of([thread["_id"]]).get(thread["_id"], [])
         body = thread_new_body(_fresh_view(thread, members))
         key = _key(THREAD_NEW, thread["_id"])
-        return self._append(thread["member_ids"], THREAD_NEW, body, key, thread["created_at"])
+        told = told_of_creation(thread["member_ids"])
+        return self._append(told, THREAD_NEW, body, key, thread["created_at"])
 
     def _ensure_membership(self, thread_id: str, user_id: str, at: int, last_seq: int, added_by: str) -> bool:
         """Add a membership unless it exists; True only when this call added it."""
@@ -769,18 +784,6 @@ def _fresh_view(thread: Doc, members: list[Member]) -> ThreadView:
         last_read_seq=0,
         unread_count=0,
     )
-
-
-def _same_opening(thread: NewThread, doc: Doc, retried: Message) -> bool:
-    """Whether ``retried`` is the first message of the thread this create_thread would open."""
-    same_direct = thread.direct_key is not None and doc["direct_key"] == thread.direct_key
-    same_group = (
-        thread.kind == GROUP
-        and doc["kind"] == GROUP
-        and retried.seq == 1
-        and doc["created_by"] == retried.user_id
-    )
-    return same_direct or same_group
 
 
 def _user_doc(user: User, password_hash: str) -> Doc:

@@ -28,7 +28,6 @@ from ..errors import (
     UsernameTaken,
 )
 from ..model import (
-    GROUP,
     MEMBER_ADDED,
     MEMBER_REMOVED,
     MESSAGE_NEW,
@@ -50,11 +49,23 @@ from ..model import (
     UpdatePage,
     User,
     compact_json,
-    departure_actors,
     member_body,
     message_new_body,
     thread_new_body,
     thread_read_body,
+)
+from ..rules import (
+    departure_actors,
+    is_cursor_expired,
+    is_same_opening,
+    merge_floors,
+    read_target,
+    told_of_addition,
+    told_of_creation,
+    told_of_joining,
+    told_of_message,
+    told_of_read,
+    told_of_removal,
 )
 from .group_commit import GroupCommit
 
@@ -349,7 +360,8 @@ class SqliteStore:
                 conn, thread.thread_id, thread.member_ids, thread.created_at, 0, thread.created_by
             )
             view = _view_for(conn, thread.thread_id, thread.created_by)
-            _append(conn, thread.member_ids, THREAD_NEW, thread_new_body(view), thread.created_at)
+            told = told_of_creation(thread.member_ids)
+            _append(conn, told, THREAD_NEW, thread_new_body(view), thread.created_at)
             sent = _send_in(conn, replace(first, thread_id=thread.thread_id))
             return Opened(thread.thread_id, sent.message, created=True, cursors=sent.cursors)
 
@@ -408,7 +420,7 @@ class SqliteStore:
     def mark_read(self, thread_id: str, user_id: str, seq: int, now: int) -> ReadMarked:
         with self._transaction(write=True) as conn:
             marker = _require_member(conn, thread_id, user_id)
-            target = max(marker["last_read_seq"], min(seq, marker["last_seq"]))
+            target = max(marker["last_read_seq"], read_target(seq, marker["last_seq"]))
             if target == marker["last_read_seq"]:
                 return ReadMarked(target)
             conn.execute(
@@ -416,7 +428,8 @@ class SqliteStore:
                 (target, thread_id, user_id),
             )
             body = thread_read_body(thread_id, user_id, target)
-            return ReadMarked(target, _append(conn, _member_ids(conn, thread_id), THREAD_READ, body, now))
+            told = told_of_read(_member_ids(conn, thread_id))
+            return ReadMarked(target, _append(conn, told, THREAD_READ, body, now))
 
     def add_members(self, thread_id: str, user_ids: list[str], now: int, added_by: str) -> MembersChanged:
         with self._transaction(write=True) as conn:
@@ -429,9 +442,10 @@ class SqliteStore:
             cursors: Cursors = {}
             members = _member_ids(conn, thread_id)
             for user_id in added:
-                cursors |= _append(conn, members, MEMBER_ADDED, member_body(thread_id, user_id), now)
+                told = told_of_addition(members, user_id)
+                cursors |= _append(conn, told, MEMBER_ADDED, member_body(thread_id, user_id), now)
                 view = _view_for(conn, thread_id, user_id)
-                cursors |= _append(conn, [user_id], THREAD_NEW, thread_new_body(view), now)
+                cursors |= _append(conn, told_of_joining(user_id), THREAD_NEW, thread_new_body(view), now)
             return MembersChanged(added, cursors)
 
     def remove_member(self, thread_id: str, user_id: str, now: int, removed_by: str) -> MembersChanged:
@@ -452,7 +466,8 @@ class SqliteStore:
                     for actor in departure_actors(user_id, added_by, removed_by)
                 ],
             )
-            cursors = _append(conn, members, MEMBER_REMOVED, member_body(thread_id, user_id), now)
+            told = told_of_removal(members, user_id)
+            cursors = _append(conn, told, MEMBER_REMOVED, member_body(thread_id, user_id), now)
             return MembersChanged([user_id], cursors)
 
     def departures_involving(self, thread_id: str, actor_id: str, user_ids: list[str]) -> dict[str, int]:
@@ -474,7 +489,7 @@ class SqliteStore:
     def read_updates(self, user_id: str, since: int, limit: int) -> UpdatePage:
         with self._transaction(write=False) as conn:
             last_cursor, floor = _log_state(conn, user_id)
-            if not floor <= since <= last_cursor:
+            if is_cursor_expired(since, last_cursor, floor):
                 raise CursorExpired()
             rows = conn.execute(
                 "SELECT cursor, type, body FROM updates WHERE user_id = ? AND cursor > ?"
@@ -495,9 +510,7 @@ class SqliteStore:
                 "SELECT user_id, last_cursor - ?1 AS upto FROM update_logs WHERE last_cursor - floor > ?1",
                 (max_per_user,),
             ).fetchall()
-            floors: dict[str, int] = {}
-            for row in [*too_old, *too_many]:
-                floors[row["user_id"]] = max(floors.get(row["user_id"], 0), row["upto"])
+            floors = merge_floors((row["user_id"], row["upto"]) for row in [*too_old, *too_many])
             # The floor is what tells an expired cursor from a gap: raise it with the delete.
             conn.executemany(
                 "UPDATE update_logs SET floor = MAX(floor, ?) WHERE user_id = ?",
@@ -542,7 +555,8 @@ def _send_in(conn: sqlite3.Connection, new: NewMessage) -> Sent:
         " last_read_seq = CASE WHEN user_id = ? THEN ? ELSE last_read_seq END WHERE thread_id = ?",
         (seq, message.timestamp, message.user_id, seq, message.thread_id),
     )
-    cursors = _append(conn, members, MESSAGE_NEW, message_new_body(message), message.timestamp)
+    told = told_of_message(members)
+    cursors = _append(conn, told, MESSAGE_NEW, message_new_body(message), message.timestamp)
     return Sent(message, created=True, cursors=cursors, message_cursors=cursors)
 
 
@@ -597,14 +611,7 @@ def _reopened(conn: sqlite3.Connection, thread: NewThread, retried: Message) -> 
     row = conn.execute(
         "SELECT kind, direct_key, created_by FROM threads WHERE thread_id = ?", (retried.thread_id,)
     ).fetchone()
-    same_direct = thread.direct_key is not None and row["direct_key"] == thread.direct_key
-    same_group = (
-        thread.kind == GROUP
-        and row["kind"] == GROUP
-        and retried.seq == 1
-        and row["created_by"] == retried.user_id
-    )
-    if not (same_direct or same_group):
+    if not is_same_opening(thread, row["kind"], row["direct_key"], row["created_by"], retried):
         raise ClientMsgIdConflict()
     return Opened(retried.thread_id, retried, created=False)
 
