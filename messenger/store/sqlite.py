@@ -4,6 +4,8 @@ Every read-then-write runs in ``BEGIN IMMEDIATE`` (a plain BEGIN upgrades its lo
 first write and fails with "database is locked" when two writers race), and a send is one
 transaction: seq allocation, the message and every membership update commit together (sends
 that arrive together share one, each under its own savepoint: see ``group_commit``).
+What both stores decide (who is told of each change, retry matching, floors, cursor expiry)
+is in ``messenger.rules``; this module only says how SQLite stores it.
 """
 
 from __future__ import annotations
