@@ -235,10 +235,6 @@ class MongoStore:
                 raise UsernameTaken() from None
             raise
 
-    def get_user(self, user_id: str) -> User | None:
-        users = self.get_users([user_id])
-        return users[0] if users else None
-
     @_unavailable_on_error
     def find_login(self, login: str) -> tuple[User, str] | None:
         low = login.lower()
@@ -279,11 +275,6 @@ class MongoStore:
 
     # Threads and messages -------------------------------------------------------------
     @_unavailable_on_error
-    def find_direct_thread(self, direct_key: str) -> str | None:
-        doc = self._threads.find_one({"direct_key": direct_key}, {"_id": 1})
-        return doc["_id"] if doc else None
-
-    @_unavailable_on_error
     def open_thread(self, thread: NewThread, first: NewMessage) -> Opened:
         retried = self._find_retry(first)
         if retried is not None:
@@ -302,7 +293,7 @@ class MongoStore:
         return self._deliver(message)
 
     @_unavailable_on_error
-    def get_thread(self, thread_id: str, user_id: str) -> ThreadView:
+    def require_thread(self, thread_id: str, user_id: str) -> ThreadView:
         return self._view_of(thread_id, user_id)
 
     @_unavailable_on_error

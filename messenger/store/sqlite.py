@@ -275,10 +275,6 @@ class SqliteStore:
                 ),
             )
 
-    def get_user(self, user_id: str) -> User | None:
-        users = self.get_users([user_id])
-        return users[0] if users else None
-
     def find_login(self, login: str) -> tuple[User, str] | None:
         with self._connection() as conn:
             row = conn.execute(
@@ -330,11 +326,6 @@ class SqliteStore:
             conn.execute("DELETE FROM tokens WHERE token_hash = ?", (token_hash,))
 
     # Threads and messages -------------------------------------------------------------
-    def find_direct_thread(self, direct_key: str) -> str | None:
-        with self._connection() as conn:
-            row = conn.execute("SELECT thread_id FROM threads WHERE direct_key = ?", (direct_key,)).fetchone()
-        return row["thread_id"] if row else None
-
     def open_thread(self, thread: NewThread, first: NewMessage) -> Opened:
         with self._transaction(write=True) as conn:
             retried = _find_retry(conn, first)
@@ -384,7 +375,7 @@ class SqliteStore:
                 conn.execute("RELEASE send")
         return outcomes
 
-    def get_thread(self, thread_id: str, user_id: str) -> ThreadView:
+    def require_thread(self, thread_id: str, user_id: str) -> ThreadView:
         with self._transaction(write=False) as conn:
             return _view_for(conn, thread_id, user_id)
 
