@@ -91,7 +91,7 @@ def remove_member(deps: Deps, actor_id: str, thread_id: str, user_id: str) -> No
     ring(deps, changed.cursors)
 
 
-def typing(deps: Deps, user_id: str, thread_id: str) -> None:
+def announce_typing(deps: Deps, user_id: str, thread_id: str) -> None:
     """Tell the thread's other members, as it happens, that this member is typing.
 
     At most one hint per user and thread every TYPING_RELAY_INTERVAL_S is relayed; the rest are

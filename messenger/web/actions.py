@@ -83,8 +83,8 @@ def mark_read(deps: Deps, actor_id: str, data: dict) -> Reply:
     return {"thread_id": data["thread_id"], "last_read_seq": last_read_seq}, 200
 
 
-def typing(deps: Deps, actor_id: str, data: dict) -> Reply:
-    threads.typing(deps, actor_id, data["thread_id"])
+def announce_typing(deps: Deps, actor_id: str, data: dict) -> Reply:
+    threads.announce_typing(deps, actor_id, data["thread_id"])
     return {"thread_id": data["thread_id"]}, 200
 
 
@@ -121,9 +121,9 @@ ACTIONS: dict[str, Action] = {
 SOCKET_ACTIONS: dict[str, Action] = {
     **ACTIONS,
     "mark_read": Action(schemas.MarkReadAction(), schemas.ReadMarker(), mark_read, ("mark_read",)),
-    # Typing is throttled where it is relayed (service.threads.typing), and answered OK anyway;
+    # Typing is throttled where it is relayed (service.threads.announce_typing), and answered OK anyway;
     # its one membership read per frame counts as a read.
-    "typing": Action(schemas.TypingAction(), schemas.TypingReply(), typing, ("read",)),
+    "typing": Action(schemas.TypingAction(), schemas.TypingReply(), announce_typing, ("read",)),
 }
 
 
