@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema
 
 from .. import metrics, schemas
 from ..errors import InvalidPayload, UserMismatch
@@ -127,15 +127,6 @@ SOCKET_ACTIONS: dict[str, Action] = {
 }
 
 
-def load(schema: Schema, payload: Any) -> dict:
-    """Validate a payload, turning marshmallow's errors into our 422."""
-    try:
-        return schema.load(payload)
-    except ValidationError as error:
-        details = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
-        raise InvalidPayload(details=details) from None
-
-
 def dispatch(
     deps: Deps, limits: RateLimits, actor_id: str, payload: Any, registry: dict[str, Action] = ACTIONS
 ) -> Reply:
@@ -146,6 +137,6 @@ def dispatch(
         raise InvalidPayload(details={"action": [f"Must be one of: {', '.join(registry)}."]})
     for scope in action.scopes:  # before validation: a malformed request counts too
         limits.check(scope, actor_id)
-    data = load(action.request, payload)
+    data = schemas.load(action.request, payload)
     reply, status = action.handle(deps, actor_id, data)
     return action.reply.dump(reply), status
