@@ -1,6 +1,8 @@
 """The ports the service depends on; adapters in ``store/`` implement them.
 
-Every adapter must pass the one contract suite in ``tests/contract``.
+Every adapter must pass the one contract suite in ``tests/contract``, and decides what the
+port leaves to rules (who is told of each change, retry matching, floors, cursor expiry) by
+calling ``messenger.rules`` inside its writes.
 """
 
 from __future__ import annotations

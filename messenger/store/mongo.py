@@ -76,6 +76,7 @@ from pymongo import ASCENDING, DESCENDING, MongoClient, ReturnDocument, WriteCon
 from pymongo.cursor import Cursor
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
+from .. import rules
 from ..errors import (
     ClientMsgIdConflict,
     CursorExpired,
@@ -107,20 +108,6 @@ from ..model import (
     message_new_body,
     thread_new_body,
     thread_read_body,
-)
-from ..rules import (
-    departure_actors,
-    is_cursor_expired,
-    is_same_opening,
-    merge_floors,
-    newest_cursor,
-    read_target,
-    told_of_addition,
-    told_of_creation,
-    told_of_joining,
-    told_of_message,
-    told_of_read,
-    told_of_removal,
 )
 from .mongo_documents import (
     INDEXES,
@@ -325,7 +312,7 @@ class MongoStore:
 
     @_unavailable_on_error
     def mark_read(self, thread_id: str, user_id: str, seq: int, now: int) -> ReadMarked:
-        target = read_target(seq, self._newest_seq(thread_id))
+        target = rules.read_target(seq, self._newest_seq(thread_id))
         before = self._memberships.find_one_and_update(
             {"thread_id": thread_id, "user_id": user_id},
             {"$max": {"last_read_seq": target}},
@@ -338,7 +325,7 @@ class MongoStore:
             return ReadMarked(before["last_read_seq"])
         body = thread_read_body(thread_id, user_id, target)
         key = event_key(THREAD_READ, thread_id, user_id, target)
-        told = told_of_read(self._member_ids(thread_id))
+        told = rules.told_of_read(self._member_ids(thread_id))
         return ReadMarked(target, self._append(told, THREAD_READ, body, key, now))
 
     @_unavailable_on_error
@@ -351,11 +338,11 @@ class MongoStore:
         cursors: Cursors = {}
         for user_id in added:
             key = event_key(MEMBER_ADDED, thread_id, user_id, now)
-            told = told_of_addition(members, user_id)
+            told = rules.told_of_addition(members, user_id)
             cursors |= self._append(told, MEMBER_ADDED, member_body(thread_id, user_id), key, now)
             body = thread_new_body(self._view_of(thread_id, user_id))
             key = event_key(THREAD_NEW, thread_id, now)
-            cursors |= self._append(told_of_joining(user_id), THREAD_NEW, body, key, now)
+            cursors |= self._append(rules.told_of_joining(user_id), THREAD_NEW, body, key, now)
         return MembersChanged(added, cursors)
 
     @_unavailable_on_error
@@ -367,14 +354,14 @@ class MongoStore:
             return MembersChanged([])
         # Recorded before the removal: a crash in between leaves a record about a member, which
         # refuses nothing (adding a member is a no-op), never a removal without its record.
-        for actor in departure_actors(user_id, before.get("added_by"), removed_by):
+        for actor in rules.departure_actors(user_id, before.get("added_by"), removed_by):
             self._departures.update_one(
                 {**membership, "actor_id": actor}, {"$set": {"left_at": now}}, upsert=True
             )
         removed = self._memberships.find_one_and_delete(membership)
         if removed is None:  # a concurrent removal won
             return MembersChanged([])
-        told = told_of_removal(members, user_id)
+        told = rules.told_of_removal(members, user_id)
         body = member_body(thread_id, user_id)
         key = event_key(MEMBER_REMOVED, thread_id, user_id, removed["joined_at"])
         return MembersChanged([user_id], self._append(told, MEMBER_REMOVED, body, key, now))
@@ -399,7 +386,7 @@ class MongoStore:
         # The floor is read after the page: pruning raises it before deleting, so a floor still at
         # or below ``since`` proves the page was read before anything after ``since`` was deleted.
         newest, floor = self._log_state(user_id)
-        if is_cursor_expired(since, newest, floor):
+        if rules.is_cursor_expired(since, newest, floor):
             raise CursorExpired()
         updates = [update_of(doc) for doc in docs[:limit]]
         return UpdatePage(updates, updates[-1].cursor if updates else since, more=len(docs) > limit)
@@ -424,7 +411,7 @@ class MongoStore:
     def _append_one(self, user_id: str, kind: str, body: dict, key: str, now: int) -> int | None:
         """Take the next cursor above everything visible; None when a roll-forward finds the key there."""
         for attempt in range(1, CURSOR_ATTEMPTS + 1):
-            cursor = newest_cursor(*self._log_state(user_id)) + 1
+            cursor = rules.newest_cursor(*self._log_state(user_id)) + 1
             try:
                 self._updates.insert_one(update_doc(user_id, cursor, kind, body, key, now))
                 return cursor
@@ -443,7 +430,7 @@ class MongoStore:
 
     def _current_cursor(self, user_id: str) -> int:
         """The newest cursor handed out, even when pruning has deleted the update; 0 before any."""
-        return newest_cursor(*self._log_state(user_id))
+        return rules.newest_cursor(*self._log_state(user_id))
 
     def _prune_floors(self, older_than: int, max_per_user: int) -> dict[str, int]:
         """Per user with something to drop, the cursor up to which the retention policy drops it."""
@@ -460,7 +447,7 @@ class MongoStore:
                 {"$project": {"upto": {"$subtract": ["$newest", max_per_user]}}},
             ]
         )
-        return merge_floors((doc["_id"], doc["upto"]) for doc in [*too_old, *too_many])
+        return rules.merge_floors((doc["_id"], doc["upto"]) for doc in [*too_old, *too_many])
 
     def _prune_log(self, user_id: str, upto: int) -> int:
         """Raise the floor, then delete up to it: an append reading the floor never reuses a cursor."""
@@ -516,7 +503,7 @@ class MongoStore:
             {"thread_id": message.thread_id, "last_seq": {"$lt": message.seq}},
             {"$set": {"last_seq": message.seq, "last_activity": message.timestamp}},
         )
-        told = told_of_message(self._member_ids(message.thread_id))
+        told = rules.told_of_message(self._member_ids(message.thread_id))
         key = event_key(MESSAGE_NEW, message.message_id)
         cursors = self._append(told, MESSAGE_NEW, message_new_body(message), key, message.timestamp)
         self._messages.update_one({"_id": message.message_id}, {"$set": {"fanned_out": True}})
@@ -537,7 +524,7 @@ class MongoStore:
     def _reopened(self, thread: NewThread, retried: Message) -> Opened:
         """Answer a retried create_thread with what the first attempt made, finishing its writes."""
         doc = self._threads.find_one({"_id": retried.thread_id})
-        if doc is None or not is_same_opening(
+        if doc is None or not rules.is_same_opening(
             thread, doc["kind"], doc["direct_key"], doc["created_by"], retried
         ):
             raise ClientMsgIdConflict()
@@ -566,7 +553,7 @@ class MongoStore:
         members = self._members_of([thread["_id"]]).get(thread["_id"], [])
         body = thread_new_body(fresh_view(thread, members))
         key = event_key(THREAD_NEW, thread["_id"])
-        told = told_of_creation(thread["member_ids"])
+        told = rules.told_of_creation(thread["member_ids"])
         return self._append(told, THREAD_NEW, body, key, thread["created_at"])
 
     def _ensure_membership(self, thread_id: str, user_id: str, at: int, last_seq: int, added_by: str) -> bool:

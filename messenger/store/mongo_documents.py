@@ -11,7 +11,7 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 
-from ..model import Member, Message, NewThread, Preview, ThreadView, Update, User
+from ..model import MESSAGE_FIELDS, Member, Message, NewThread, Preview, ThreadView, Update, User
 
 Doc = dict[str, Any]
 
@@ -159,17 +159,9 @@ def thread_doc(thread: NewThread) -> Doc:
 
 
 def message_doc(message: Message) -> Doc:
-    return {
-        "_id": message.message_id,
-        "thread_id": message.thread_id,
-        "seq": message.seq,
-        "user_id": message.user_id,
-        "contents": message.contents,
-        "timestamp": message.timestamp,
-        "client_timestamp": message.client_timestamp,
-        "client_msg_id": message.client_msg_id,
-        "fanned_out": False,
-    }
+    """A new message, its fan-out pending (step 6 of ``MongoStore.send`` completes it)."""
+    fields = message.to_dict()
+    return {"_id": fields.pop("message_id"), **fields, "fanned_out": False}
 
 
 def update_doc(user_id: str, cursor: int, kind: str, body: dict, key: str, now: int) -> Doc:
@@ -181,16 +173,9 @@ def user_of(doc: Doc) -> User:
 
 
 def message_of(doc: Doc) -> Message:
-    return Message(
-        message_id=doc["_id"],
-        thread_id=doc["thread_id"],
-        seq=doc["seq"],
-        user_id=doc["user_id"],
-        contents=doc["contents"],
-        timestamp=doc["timestamp"],
-        client_timestamp=doc["client_timestamp"],
-        client_msg_id=doc.get("client_msg_id"),
-    )
+    """A message document as a model value; the oldest documents may lack ``client_msg_id``."""
+    stored = {name: doc[name] for name in MESSAGE_FIELDS if name in doc}
+    return Message(**{**stored, "message_id": doc["_id"], "client_msg_id": doc.get("client_msg_id")})
 
 
 def preview_of(doc: Doc) -> Preview:
