@@ -12,7 +12,7 @@ from .service.updates import start_pruning
 from .web import accounts, asyncapi, bodies, cors, headers, observe, ops, stream, threads, updates
 from .web.api import MessengerApi, openapi_config
 from .web.client import bp as client_bp
-from .web.context import EXTENSION_KEY
+from .web.context import EXTENSION_KEY, PRUNER_KEY
 from .web.errors import register_error_handlers
 from .web.jsonio import JsonProvider
 from .web.limits import install_rate_limits
@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None, deps: Deps | None = None) -> Fl
 
     register_commands(app)
     if settings.prune_interval_s > 0:
-        start_pruning(app.extensions[EXTENSION_KEY])
+        app.extensions[PRUNER_KEY] = start_pruning(app.extensions[EXTENSION_KEY])
     return app
 
 

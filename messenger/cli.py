@@ -6,9 +6,8 @@ import click
 from flask import Flask
 
 from .errors import MessengerError
-from .schemas import SignupRequest
+from .schemas import SignupRequest, load
 from .service import accounts
-from .web.actions import load
 from .web.context import deps
 
 

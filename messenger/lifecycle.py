@@ -1,4 +1,4 @@
-"""Process lifecycle hooks gunicorn calls (see gunicorn.conf.py)."""
+"""Lifecycle hooks: what gunicorn calls at shutdown (gunicorn.conf.py); ending an app's pruner."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask
 
-from .web.context import EXTENSION_KEY
+from .web.context import EXTENSION_KEY, PRUNER_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -22,3 +22,10 @@ def drain(app: Flask) -> None:
         return
     logger.info("draining: ending long-polls and closing sockets")
     deps.notifier.drain()
+
+
+def stop_pruning(app: Flask) -> None:
+    """End the app's background pruner, if it runs one (tests end each app's this way)."""
+    stop = getattr(app, "extensions", {}).pop(PRUNER_KEY, None)
+    if stop is not None:
+        stop.set()

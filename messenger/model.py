@@ -218,12 +218,6 @@ def escape_lone_surrogates(text: str) -> str:
     return LONE_SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
-def departure_actors(user_id: str, added_by: str | None, removed_by: str) -> list[str]:
-    """Who may not add a member back soon after they leave: whoever had added them and whoever
-    removed them (a member who left removed themselves, and cannot add themselves anyway)."""
-    return sorted({actor for actor in (added_by, removed_by) if actor and actor != user_id})
-
-
 def compact_json(value: dict) -> str:
     """The one JSON encoding of update bodies and socket frames, so a frame assembled around an
     encoded body is byte for byte the frame encoded whole. UTF-8, not \\u escapes: an emoji

@@ -1,6 +1,8 @@
 """The ports the service depends on; adapters in ``store/`` implement them.
 
-Every adapter must pass the one contract suite in ``tests/contract``.
+Every adapter must pass the one contract suite in ``tests/contract``, and decides what the
+port leaves to rules (who is told of each change, retry matching, floors, cursor expiry) by
+calling ``messenger.rules`` inside its writes.
 """
 
 from __future__ import annotations
@@ -46,8 +48,6 @@ class Store(Protocol):
     def add_user(self, user: User, password_hash: str) -> None:
         """Store a new user; raise ``EmailTaken`` or ``UsernameTaken`` (case-insensitive)."""
 
-    def get_user(self, user_id: str) -> User | None: ...
-
     def find_login(self, login: str) -> tuple[User, str] | None:
         """Find a user by email or username, case-insensitively, with the password hash."""
 
@@ -69,9 +69,6 @@ class Store(Protocol):
     def revoke_token(self, token_hash: str) -> None: ...
 
     # Threads and messages -------------------------------------------------------------
-    def find_direct_thread(self, direct_key: str) -> str | None:
-        """The id of the 1:1 thread with this key, if it exists."""
-
     def open_thread(self, thread: NewThread, first: NewMessage) -> Opened:
         """Create the thread (a 1:1 thread only if its key is new) and send ``first`` into it.
 
@@ -85,7 +82,7 @@ class Store(Protocol):
         (``created=False``) and completes anything a crash left undone.
         """
 
-    def get_thread(self, thread_id: str, user_id: str) -> ThreadView:
+    def require_thread(self, thread_id: str, user_id: str) -> ThreadView:
         """The thread as ``user_id`` sees it; ``ThreadNotFound`` unless a member."""
 
     def list_threads(self, user_id: str, offset: int, limit: int) -> ThreadPage:

@@ -1,4 +1,6 @@
-"""Marshmallow schemas for every payload, shared by HTTP, /actions and (later) the WebSocket.
+"""Marshmallow schemas for every payload, shared by HTTP, /actions and the WebSocket.
+
+``load`` validates a payload against one of them, a refusal becoming our 422.
 
 Requests reject unknown fields (marshmallow's default); responses are what clients rely on,
 so renaming a field here is a breaking change.
@@ -6,10 +8,13 @@ so renaming a field here is a breaking change.
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from . import model, passwords
 from .config import LONGPOLL_MAX_TIMEOUT_S
+from .errors import InvalidPayload
 from .text import bidi_controls_in, shows_something
 
 MAX_PAGE_SIZE = 100
@@ -19,6 +24,15 @@ MAX_SAFE_INTEGER = 2**53 - 1
 # Matched whole (FullMatch): with re.match, "$" also matches before a final newline, so
 # "alice\n" would pass. The anchors stay for the OpenAPI document (JavaScript's "$" is strict).
 USERNAME_PATTERN = r"^[A-Za-z0-9_.\-]{3,32}$"
+
+
+def load(schema: Schema, payload: Any) -> dict:
+    """Validate a payload, turning marshmallow's errors into our 422."""
+    try:
+        return schema.load(payload)
+    except ValidationError as error:
+        details = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
+        raise InvalidPayload(details=details) from None
 
 
 def storable(text: str) -> str:
@@ -276,7 +290,8 @@ class UpdatesQuery(Schema):
         load_default=None,
         validate=validate.Range(min=0, max=LONGPOLL_MAX_TIMEOUT_S),
         metadata={
-            "description": f"Seconds to wait for an update (default 20, at most {LONGPOLL_MAX_TIMEOUT_S})."
+            "description": "Seconds to wait for an update (default: the server's LONGPOLL_TIMEOUT_S;"
+            f" at most {LONGPOLL_MAX_TIMEOUT_S})."
         },
     )
 

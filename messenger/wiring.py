@@ -98,6 +98,10 @@ def build_deps(settings: Settings, store: Store | None = None, **overrides) -> D
     if store is None:
         store = build_store(settings)
         set_up_when_possible(store)
-    overrides.setdefault("notifier", build_notifier(settings))
-    overrides.setdefault("run_blocking", blocking_runner())
+    # Not setdefault: it would evaluate its argument, and a RedisNotifier starts a client and a
+    # listener thread even when the caller passes its own notifier.
+    if "notifier" not in overrides:
+        overrides["notifier"] = build_notifier(settings)
+    if "run_blocking" not in overrides:
+        overrides["run_blocking"] = blocking_runner()
     return Deps(settings=settings, store=store, **overrides)

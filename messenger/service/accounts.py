@@ -83,10 +83,10 @@ def sign_out(deps: Deps, token: str) -> None:
 
 
 def require_user(deps: Deps, user_id: str) -> User:
-    user = deps.store.get_user(user_id)
-    if user is None:
+    users = deps.store.get_users([user_id])
+    if not users:
         raise UserNotFound()
-    return user
+    return users[0]
 
 
 def search_users(deps: Deps, prefix: str) -> list[User]:

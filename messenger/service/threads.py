@@ -47,7 +47,7 @@ def create_thread(
     first = new_message(deps, creator_id, thread.thread_id, contents, client_timestamp, client_msg_id)
     opened = deps.store.open_thread(thread, first)
     ring(deps, opened.cursors)
-    return deps.store.get_thread(opened.thread_id, creator_id), opened.message, opened.created
+    return deps.store.require_thread(opened.thread_id, creator_id), opened.message, opened.created
 
 
 def list_threads(deps: Deps, user_id: str, start: int, end: int) -> ThreadPage:
@@ -55,8 +55,9 @@ def list_threads(deps: Deps, user_id: str, start: int, end: int) -> ThreadPage:
     return deps.store.list_threads(user_id, start, end - start)
 
 
-def get_thread(deps: Deps, user_id: str, thread_id: str) -> ThreadView:
-    return deps.store.get_thread(thread_id, user_id)
+def require_thread(deps: Deps, user_id: str, thread_id: str) -> ThreadView:
+    """The thread as this member sees it; ``ThreadNotFound`` unless a member."""
+    return deps.store.require_thread(thread_id, user_id)
 
 
 def mark_read(deps: Deps, user_id: str, thread_id: str, seq: int) -> int:
@@ -76,7 +77,7 @@ def add_members(deps: Deps, actor_id: str, thread_id: str, user_ids: list[str]) 
     _check_readd_cooldown(deps, actor_id, thread_id, [uid for uid in wanted if uid not in present])
     changed = deps.store.add_members(thread_id, wanted, deps.clock(), actor_id)
     ring(deps, changed.cursors)
-    return deps.store.get_thread(thread_id, actor_id)
+    return deps.store.require_thread(thread_id, actor_id)
 
 
 def remove_member(deps: Deps, actor_id: str, thread_id: str, user_id: str) -> None:
@@ -90,13 +91,13 @@ def remove_member(deps: Deps, actor_id: str, thread_id: str, user_id: str) -> No
     ring(deps, changed.cursors)
 
 
-def typing(deps: Deps, user_id: str, thread_id: str) -> None:
+def announce_typing(deps: Deps, user_id: str, thread_id: str) -> None:
     """Tell the thread's other members, as it happens, that this member is typing.
 
     At most one hint per user and thread every TYPING_RELAY_INTERVAL_S is relayed; the rest are
     dropped silently (a hint, not a message: a client repeats it while typing goes on).
     """
-    thread = deps.store.get_thread(thread_id, user_id)  # a non-member gets 404 every time
+    thread = deps.store.require_thread(thread_id, user_id)  # a non-member gets 404 every time
     interval_ms = deps.settings.typing_relay_interval_s * 1000
     if not deps.typing_throttle.allow((user_id, thread_id), deps.clock(), interval_ms):
         return
@@ -119,7 +120,7 @@ def _check_readd_cooldown(deps: Deps, actor_id: str, thread_id: str, user_ids: l
 
 
 def _require_group(deps: Deps, actor_id: str, thread_id: str) -> ThreadView:
-    thread = deps.store.get_thread(thread_id, actor_id)
+    thread = deps.store.require_thread(thread_id, actor_id)
     if thread.kind != GROUP:
         raise DirectThreadMembersFixed()
     return thread

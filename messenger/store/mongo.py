@@ -3,6 +3,9 @@
 No transactions: every operation is a sequence of single-document atomic writes, ordered so
 that a crash between any two leaves reads correct and a retry of the same request (same
 sender and ``client_msg_id``) completes the rest: roll forward, never a duplicate.
+This module holds that write order; the documents, their indexes and their mapping to model
+values are in ``mongo_documents``, and what both stores decide (who is told of each change,
+retry matching, floors, cursor expiry) in ``messenger.rules``.
 
 The per-user update log (``updates``) keeps no counter. An append takes cursor = max(the
 user's newest cursor, the user's floor) + 1, reading the newest cursor first; the unique
@@ -67,13 +70,13 @@ import functools
 import logging
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 from pymongo import ASCENDING, DESCENDING, MongoClient, ReturnDocument, WriteConcern
 from pymongo.cursor import Cursor
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
+from .. import rules
 from ..errors import (
     ClientMsgIdConflict,
     CursorExpired,
@@ -83,7 +86,6 @@ from ..errors import (
     UsernameTaken,
 )
 from ..model import (
-    GROUP,
     MEMBER_ADDED,
     MEMBER_REMOVED,
     MESSAGE_NEW,
@@ -96,19 +98,35 @@ from ..model import (
     NewMessage,
     NewThread,
     Opened,
-    Preview,
     ReadMarked,
     Sent,
     ThreadPage,
     ThreadView,
-    Update,
     UpdatePage,
     User,
-    departure_actors,
     member_body,
     message_new_body,
     thread_new_body,
     thread_read_body,
+)
+from .mongo_documents import (
+    INDEXES,
+    PREVIEW_FIELDS,
+    TOKEN_TTL_INDEX,
+    UPDATE_FIELDS,
+    Doc,
+    event_key,
+    fresh_view,
+    message_doc,
+    message_of,
+    preview_of,
+    thread_doc,
+    thread_view,
+    token_doc,
+    update_doc,
+    update_of,
+    user_doc,
+    user_of,
 )
 
 logger = logging.getLogger(__name__)
@@ -117,87 +135,8 @@ SEQ_ATTEMPTS = 50
 HEARTBEAT_ID = "readyz"
 CURSOR_ATTEMPTS = 50
 
-Doc = dict[str, Any]
 P = ParamSpec("P")
 R = TypeVar("R")
-
-# Persisted shape: these documents are a contract with data already stored. Add fields with
-# a default for documents that lack them and new indexes freely; never rename, retype or
-# repurpose an existing field. Timestamps are ints, ms since the epoch, unless noted.
-#
-# users:       {_id: user_id, email, email_key: lower(email), username (as typed),
-#               username_key: lower(username), password_hash, created_at}
-# tokens:      {_id: sha256 of the token (never the token), user_id, created_at, expires_at,
-#               expires: expires_at as a Date, for the optional TTL index}
-# threads:     {_id: thread_id, kind: 'direct'|'group', title, direct_key: sorted member ids of
-#               a 1:1 thread else null, created_by, created_at,
-#               member_ids: the members at creation, never updated (bounded by the member limit)}
-# memberships: {_id: ObjectId, user_id, thread_id, joined_at, last_activity,
-#               last_seq: newest seq rolled forward to this member, last_read_seq,
-#               added_by: who added them (the creator at creation); absent before it was kept}
-# departures:  {_id: ObjectId, thread_id, user_id: who left or was removed, actor_id: who had
-#               added them or removed them, left_at: their latest departure involving actor_id}
-# messages:    {_id: message_id, thread_id, seq, user_id, contents, timestamp (server time),
-#               client_timestamp (the sender's clock, as sent), client_msg_id: str or null,
-#               fanned_out: false until step 6 of send; absent (= complete) before the log}
-# updates:     {_id: ObjectId, user_id, cursor, type: 'message.new'|'thread.new'|...,
-#               body: the model's *_body dict, served to clients as stored,
-#               key: names the event, unique per user (see _key), created_at}
-# update_logs: {_id: user_id, floor: every update of the user at or below it was pruned}
-# heartbeat:   {_id: "readyz", beat_at}: one document, upserted by every readiness check
-STRING = {"$type": "string"}
-INDEXES: dict[str, list[tuple[list[tuple[str, int]], Doc]]] = {
-    "users": [
-        ([("email_key", ASCENDING)], {"name": "users_by_email_key", "unique": True}),
-        ([("username_key", ASCENDING)], {"name": "users_by_username_key", "unique": True}),
-    ],
-    "tokens": [([("user_id", ASCENDING)], {"name": "tokens_by_user"})],
-    "threads": [
-        (
-            [("direct_key", ASCENDING)],
-            {
-                "name": "threads_by_direct_key",
-                "unique": True,
-                "partialFilterExpression": {"direct_key": STRING},
-            },
-        ),
-    ],
-    "memberships": [
-        ([("user_id", ASCENDING), ("thread_id", ASCENDING)], {"name": "memberships_key", "unique": True}),
-        (
-            [("user_id", ASCENDING), ("last_activity", DESCENDING), ("thread_id", DESCENDING)],
-            {"name": "memberships_by_activity"},
-        ),
-        ([("thread_id", ASCENDING), ("user_id", ASCENDING)], {"name": "memberships_by_thread"}),
-    ],
-    "departures": [
-        (
-            [("thread_id", ASCENDING), ("actor_id", ASCENDING), ("user_id", ASCENDING)],
-            {"name": "departures_key", "unique": True},
-        ),
-    ],
-    # message_id is _id, unique by construction.
-    "messages": [
-        ([("thread_id", ASCENDING), ("seq", ASCENDING)], {"name": "messages_key", "unique": True}),
-        (
-            [("user_id", ASCENDING), ("client_msg_id", ASCENDING)],
-            {
-                "name": "messages_by_client_msg_id",
-                "unique": True,
-                "partialFilterExpression": {"client_msg_id": STRING},
-            },
-        ),
-    ],
-    "updates": [
-        ([("user_id", ASCENDING), ("cursor", ASCENDING)], {"name": "updates_key", "unique": True}),
-        ([("user_id", ASCENDING), ("key", ASCENDING)], {"name": "updates_by_event", "unique": True}),
-        ([("created_at", ASCENDING)], {"name": "updates_by_age"}),
-    ],
-}
-TOKEN_TTL_INDEX = ([("expires", ASCENDING)], {"name": "tokens_ttl", "expireAfterSeconds": 0})
-
-PREVIEW_FIELDS = {"_id": 0, "thread_id": 1, "seq": 1, "user_id": 1, "contents": 1, "timestamp": 1}
-UPDATE_FIELDS = {"_id": 0, "cursor": 1, "type": 1, "body": 1}
 
 
 def _unavailable_on_error(method: Callable[P, R]) -> Callable[P, R]:
@@ -275,7 +214,7 @@ class MongoStore:
     @_unavailable_on_error
     def add_user(self, user: User, password_hash: str) -> None:
         try:
-            self._users.insert_one(_user_doc(user, password_hash))
+            self._users.insert_one(user_doc(user, password_hash))
         except DuplicateKeyError:
             if self._users.find_one({"email_key": user.email.lower()}, {"_id": 1}) is not None:
                 raise EmailTaken() from None
@@ -283,46 +222,34 @@ class MongoStore:
                 raise UsernameTaken() from None
             raise
 
-    def get_user(self, user_id: str) -> User | None:
-        users = self.get_users([user_id])
-        return users[0] if users else None
-
     @_unavailable_on_error
     def find_login(self, login: str) -> tuple[User, str] | None:
         low = login.lower()
         doc = self._users.find_one({"$or": [{"email_key": low}, {"username_key": low}]})
-        return (_user(doc), doc["password_hash"]) if doc else None
+        return (user_of(doc), doc["password_hash"]) if doc else None
 
     @_unavailable_on_error
     def get_users(self, user_ids: list[str]) -> list[User]:
         if not user_ids:
             return []
-        return [_user(doc) for doc in self._users.find({"_id": {"$in": user_ids}})]
+        return [user_of(doc) for doc in self._users.find({"_id": {"$in": user_ids}})]
 
     @_unavailable_on_error
     def get_users_by_username(self, usernames: list[str]) -> list[User]:
         if not usernames:
             return []
         keys = [name.lower() for name in usernames]
-        return [_user(doc) for doc in self._users.find({"username_key": {"$in": keys}})]
+        return [user_of(doc) for doc in self._users.find({"username_key": {"$in": keys}})]
 
     @_unavailable_on_error
     def search_users(self, prefix: str, limit: int) -> list[User]:
         low = prefix.lower()
         cursor = self._users.find({"username_key": {"$gte": low, "$lt": low + "\U0010ffff"}})
-        return [_user(doc) for doc in _first(cursor.sort("username_key", ASCENDING), limit)]
+        return [user_of(doc) for doc in _first(cursor.sort("username_key", ASCENDING), limit)]
 
     @_unavailable_on_error
     def add_token(self, token_hash: str, user_id: str, created_at: int, expires_at: int) -> None:
-        self._tokens.insert_one(
-            {
-                "_id": token_hash,
-                "user_id": user_id,
-                "created_at": created_at,
-                "expires_at": expires_at,
-                "expires": datetime.fromtimestamp(expires_at / 1000, tz=UTC),
-            }
-        )
+        self._tokens.insert_one(token_doc(token_hash, user_id, created_at, expires_at))
 
     @_unavailable_on_error
     def get_token_user_id(self, token_hash: str, now: int) -> str | None:
@@ -334,11 +261,6 @@ class MongoStore:
         self._tokens.delete_one({"_id": token_hash})
 
     # Threads and messages -------------------------------------------------------------
-    @_unavailable_on_error
-    def find_direct_thread(self, direct_key: str) -> str | None:
-        doc = self._threads.find_one({"direct_key": direct_key}, {"_id": 1})
-        return doc["_id"] if doc else None
-
     @_unavailable_on_error
     def open_thread(self, thread: NewThread, first: NewMessage) -> Opened:
         retried = self._find_retry(first)
@@ -358,7 +280,7 @@ class MongoStore:
         return self._deliver(message)
 
     @_unavailable_on_error
-    def get_thread(self, thread_id: str, user_id: str) -> ThreadView:
+    def require_thread(self, thread_id: str, user_id: str) -> ThreadView:
         return self._view_of(thread_id, user_id)
 
     @_unavailable_on_error
@@ -378,7 +300,7 @@ class MongoStore:
         cursor = self._messages.find(
             {"thread_id": thread_id, "seq": {"$lte": last_seq - start, "$gt": last_seq - end}}
         )
-        return [_message(doc) for doc in cursor.sort("seq", DESCENDING)]
+        return [message_of(doc) for doc in cursor.sort("seq", DESCENDING)]
 
     @_unavailable_on_error
     def list_messages_before(
@@ -386,11 +308,11 @@ class MongoStore:
     ) -> list[Message]:
         self._require_member(thread_id, user_id)
         cursor = self._messages.find({"thread_id": thread_id, "seq": {"$lt": before_seq}})
-        return [_message(doc) for doc in _first(cursor.sort("seq", DESCENDING), limit)]
+        return [message_of(doc) for doc in _first(cursor.sort("seq", DESCENDING), limit)]
 
     @_unavailable_on_error
     def mark_read(self, thread_id: str, user_id: str, seq: int, now: int) -> ReadMarked:
-        target = min(seq, self._newest_seq(thread_id))
+        target = rules.read_target(seq, self._newest_seq(thread_id))
         before = self._memberships.find_one_and_update(
             {"thread_id": thread_id, "user_id": user_id},
             {"$max": {"last_read_seq": target}},
@@ -402,8 +324,9 @@ class MongoStore:
         if before["last_read_seq"] >= target:
             return ReadMarked(before["last_read_seq"])
         body = thread_read_body(thread_id, user_id, target)
-        key = _key(THREAD_READ, thread_id, user_id, target)
-        return ReadMarked(target, self._append(self._member_ids(thread_id), THREAD_READ, body, key, now))
+        key = event_key(THREAD_READ, thread_id, user_id, target)
+        told = rules.told_of_read(self._member_ids(thread_id))
+        return ReadMarked(target, self._append(told, THREAD_READ, body, key, now))
 
     @_unavailable_on_error
     def add_members(self, thread_id: str, user_ids: list[str], now: int, added_by: str) -> MembersChanged:
@@ -414,10 +337,12 @@ class MongoStore:
         members = self._member_ids(thread_id)
         cursors: Cursors = {}
         for user_id in added:
-            key = _key(MEMBER_ADDED, thread_id, user_id, now)
-            cursors |= self._append(members, MEMBER_ADDED, member_body(thread_id, user_id), key, now)
+            key = event_key(MEMBER_ADDED, thread_id, user_id, now)
+            told = rules.told_of_addition(members, user_id)
+            cursors |= self._append(told, MEMBER_ADDED, member_body(thread_id, user_id), key, now)
             body = thread_new_body(self._view_of(thread_id, user_id))
-            cursors |= self._append([user_id], THREAD_NEW, body, _key(THREAD_NEW, thread_id, now), now)
+            key = event_key(THREAD_NEW, thread_id, now)
+            cursors |= self._append(rules.told_of_joining(user_id), THREAD_NEW, body, key, now)
         return MembersChanged(added, cursors)
 
     @_unavailable_on_error
@@ -429,16 +354,16 @@ class MongoStore:
             return MembersChanged([])
         # Recorded before the removal: a crash in between leaves a record about a member, which
         # refuses nothing (adding a member is a no-op), never a removal without its record.
-        for actor in departure_actors(user_id, before.get("added_by"), removed_by):
+        for actor in rules.departure_actors(user_id, before.get("added_by"), removed_by):
             self._departures.update_one(
                 {**membership, "actor_id": actor}, {"$set": {"left_at": now}}, upsert=True
             )
         removed = self._memberships.find_one_and_delete(membership)
         if removed is None:  # a concurrent removal won
             return MembersChanged([])
-        told = sorted({*members, user_id})  # everyone before the removal, the removed one included
+        told = rules.told_of_removal(members, user_id)
         body = member_body(thread_id, user_id)
-        key = _key(MEMBER_REMOVED, thread_id, user_id, removed["joined_at"])
+        key = event_key(MEMBER_REMOVED, thread_id, user_id, removed["joined_at"])
         return MembersChanged([user_id], self._append(told, MEMBER_REMOVED, body, key, now))
 
     @_unavailable_on_error
@@ -461,9 +386,9 @@ class MongoStore:
         # The floor is read after the page: pruning raises it before deleting, so a floor still at
         # or below ``since`` proves the page was read before anything after ``since`` was deleted.
         newest, floor = self._log_state(user_id)
-        if not floor <= since <= max(newest, floor):
+        if rules.is_cursor_expired(since, newest, floor):
             raise CursorExpired()
-        updates = [Update(doc["cursor"], doc["type"], doc["body"]) for doc in docs[:limit]]
+        updates = [update_of(doc) for doc in docs[:limit]]
         return UpdatePage(updates, updates[-1].cursor if updates else since, more=len(docs) > limit)
 
     @_unavailable_on_error
@@ -486,9 +411,9 @@ class MongoStore:
     def _append_one(self, user_id: str, kind: str, body: dict, key: str, now: int) -> int | None:
         """Take the next cursor above everything visible; None when a roll-forward finds the key there."""
         for attempt in range(1, CURSOR_ATTEMPTS + 1):
-            cursor = max(self._log_state(user_id)) + 1
+            cursor = rules.newest_cursor(*self._log_state(user_id)) + 1
             try:
-                self._updates.insert_one(_update_doc(user_id, cursor, kind, body, key, now))
+                self._updates.insert_one(update_doc(user_id, cursor, kind, body, key, now))
                 return cursor
             except DuplicateKeyError:
                 if self._updates.find_one({"user_id": user_id, "key": key}, {"_id": 1}) is not None:
@@ -505,7 +430,7 @@ class MongoStore:
 
     def _current_cursor(self, user_id: str) -> int:
         """The newest cursor handed out, even when pruning has deleted the update; 0 before any."""
-        return max(self._log_state(user_id))
+        return rules.newest_cursor(*self._log_state(user_id))
 
     def _prune_floors(self, older_than: int, max_per_user: int) -> dict[str, int]:
         """Per user with something to drop, the cursor up to which the retention policy drops it."""
@@ -522,10 +447,7 @@ class MongoStore:
                 {"$project": {"upto": {"$subtract": ["$newest", max_per_user]}}},
             ]
         )
-        floors: dict[str, int] = {}
-        for doc in [*too_old, *too_many]:
-            floors[doc["_id"]] = max(floors.get(doc["_id"], 0), doc["upto"])
-        return floors
+        return rules.merge_floors((doc["_id"], doc["upto"]) for doc in [*too_old, *too_many])
 
     def _prune_log(self, user_id: str, upto: int) -> int:
         """Raise the floor, then delete up to it: an append reading the floor never reuses a cursor."""
@@ -541,7 +463,7 @@ class MongoStore:
             healed |= cursors
             message = new.stored_as(seq)
             try:
-                self._messages.insert_one(_message_doc(message))
+                self._messages.insert_one(message_doc(message))
             except DuplicateKeyError:
                 retried = self._find_retry(new)
                 if retried is not None:
@@ -561,7 +483,7 @@ class MongoStore:
         newest = self._messages.find_one({"thread_id": thread_id}, sort=[("seq", DESCENDING)])
         if newest is None:
             return 1, {}
-        healed = self._roll_forward(_message(newest)) if newest.get("fanned_out") is False else {}
+        healed = self._roll_forward(message_of(newest)) if newest.get("fanned_out") is False else {}
         return newest["seq"] + 1, healed
 
     def _resent(self, new: NewMessage, retried: Message) -> Sent:
@@ -581,9 +503,9 @@ class MongoStore:
             {"thread_id": message.thread_id, "last_seq": {"$lt": message.seq}},
             {"$set": {"last_seq": message.seq, "last_activity": message.timestamp}},
         )
-        members = self._member_ids(message.thread_id)
-        key = _key(MESSAGE_NEW, message.message_id)
-        cursors = self._append(members, MESSAGE_NEW, message_new_body(message), key, message.timestamp)
+        told = rules.told_of_message(self._member_ids(message.thread_id))
+        key = event_key(MESSAGE_NEW, message.message_id)
+        cursors = self._append(told, MESSAGE_NEW, message_new_body(message), key, message.timestamp)
         self._messages.update_one({"_id": message.message_id}, {"$set": {"fanned_out": True}})
         return cursors
 
@@ -591,7 +513,7 @@ class MongoStore:
         if new.client_msg_id is None:
             return None
         doc = self._messages.find_one({"user_id": new.user_id, "client_msg_id": new.client_msg_id})
-        return _message(doc) if doc else None
+        return message_of(doc) if doc else None
 
     def _newest_seq(self, thread_id: str) -> int:
         """The thread's last_seq, read from the messages so a stale membership cannot hide one."""
@@ -602,14 +524,16 @@ class MongoStore:
     def _reopened(self, thread: NewThread, retried: Message) -> Opened:
         """Answer a retried create_thread with what the first attempt made, finishing its writes."""
         doc = self._threads.find_one({"_id": retried.thread_id})
-        if doc is None or not _same_opening(thread, doc, retried):
+        if doc is None or not rules.is_same_opening(
+            thread, doc["kind"], doc["direct_key"], doc["created_by"], retried
+        ):
             raise ClientMsgIdConflict()
         announced = self._complete_creation(doc)
         return Opened(retried.thread_id, retried, False, announced | self._roll_forward(retried))
 
     def _insert_thread(self, thread: NewThread) -> tuple[Doc, bool]:
         """Insert the thread document, or find the 1:1 thread (or same id) that already holds its key."""
-        doc = _thread_doc(thread)
+        doc = thread_doc(thread)
         try:
             self._threads.insert_one(doc)
             return doc, True
@@ -627,9 +551,10 @@ class MongoStore:
         for user_id in thread["member_ids"]:
             self._ensure_membership(thread["_id"], user_id, thread["created_at"], 0, thread["created_by"])
         members = self._members_of([thread["_id"]]).get(thread["_id"], [])
-        body = thread_new_body(_fresh_view(thread, members))
-        key = _key(THREAD_NEW, thread["_id"])
-        return self._append(thread["member_ids"], THREAD_NEW, body, key, thread["created_at"])
+        body = thread_new_body(fresh_view(thread, members))
+        key = event_key(THREAD_NEW, thread["_id"])
+        told = rules.told_of_creation(thread["member_ids"])
+        return self._append(told, THREAD_NEW, body, key, thread["created_at"])
 
     def _ensure_membership(self, thread_id: str, user_id: str, at: int, last_seq: int, added_by: str) -> bool:
         """Add a membership unless it exists; True only when this call added it."""
@@ -685,16 +610,14 @@ class MongoStore:
         ]
 
     def _view(self, ms: Doc, thread: Doc, newest: Doc | None, members: dict[str, list[Member]]) -> ThreadView:
-        return _thread_view(
+        return thread_view(
             thread,
             members.get(thread["_id"], []),
             last_activity=ms["last_activity"],
             last_seq=max(ms["last_seq"], newest["seq"] if newest else 0),
             last_read_seq=ms["last_read_seq"],
             unread_count=self._unread_count(thread["_id"], ms["user_id"], ms["last_read_seq"]),
-            last_message=None
-            if newest is None
-            else Preview.of(newest["seq"], newest["user_id"], newest["contents"], newest["timestamp"]),
+            last_message=None if newest is None else preview_of(newest),
         )
 
     def _unread_count(self, thread_id: str, user_id: str, last_read_seq: int) -> int:
@@ -735,108 +658,7 @@ class MongoStore:
         return {doc["_id"]: doc for doc in self._users.find(query, {"username": 1, "username_key": 1})}
 
 
-# Documents <-> model values --------------------------------------------------------------
+# Queries -------------------------------------------------------------------------------
 def _first(cursor: Cursor, limit: int) -> list[Doc]:
     """Up to ``limit`` documents: a cursor reads limit(0) as "no limit", SQL's LIMIT 0 as none."""
     return list(cursor.limit(limit)) if limit > 0 else []
-
-
-def _key(kind: str, *parts: object) -> str:
-    """The name of one event, unique in a user's log, so appending it again is a no-op."""
-    return ":".join([kind, *map(str, parts)])
-
-
-def _thread_view(thread: Doc, members: list[Member], **reader_state: Any) -> ThreadView:
-    """A thread document's shared facts plus one member's read state and activity."""
-    return ThreadView(
-        thread_id=thread["_id"],
-        kind=thread["kind"],
-        title=thread["title"],
-        created_by=thread["created_by"],
-        created_at=thread["created_at"],
-        members=members,
-        **reader_state,
-    )
-
-
-def _fresh_view(thread: Doc, members: list[Member]) -> ThreadView:
-    """The thread as its creator sees it before the first message: what thread.new announces."""
-    return _thread_view(
-        thread,
-        members,
-        last_activity=thread["created_at"],
-        last_seq=0,
-        last_read_seq=0,
-        unread_count=0,
-    )
-
-
-def _same_opening(thread: NewThread, doc: Doc, retried: Message) -> bool:
-    """Whether ``retried`` is the first message of the thread this create_thread would open."""
-    same_direct = thread.direct_key is not None and doc["direct_key"] == thread.direct_key
-    same_group = (
-        thread.kind == GROUP
-        and doc["kind"] == GROUP
-        and retried.seq == 1
-        and doc["created_by"] == retried.user_id
-    )
-    return same_direct or same_group
-
-
-def _user_doc(user: User, password_hash: str) -> Doc:
-    return {
-        "_id": user.user_id,
-        "email": user.email,
-        "email_key": user.email.lower(),
-        "username": user.username,
-        "username_key": user.username.lower(),
-        "password_hash": password_hash,
-        "created_at": user.created_at,
-    }
-
-
-def _thread_doc(thread: NewThread) -> Doc:
-    return {
-        "_id": thread.thread_id,
-        "kind": thread.kind,
-        "title": thread.title,
-        "direct_key": thread.direct_key,
-        "created_by": thread.created_by,
-        "created_at": thread.created_at,
-        "member_ids": list(thread.member_ids),
-    }
-
-
-def _message_doc(message: Message) -> Doc:
-    return {
-        "_id": message.message_id,
-        "thread_id": message.thread_id,
-        "seq": message.seq,
-        "user_id": message.user_id,
-        "contents": message.contents,
-        "timestamp": message.timestamp,
-        "client_timestamp": message.client_timestamp,
-        "client_msg_id": message.client_msg_id,
-        "fanned_out": False,
-    }
-
-
-def _update_doc(user_id: str, cursor: int, kind: str, body: dict, key: str, now: int) -> Doc:
-    return {"user_id": user_id, "cursor": cursor, "type": kind, "body": body, "key": key, "created_at": now}
-
-
-def _user(doc: Doc) -> User:
-    return User(doc["_id"], doc["email"], doc["username"], doc["created_at"])
-
-
-def _message(doc: Doc) -> Message:
-    return Message(
-        message_id=doc["_id"],
-        thread_id=doc["thread_id"],
-        seq=doc["seq"],
-        user_id=doc["user_id"],
-        contents=doc["contents"],
-        timestamp=doc["timestamp"],
-        client_timestamp=doc["client_timestamp"],
-        client_msg_id=doc.get("client_msg_id"),
-    )

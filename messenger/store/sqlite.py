@@ -4,6 +4,8 @@ Every read-then-write runs in ``BEGIN IMMEDIATE`` (a plain BEGIN upgrades its lo
 first write and fails with "database is locked" when two writers race), and a send is one
 transaction: seq allocation, the message and every membership update commit together (sends
 that arrive together share one, each under its own savepoint: see ``group_commit``).
+What both stores decide (who is told of each change, retry matching, floors, cursor expiry)
+is in ``messenger.rules``; this module only says how SQLite stores it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
+from .. import rules
 from ..errors import (
     ClientMsgIdConflict,
     CursorExpired,
@@ -28,9 +31,9 @@ from ..errors import (
     UsernameTaken,
 )
 from ..model import (
-    GROUP,
     MEMBER_ADDED,
     MEMBER_REMOVED,
+    MESSAGE_FIELDS,
     MESSAGE_NEW,
     THREAD_NEW,
     THREAD_READ,
@@ -50,7 +53,6 @@ from ..model import (
     UpdatePage,
     User,
     compact_json,
-    departure_actors,
     member_body,
     message_new_body,
     thread_new_body,
@@ -145,7 +147,9 @@ CREATE TABLE IF NOT EXISTS departures (     -- who may not add a member back soo
 # Columns added to tables after files with the table already existed: (table, column, type).
 ADDED_COLUMNS = [("memberships", "added_by", "TEXT")]
 
-MESSAGE_COLUMNS = "message_id, thread_id, seq, user_id, contents, timestamp, client_timestamp, client_msg_id"
+# The messages table names its columns after the fields of ``Message``.
+MESSAGE_COLUMNS = ", ".join(MESSAGE_FIELDS)
+MESSAGE_VALUES = ", ".join(f":{name}" for name in MESSAGE_FIELDS)
 
 
 class SqliteStore:
@@ -262,10 +266,6 @@ class SqliteStore:
                 ),
             )
 
-    def get_user(self, user_id: str) -> User | None:
-        users = self.get_users([user_id])
-        return users[0] if users else None
-
     def find_login(self, login: str) -> tuple[User, str] | None:
         with self._connection() as conn:
             row = conn.execute(
@@ -317,11 +317,6 @@ class SqliteStore:
             conn.execute("DELETE FROM tokens WHERE token_hash = ?", (token_hash,))
 
     # Threads and messages -------------------------------------------------------------
-    def find_direct_thread(self, direct_key: str) -> str | None:
-        with self._connection() as conn:
-            row = conn.execute("SELECT thread_id FROM threads WHERE direct_key = ?", (direct_key,)).fetchone()
-        return row["thread_id"] if row else None
-
     def open_thread(self, thread: NewThread, first: NewMessage) -> Opened:
         with self._transaction(write=True) as conn:
             retried = _find_retry(conn, first)
@@ -349,7 +344,8 @@ class SqliteStore:
                 conn, thread.thread_id, thread.member_ids, thread.created_at, 0, thread.created_by
             )
             view = _view_for(conn, thread.thread_id, thread.created_by)
-            _append(conn, thread.member_ids, THREAD_NEW, thread_new_body(view), thread.created_at)
+            told = rules.told_of_creation(thread.member_ids)
+            _append(conn, told, THREAD_NEW, thread_new_body(view), thread.created_at)
             sent = _send_in(conn, replace(first, thread_id=thread.thread_id))
             return Opened(thread.thread_id, sent.message, created=True, cursors=sent.cursors)
 
@@ -370,7 +366,7 @@ class SqliteStore:
                 conn.execute("RELEASE send")
         return outcomes
 
-    def get_thread(self, thread_id: str, user_id: str) -> ThreadView:
+    def require_thread(self, thread_id: str, user_id: str) -> ThreadView:
         with self._transaction(write=False) as conn:
             return _view_for(conn, thread_id, user_id)
 
@@ -408,7 +404,7 @@ class SqliteStore:
     def mark_read(self, thread_id: str, user_id: str, seq: int, now: int) -> ReadMarked:
         with self._transaction(write=True) as conn:
             marker = _require_member(conn, thread_id, user_id)
-            target = max(marker["last_read_seq"], min(seq, marker["last_seq"]))
+            target = max(marker["last_read_seq"], rules.read_target(seq, marker["last_seq"]))
             if target == marker["last_read_seq"]:
                 return ReadMarked(target)
             conn.execute(
@@ -416,7 +412,8 @@ class SqliteStore:
                 (target, thread_id, user_id),
             )
             body = thread_read_body(thread_id, user_id, target)
-            return ReadMarked(target, _append(conn, _member_ids(conn, thread_id), THREAD_READ, body, now))
+            told = rules.told_of_read(_member_ids(conn, thread_id))
+            return ReadMarked(target, _append(conn, told, THREAD_READ, body, now))
 
     def add_members(self, thread_id: str, user_ids: list[str], now: int, added_by: str) -> MembersChanged:
         with self._transaction(write=True) as conn:
@@ -429,9 +426,12 @@ class SqliteStore:
             cursors: Cursors = {}
             members = _member_ids(conn, thread_id)
             for user_id in added:
-                cursors |= _append(conn, members, MEMBER_ADDED, member_body(thread_id, user_id), now)
+                told = rules.told_of_addition(members, user_id)
+                cursors |= _append(conn, told, MEMBER_ADDED, member_body(thread_id, user_id), now)
                 view = _view_for(conn, thread_id, user_id)
-                cursors |= _append(conn, [user_id], THREAD_NEW, thread_new_body(view), now)
+                cursors |= _append(
+                    conn, rules.told_of_joining(user_id), THREAD_NEW, thread_new_body(view), now
+                )
             return MembersChanged(added, cursors)
 
     def remove_member(self, thread_id: str, user_id: str, now: int, removed_by: str) -> MembersChanged:
@@ -449,10 +449,11 @@ class SqliteStore:
                 " ON CONFLICT (thread_id, user_id, actor_id) DO UPDATE SET left_at = excluded.left_at",
                 [
                     (thread_id, user_id, actor, now)
-                    for actor in departure_actors(user_id, added_by, removed_by)
+                    for actor in rules.departure_actors(user_id, added_by, removed_by)
                 ],
             )
-            cursors = _append(conn, members, MEMBER_REMOVED, member_body(thread_id, user_id), now)
+            told = rules.told_of_removal(members, user_id)
+            cursors = _append(conn, told, MEMBER_REMOVED, member_body(thread_id, user_id), now)
             return MembersChanged([user_id], cursors)
 
     def departures_involving(self, thread_id: str, actor_id: str, user_ids: list[str]) -> dict[str, int]:
@@ -474,7 +475,7 @@ class SqliteStore:
     def read_updates(self, user_id: str, since: int, limit: int) -> UpdatePage:
         with self._transaction(write=False) as conn:
             last_cursor, floor = _log_state(conn, user_id)
-            if not floor <= since <= last_cursor:
+            if rules.is_cursor_expired(since, last_cursor, floor):
                 raise CursorExpired()
             rows = conn.execute(
                 "SELECT cursor, type, body FROM updates WHERE user_id = ? AND cursor > ?"
@@ -495,9 +496,7 @@ class SqliteStore:
                 "SELECT user_id, last_cursor - ?1 AS upto FROM update_logs WHERE last_cursor - floor > ?1",
                 (max_per_user,),
             ).fetchall()
-            floors: dict[str, int] = {}
-            for row in [*too_old, *too_many]:
-                floors[row["user_id"]] = max(floors.get(row["user_id"], 0), row["upto"])
+            floors = rules.merge_floors((row["user_id"], row["upto"]) for row in [*too_old, *too_many])
             # The floor is what tells an expired cursor from a gap: raise it with the delete.
             conn.executemany(
                 "UPDATE update_logs SET floor = MAX(floor, ?) WHERE user_id = ?",
@@ -524,25 +523,14 @@ def _send_in(conn: sqlite3.Connection, new: NewMessage) -> Sent:
         (new.thread_id,),
     ).fetchone()["last_seq"]
     message = new.stored_as(seq)
-    conn.execute(
-        f"INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            message.message_id,
-            message.thread_id,
-            message.seq,
-            message.user_id,
-            message.contents,
-            message.timestamp,
-            message.client_timestamp,
-            message.client_msg_id,
-        ),
-    )
+    conn.execute(f"INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES ({MESSAGE_VALUES})", message.to_dict())
     conn.execute(
         "UPDATE memberships SET last_seq = ?, last_activity = ?,"
         " last_read_seq = CASE WHEN user_id = ? THEN ? ELSE last_read_seq END WHERE thread_id = ?",
         (seq, message.timestamp, message.user_id, seq, message.thread_id),
     )
-    cursors = _append(conn, members, MESSAGE_NEW, message_new_body(message), message.timestamp)
+    told = rules.told_of_message(members)
+    cursors = _append(conn, told, MESSAGE_NEW, message_new_body(message), message.timestamp)
     return Sent(message, created=True, cursors=cursors, message_cursors=cursors)
 
 
@@ -597,14 +585,7 @@ def _reopened(conn: sqlite3.Connection, thread: NewThread, retried: Message) -> 
     row = conn.execute(
         "SELECT kind, direct_key, created_by FROM threads WHERE thread_id = ?", (retried.thread_id,)
     ).fetchone()
-    same_direct = thread.direct_key is not None and row["direct_key"] == thread.direct_key
-    same_group = (
-        thread.kind == GROUP
-        and row["kind"] == GROUP
-        and retried.seq == 1
-        and row["created_by"] == retried.user_id
-    )
-    if not (same_direct or same_group):
+    if not rules.is_same_opening(thread, row["kind"], row["direct_key"], row["created_by"], retried):
         raise ClientMsgIdConflict()
     return Opened(retried.thread_id, retried, created=False)
 
@@ -685,13 +666,5 @@ def _user(row: sqlite3.Row) -> User:
 
 
 def _message(row: sqlite3.Row) -> Message:
-    return Message(
-        message_id=row["message_id"],
-        thread_id=row["thread_id"],
-        seq=row["seq"],
-        user_id=row["user_id"],
-        contents=row["contents"],
-        timestamp=row["timestamp"],
-        client_timestamp=row["client_timestamp"],
-        client_msg_id=row["client_msg_id"],
-    )
+    """A row selected with ``MESSAGE_COLUMNS`` as a model value."""
+    return Message(**{name: row[name] for name in MESSAGE_FIELDS})

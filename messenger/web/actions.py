@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema
 
 from .. import metrics, schemas
 from ..errors import InvalidPayload, UserMismatch
@@ -83,8 +83,8 @@ def mark_read(deps: Deps, actor_id: str, data: dict) -> Reply:
     return {"thread_id": data["thread_id"], "last_read_seq": last_read_seq}, 200
 
 
-def typing(deps: Deps, actor_id: str, data: dict) -> Reply:
-    threads.typing(deps, actor_id, data["thread_id"])
+def announce_typing(deps: Deps, actor_id: str, data: dict) -> Reply:
+    threads.announce_typing(deps, actor_id, data["thread_id"])
     return {"thread_id": data["thread_id"]}, 200
 
 
@@ -121,19 +121,10 @@ ACTIONS: dict[str, Action] = {
 SOCKET_ACTIONS: dict[str, Action] = {
     **ACTIONS,
     "mark_read": Action(schemas.MarkReadAction(), schemas.ReadMarker(), mark_read, ("mark_read",)),
-    # Typing is throttled where it is relayed (service.threads.typing), and answered OK anyway;
+    # Typing is throttled where it is relayed (service.threads.announce_typing), and answered OK anyway;
     # its one membership read per frame counts as a read.
-    "typing": Action(schemas.TypingAction(), schemas.TypingReply(), typing, ("read",)),
+    "typing": Action(schemas.TypingAction(), schemas.TypingReply(), announce_typing, ("read",)),
 }
-
-
-def load(schema: Schema, payload: Any) -> dict:
-    """Validate a payload, turning marshmallow's errors into our 422."""
-    try:
-        return schema.load(payload)
-    except ValidationError as error:
-        details = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
-        raise InvalidPayload(details=details) from None
 
 
 def dispatch(
@@ -146,6 +137,6 @@ def dispatch(
         raise InvalidPayload(details={"action": [f"Must be one of: {', '.join(registry)}."]})
     for scope in action.scopes:  # before validation: a malformed request counts too
         limits.check(scope, actor_id)
-    data = load(action.request, payload)
+    data = schemas.load(action.request, payload)
     reply, status = action.handle(deps, actor_id, data)
     return action.reply.dump(reply), status

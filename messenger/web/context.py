@@ -7,6 +7,8 @@ from flask import current_app
 from ..service.deps import Deps
 
 EXTENSION_KEY = "messenger"
+# The stop handle of the app's update-log pruner (a threading.Event), absent when it runs none.
+PRUNER_KEY = "messenger.pruner"
 
 
 def deps() -> Deps:

@@ -66,7 +66,7 @@ def list_threads(query):
 @blp.response(200, schemas.ThreadReply)
 def get_thread(thread_id):
     """One thread as the signed-in user sees it."""
-    return {"thread": threads.get_thread(deps(), g.user_id, thread_id)}
+    return {"thread": threads.require_thread(deps(), g.user_id, thread_id)}
 
 
 @blp.route("/threads/<thread_id>/messages", methods=["GET"])

@@ -9,6 +9,7 @@ from flask import Flask
 
 from messenger import create_app
 from messenger.config import Settings
+from messenger.lifecycle import stop_pruning
 from messenger.ports import Store
 from messenger.wiring import build_deps, build_store
 
@@ -30,6 +31,7 @@ def make_app(tmp_path, clock) -> Iterator[Callable[..., Flask]]:
     Rate limits are off unless a test turns them on: these tests sign up many users at once.
     """
     stores: list[Store] = []
+    apps: list[Flask] = []
 
     def make(**overrides) -> Flask:
         path = tmp_path / f"m{len(stores)}.db"
@@ -37,9 +39,12 @@ def make_app(tmp_path, clock) -> Iterator[Callable[..., Flask]]:
         store = build_store(settings)
         store.setup()
         stores.append(store)
-        return create_app(settings, deps=build_deps(settings, store, clock=clock))
+        apps.append(create_app(settings, deps=build_deps(settings, store, clock=clock)))
+        return apps[-1]
 
     yield make
+    for made in apps:
+        stop_pruning(made)
     for store in stores:
         store.close()
 

@@ -49,11 +49,11 @@ def test_a_flood_of_typing_hints_is_relayed_once_per_interval(world, clock):
     deps, notifier, ids, one, _ = world
 
     for _ in range(500):
-        threads.typing(deps, ids["alice"], one)  # dropped ones answer like relayed ones
+        threads.announce_typing(deps, ids["alice"], one)  # dropped ones answer like relayed ones
 
     assert notifier.typing_events() == [(ids["alice"], one)]
     clock.advance(INTERVAL_S * 1000)
-    threads.typing(deps, ids["alice"], one)
+    threads.announce_typing(deps, ids["alice"], one)
     assert notifier.typing_events() == [(ids["alice"], one)] * 2
 
 
@@ -61,19 +61,19 @@ def test_each_user_and_thread_has_its_own_interval(world):
     deps, notifier, ids, one, two = world
 
     for _ in range(3):
-        threads.typing(deps, ids["alice"], one)
-        threads.typing(deps, ids["alice"], two)
-        threads.typing(deps, ids["bob"], one)
+        threads.announce_typing(deps, ids["alice"], one)
+        threads.announce_typing(deps, ids["alice"], two)
+        threads.announce_typing(deps, ids["bob"], one)
 
     assert notifier.typing_events() == [(ids["alice"], one), (ids["alice"], two), (ids["bob"], one)]
 
 
 def test_a_non_member_is_refused_every_time_even_right_after_a_relay(world):
     deps, _, ids, one, _ = world
-    threads.typing(deps, ids["alice"], one)
+    threads.announce_typing(deps, ids["alice"], one)
     for _ in range(2):
         with pytest.raises(ThreadNotFound):
-            threads.typing(deps, ids["carol"], one)
+            threads.announce_typing(deps, ids["carol"], one)
 
 
 def test_the_throttle_forgets_keys_quiet_for_an_interval():

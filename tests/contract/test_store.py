@@ -51,11 +51,11 @@ def send(store, user: User, thread_id: str, contents: str = "hi", client_msg_id:
 class TestUsers:
     def test_added_user_is_found_by_id_email_and_username_case_insensitively(self, store):
         alice = add_user(store, "Alice")
-        assert store.get_user(alice.user_id) == alice
+        assert store.get_users([alice.user_id]) == [alice]
         assert store.find_login("alice@EXAMPLE.com") == (alice, "hash-of-Alice")
         assert store.find_login("ALICE") == (alice, "hash-of-Alice")
         assert store.find_login("nobody") is None
-        assert store.get_user("missing") is None
+        assert store.get_users(["missing"]) == []
 
     def test_duplicate_email_or_username_is_refused_case_insensitively(self, store):
         add_user(store, "Alice")
@@ -102,12 +102,12 @@ class TestOpenThread:
         assert opened.created and opened.message.seq == 1
         assert opened.message.thread_id == opened.thread_id
         for user in (a, b):
-            view = store.get_thread(opened.thread_id, user.user_id)
+            view = store.require_thread(opened.thread_id, user.user_id)
             assert view.kind == DIRECT and view.last_seq == 1
             assert sorted(m.user_id for m in view.members) == sorted([a.user_id, b.user_id])
             assert view.last_message.contents == "first"
-        assert store.get_thread(opened.thread_id, a.user_id).unread_count == 0
-        assert store.get_thread(opened.thread_id, b.user_id).unread_count == 1
+        assert store.require_thread(opened.thread_id, a.user_id).unread_count == 0
+        assert store.require_thread(opened.thread_id, b.user_id).unread_count == 1
 
     def test_direct_thread_between_two_users_is_unique(self, store):
         a, b = add_user(store), add_user(store)
@@ -116,15 +116,14 @@ class TestOpenThread:
         assert not again.created
         assert again.thread_id == first.thread_id and again.message.seq == 2
         assert store.list_threads(a.user_id, 0, 10).threads[0].last_seq == 2
-        key = ":".join(sorted([a.user_id, b.user_id]))
-        assert store.find_direct_thread(key) == first.thread_id
+        assert open_thread(store, a, b, contents="and again").thread_id == first.thread_id
 
     def test_group_threads_are_new_each_time(self, store):
         a, b, c = add_user(store), add_user(store), add_user(store)
         one = open_thread(store, a, b, c, title="Trip")
         two = open_thread(store, a, b, c)
         assert one.created and two.created and one.thread_id != two.thread_id
-        view = store.get_thread(one.thread_id, c.user_id)
+        view = store.require_thread(one.thread_id, c.user_id)
         assert view.kind == GROUP and view.title == "Trip" and view.created_by == a.user_id
 
     def test_retried_create_returns_the_original_thread_and_message(self, store):
@@ -135,7 +134,7 @@ class TestOpenThread:
         assert len(store.list_threads(a.user_id, 0, 10).threads) == 1
         direct = open_thread(store, a, b, client_msg_id="d1")
         assert open_thread(store, a, b, client_msg_id="d1").message == direct.message
-        assert store.get_thread(direct.thread_id, a.user_id).last_seq == 1
+        assert store.require_thread(direct.thread_id, a.user_id).last_seq == 1
 
     def test_create_reusing_a_client_msg_id_from_elsewhere_conflicts(self, store):
         a, b, c = add_user(store), add_user(store), add_user(store)
@@ -164,7 +163,7 @@ class TestSend:
             send(store, stranger, thread_id)
         with pytest.raises(ThreadNotFound):
             send(store, a, "no-such-thread")
-        assert store.get_thread(thread_id, a.user_id).last_seq == 1
+        assert store.require_thread(thread_id, a.user_id).last_seq == 1
 
     def test_retry_with_same_client_msg_id_returns_the_original(self, store):
         a, b = add_user(store), add_user(store)
@@ -189,11 +188,11 @@ class TestSend:
         thread_id = open_thread(store, a, b).thread_id
         send(store, b, thread_id)
         send(store, b, thread_id)
-        assert store.get_thread(thread_id, a.user_id).unread_count == 2
+        assert store.require_thread(thread_id, a.user_id).unread_count == 2
         send(store, a, thread_id, "reply")
-        view = store.get_thread(thread_id, a.user_id)
+        view = store.require_thread(thread_id, a.user_id)
         assert (view.last_read_seq, view.unread_count) == (4, 0)
-        b_view = store.get_thread(thread_id, b.user_id)
+        b_view = store.require_thread(thread_id, b.user_id)
         assert (b_view.last_read_seq, b_view.unread_count) == (3, 1)
 
     def test_preview_is_the_last_message_cut_short(self, store):
@@ -241,7 +240,7 @@ class TestReadMessages:
         for read in (
             lambda: store.list_messages(thread_id, stranger.user_id, 0, 5),
             lambda: store.list_messages_before(thread_id, stranger.user_id, 5, 5),
-            lambda: store.get_thread(thread_id, stranger.user_id),
+            lambda: store.require_thread(thread_id, stranger.user_id),
             lambda: store.mark_read(thread_id, stranger.user_id, 5, now()),
         ):
             with pytest.raises(ThreadNotFound):
@@ -254,12 +253,12 @@ class TestMarkRead:
         thread_id = open_thread(store, a, b).thread_id
         for _ in range(4):
             send(store, a, thread_id)
-        assert store.get_thread(thread_id, b.user_id).unread_count == 5
+        assert store.require_thread(thread_id, b.user_id).unread_count == 5
         assert store.mark_read(thread_id, b.user_id, 3, now()).last_read_seq == 3
-        assert store.get_thread(thread_id, b.user_id).unread_count == 2
+        assert store.require_thread(thread_id, b.user_id).unread_count == 2
         assert store.mark_read(thread_id, b.user_id, 1, now()).last_read_seq == 3
         assert store.mark_read(thread_id, b.user_id, 99, now()).last_read_seq == 5
-        assert store.get_thread(thread_id, b.user_id).unread_count == 0
+        assert store.require_thread(thread_id, b.user_id).unread_count == 0
 
 
 class TestMembers:
@@ -268,11 +267,11 @@ class TestMembers:
         thread_id = open_thread(store, a, b, add_user(store)).thread_id
         send(store, b, thread_id)
         assert store.add_members(thread_id, [c.user_id, b.user_id], now(), a.user_id).user_ids == [c.user_id]
-        view = store.get_thread(thread_id, c.user_id)
+        view = store.require_thread(thread_id, c.user_id)
         assert (view.last_read_seq, view.unread_count, len(view.members)) == (2, 0, 4)
         assert len(store.list_messages(thread_id, c.user_id, 0, 10)) == 2
         send(store, a, thread_id)
-        assert store.get_thread(thread_id, c.user_id).unread_count == 1
+        assert store.require_thread(thread_id, c.user_id).unread_count == 1
 
     def test_removed_member_can_no_longer_read_or_send(self, store):
         a, b, c = add_user(store), add_user(store), add_user(store)
@@ -284,7 +283,7 @@ class TestMembers:
         with pytest.raises(ThreadNotFound):
             store.list_messages(thread_id, c.user_id, 0, 10)
         assert store.list_threads(c.user_id, 0, 10).threads == []
-        members = store.get_thread(thread_id, a.user_id).members
+        members = store.require_thread(thread_id, a.user_id).members
         assert sorted(m.user_id for m in members) == sorted([a.user_id, b.user_id])
 
 

@@ -39,7 +39,7 @@ def serve_every_request_path(store: SqliteStore) -> None:
     store.search_users("bo", 20)
     store.get_users([alice.user_id, bob.user_id])
     direct = open_thread(store, alice, bob, client_msg_id="open-1").thread_id
-    store.find_direct_thread(f"{alice.user_id}:{bob.user_id}")
+    open_thread(store, bob, alice)  # finds the 1:1 thread by its key
     group = open_thread(store, alice, bob, title="group").thread_id
     send(store, alice, direct, "hello", client_msg_id="send-1")
     send(store, alice, direct, "hello", client_msg_id="send-1")  # a retry
@@ -48,7 +48,7 @@ def serve_every_request_path(store: SqliteStore) -> None:
     store.list_messages(direct, bob.user_id, 0, 50)
     store.list_messages_before(direct, bob.user_id, 2, 50)
     store.list_threads(bob.user_id, 0, 20)
-    store.get_thread(direct, bob.user_id)
+    store.require_thread(direct, bob.user_id)
     store.mark_read(direct, bob.user_id, 2, now())
     store.add_members(group, [carol.user_id], now(), alice.user_id)
     store.remove_member(group, carol.user_id, now(), alice.user_id)

@@ -1,0 +1,188 @@
+"""MongoDB documents <-> model values: the persisted shapes, their indexes and their mapping.
+
+``MongoStore`` (``mongo.py``) decides the write order; this module only says what each
+document holds and how it reads back as a ``model`` value.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+
+from ..model import MESSAGE_FIELDS, Member, Message, NewThread, Preview, ThreadView, Update, User
+
+Doc = dict[str, Any]
+
+# Persisted shape: these documents are a contract with data already stored. Add fields with
+# a default for documents that lack them and new indexes freely; never rename, retype or
+# repurpose an existing field. Timestamps are ints, ms since the epoch, unless noted.
+#
+# users:       {_id: user_id, email, email_key: lower(email), username (as typed),
+#               username_key: lower(username), password_hash, created_at}
+# tokens:      {_id: sha256 of the token (never the token), user_id, created_at, expires_at,
+#               expires: expires_at as a Date, for the optional TTL index}
+# threads:     {_id: thread_id, kind: 'direct'|'group', title, direct_key: sorted member ids of
+#               a 1:1 thread else null, created_by, created_at,
+#               member_ids: the members at creation, never updated (bounded by the member limit)}
+# memberships: {_id: ObjectId, user_id, thread_id, joined_at, last_activity,
+#               last_seq: newest seq rolled forward to this member, last_read_seq,
+#               added_by: who added them (the creator at creation); absent before it was kept}
+# departures:  {_id: ObjectId, thread_id, user_id: who left or was removed, actor_id: who had
+#               added them or removed them, left_at: their latest departure involving actor_id}
+# messages:    {_id: message_id, thread_id, seq, user_id, contents, timestamp (server time),
+#               client_timestamp (the sender's clock, as sent), client_msg_id: str or null,
+#               fanned_out: false until step 6 of send; absent (= complete) before the log}
+# updates:     {_id: ObjectId, user_id, cursor, type: 'message.new'|'thread.new'|...,
+#               body: the model's *_body dict, served to clients as stored,
+#               key: names the event, unique per user (see event_key), created_at}
+# update_logs: {_id: user_id, floor: every update of the user at or below it was pruned}
+# heartbeat:   {_id: "readyz", beat_at}: one document, upserted by every readiness check
+STRING = {"$type": "string"}
+INDEXES: dict[str, list[tuple[list[tuple[str, int]], Doc]]] = {
+    "users": [
+        ([("email_key", ASCENDING)], {"name": "users_by_email_key", "unique": True}),
+        ([("username_key", ASCENDING)], {"name": "users_by_username_key", "unique": True}),
+    ],
+    "tokens": [([("user_id", ASCENDING)], {"name": "tokens_by_user"})],
+    "threads": [
+        (
+            [("direct_key", ASCENDING)],
+            {
+                "name": "threads_by_direct_key",
+                "unique": True,
+                "partialFilterExpression": {"direct_key": STRING},
+            },
+        ),
+    ],
+    "memberships": [
+        ([("user_id", ASCENDING), ("thread_id", ASCENDING)], {"name": "memberships_key", "unique": True}),
+        (
+            [("user_id", ASCENDING), ("last_activity", DESCENDING), ("thread_id", DESCENDING)],
+            {"name": "memberships_by_activity"},
+        ),
+        ([("thread_id", ASCENDING), ("user_id", ASCENDING)], {"name": "memberships_by_thread"}),
+    ],
+    "departures": [
+        (
+            [("thread_id", ASCENDING), ("actor_id", ASCENDING), ("user_id", ASCENDING)],
+            {"name": "departures_key", "unique": True},
+        ),
+    ],
+    # message_id is _id, unique by construction.
+    "messages": [
+        ([("thread_id", ASCENDING), ("seq", ASCENDING)], {"name": "messages_key", "unique": True}),
+        (
+            [("user_id", ASCENDING), ("client_msg_id", ASCENDING)],
+            {
+                "name": "messages_by_client_msg_id",
+                "unique": True,
+                "partialFilterExpression": {"client_msg_id": STRING},
+            },
+        ),
+    ],
+    "updates": [
+        ([("user_id", ASCENDING), ("cursor", ASCENDING)], {"name": "updates_key", "unique": True}),
+        ([("user_id", ASCENDING), ("key", ASCENDING)], {"name": "updates_by_event", "unique": True}),
+        ([("created_at", ASCENDING)], {"name": "updates_by_age"}),
+    ],
+}
+TOKEN_TTL_INDEX = ([("expires", ASCENDING)], {"name": "tokens_ttl", "expireAfterSeconds": 0})
+
+PREVIEW_FIELDS = {"_id": 0, "thread_id": 1, "seq": 1, "user_id": 1, "contents": 1, "timestamp": 1}
+UPDATE_FIELDS = {"_id": 0, "cursor": 1, "type": 1, "body": 1}
+
+
+def event_key(kind: str, *parts: object) -> str:
+    """The name of one event, unique in a user's log, so appending it again is a no-op."""
+    return ":".join([kind, *map(str, parts)])
+
+
+def thread_view(thread: Doc, members: list[Member], **reader_state: Any) -> ThreadView:
+    """A thread document's shared facts plus one member's read state and activity."""
+    return ThreadView(
+        thread_id=thread["_id"],
+        kind=thread["kind"],
+        title=thread["title"],
+        created_by=thread["created_by"],
+        created_at=thread["created_at"],
+        members=members,
+        **reader_state,
+    )
+
+
+def fresh_view(thread: Doc, members: list[Member]) -> ThreadView:
+    """The thread as its creator sees it before the first message: what thread.new announces."""
+    return thread_view(
+        thread,
+        members,
+        last_activity=thread["created_at"],
+        last_seq=0,
+        last_read_seq=0,
+        unread_count=0,
+    )
+
+
+def token_doc(token_hash: str, user_id: str, created_at: int, expires_at: int) -> Doc:
+    return {
+        "_id": token_hash,
+        "user_id": user_id,
+        "created_at": created_at,
+        "expires_at": expires_at,
+        "expires": datetime.fromtimestamp(expires_at / 1000, tz=UTC),
+    }
+
+
+def user_doc(user: User, password_hash: str) -> Doc:
+    return {
+        "_id": user.user_id,
+        "email": user.email,
+        "email_key": user.email.lower(),
+        "username": user.username,
+        "username_key": user.username.lower(),
+        "password_hash": password_hash,
+        "created_at": user.created_at,
+    }
+
+
+def thread_doc(thread: NewThread) -> Doc:
+    return {
+        "_id": thread.thread_id,
+        "kind": thread.kind,
+        "title": thread.title,
+        "direct_key": thread.direct_key,
+        "created_by": thread.created_by,
+        "created_at": thread.created_at,
+        "member_ids": list(thread.member_ids),
+    }
+
+
+def message_doc(message: Message) -> Doc:
+    """A new message, its fan-out pending (step 6 of ``MongoStore.send`` completes it)."""
+    fields = message.to_dict()
+    return {"_id": fields.pop("message_id"), **fields, "fanned_out": False}
+
+
+def update_doc(user_id: str, cursor: int, kind: str, body: dict, key: str, now: int) -> Doc:
+    return {"user_id": user_id, "cursor": cursor, "type": kind, "body": body, "key": key, "created_at": now}
+
+
+def user_of(doc: Doc) -> User:
+    return User(doc["_id"], doc["email"], doc["username"], doc["created_at"])
+
+
+def message_of(doc: Doc) -> Message:
+    """A message document as a model value; the oldest documents may lack ``client_msg_id``."""
+    stored = {name: doc[name] for name in MESSAGE_FIELDS if name in doc}
+    return Message(**{**stored, "message_id": doc["_id"], "client_msg_id": doc.get("client_msg_id")})
+
+
+def preview_of(doc: Doc) -> Preview:
+    """A message document, read with ``PREVIEW_FIELDS``, as the thread list's preview."""
+    return Preview.of(doc["seq"], doc["user_id"], doc["contents"], doc["timestamp"])
+
+
+def update_of(doc: Doc) -> Update:
+    """An update document, read with ``UPDATE_FIELDS``, as served: its body as stored."""
+    return Update(doc["cursor"], doc["type"], doc["body"])
