@@ -42,8 +42,8 @@ from ..errors import (
     StoreUnavailable,
     UpgradeRequired,
 )
-from ..model import Update, compact_json
-from ..notify.hub import REVOKED, SHUTDOWN, SOCKET, SUPERSEDED, FreshUpdate
+from ..events import InboxKind, StopReason
+from ..model import Update, UpdatePage, compact_json
 from ..schemas import MAX_SAFE_INTEGER
 from ..service import accounts, updates
 from ..service.deps import Deps
@@ -207,18 +207,17 @@ class _Close:
     reason: str
 
 
-OVERFLOW = "overflow"  # Inbox.stopped when the socket's outgoing queue overflowed
-TOO_BIG = "too big"  # Inbox.stopped when the client sent a frame over the size limit
-FLOODING = "flooding"  # Inbox.stopped when the client sent frames faster than allowed
-FINISHED = "finished"  # Inbox.stopped when the session ended with no earlier reason
-DISCONNECTED = "disconnected"  # Inbox.stopped when the client went away
-CLOSE_FOR = {
-    TOO_BIG: _Close(CLOSE_TOO_BIG, "frame too big"),
-    FLOODING: _Close(CLOSE_POLICY_VIOLATION, "too many frames"),
-    SUPERSEDED: _Close(CLOSE_REPLACED, "too many sockets: replaced by a newer one"),
-    REVOKED: _Close(CLOSE_UNAUTHORIZED, "token revoked"),
-    SHUTDOWN: _Close(CLOSE_SERVICE_RESTART, "reconnect"),
-    OVERFLOW: _Close(CLOSE_TOO_SLOW, "too far behind: resume from your cursor"),
+# How a session closes for each reason its inbox stopped; every StopReason is here (a test
+# checks). None: the session had no reason of its own to close (see _ended_without_close).
+CLOSE_FOR: dict[StopReason, _Close | None] = {
+    StopReason.TOO_BIG: _Close(CLOSE_TOO_BIG, "frame too big"),
+    StopReason.FLOODING: _Close(CLOSE_POLICY_VIOLATION, "too many frames"),
+    StopReason.SUPERSEDED: _Close(CLOSE_REPLACED, "too many sockets: replaced by a newer one"),
+    StopReason.REVOKED: _Close(CLOSE_UNAUTHORIZED, "token revoked"),
+    StopReason.SHUTDOWN: _Close(CLOSE_SERVICE_RESTART, "reconnect"),
+    StopReason.OVERFLOW: _Close(CLOSE_TOO_SLOW, "too far behind: resume from your cursor"),
+    StopReason.DISCONNECTED: None,  # the client closed first: its code is logged
+    StopReason.FINISHED: None,
 }
 
 
@@ -259,9 +258,7 @@ class StreamSession:
         self.limits = limits
         self.user_id = user_id
         self.token = token
-        self.inbox = app_deps.notifier.subscribe(
-            user_id, accounts.hash_token(token), SOCKET, settings.max_sockets_per_user
-        )
+        self.inbox = updates.subscribe(app_deps, user_id, token, InboxKind.SOCKET)
         ws.event.listener = self._frame_arrived
         # A client that stops reading must not make the server hold its updates or answers
         # without bound: the session waits for room (a client that reads slowly just slows
@@ -279,7 +276,7 @@ class StreamSession:
         try:
             cursor = self._send_updates(since)
             self._stream(cursor)
-            close = CLOSE_FOR.get(self.inbox.stopped)
+            close = CLOSE_FOR[self.inbox.stopped] if self.inbox.stopped else None
         except CursorExpired as error:
             self._send(_error_frame(None, error))
             close = _Close(CLOSE_CURSOR_EXPIRED, error.code)
@@ -288,7 +285,7 @@ class StreamSession:
             self._send(_error_frame(None, error))
             close = _Close(CLOSE_TRY_AGAIN_LATER, error.code)
         finally:
-            self.inbox.stop(FINISHED)
+            self.inbox.stop(StopReason.FINISHED)
             self.deps.notifier.unsubscribe(self.inbox)
             self._finish(close)
             metrics.socket_disconnected()
@@ -297,7 +294,7 @@ class StreamSession:
 
     def _ended_without_close(self) -> _Close:
         """How a socket the server had no reason to close ended: the client's code, or ours."""
-        if self.inbox.stopped == DISCONNECTED:
+        if self.inbox.stopped is StopReason.DISCONNECTED:
             return _Close(int(self.ws.close_reason), "closed by the client")
         return _Close(1000, "bye")
 
@@ -307,20 +304,22 @@ class StreamSession:
         resync_at = time.monotonic() + RESYNC_INTERVAL_S
         while not self.inbox.stopped:
             self._answer_frames()
+            if self.inbox.stopped:
+                return  # nothing more goes out (see _queue)
             for event in self.inbox.take_ephemeral():
-                self._send({"type": "typing", "thread_id": event["thread_id"], "user_id": event["user_id"]})
+                self._send({"type": "typing", "thread_id": event.thread_id, "user_id": event.user_id})
             if time.monotonic() >= resync_at:
                 if not self._token_still_valid():
-                    self.inbox.stop(REVOKED)
+                    self.inbox.stop(StopReason.REVOKED)
                     return
                 resync_at = time.monotonic() + RESYNC_INTERVAL_S
                 cursor = self._send_updates(cursor)
             else:
-                fresh = self.inbox.take_fresh(cursor)
-                if fresh is None:
-                    cursor = self._send_updates(cursor)
-                elif fresh:
-                    cursor = self._send_fresh(fresh)
+                delivery = updates.take_delivery(self.deps, self.inbox, cursor)
+                if delivery is not None:
+                    cursor = self._queue_page(delivery.page, delivery.bodies_json)
+                    if delivery.page.more:
+                        cursor = self._send_updates(cursor)
             if not self.inbox.stopped:
                 self.inbox.wait(max(0.0, resync_at - time.monotonic()))
 
@@ -339,18 +338,18 @@ class StreamSession:
             try:
                 frame = self.ws.receive(timeout=0)
             except ConnectionClosed:
-                self.inbox.stop(DISCONNECTED)
+                self.inbox.stop(StopReason.DISCONNECTED)
                 return
             if len(self.ws.input_buffer) < MAX_UNANSWERED_FRAMES:
                 self.ws.sock.resume_reading()
             if frame is None:
                 return
             if _size_in_bytes(frame) > self.deps.settings.max_content_length:
-                self.inbox.stop(TOO_BIG)
+                self.inbox.stop(StopReason.TOO_BIG)
                 return
             if not self._frames.take():
                 logger.warning("a socket of user %s sent too many frames; closing it", self.user_id)
-                self.inbox.stop(FLOODING)
+                self.inbox.stop(StopReason.FLOODING)
                 return
             self._send(self._answer(frame))
 
@@ -358,20 +357,20 @@ class StreamSession:
         """Queue everything after ``cursor`` from the log, page by page; return the new cursor."""
         while not self.inbox.stopped:
             page = updates.read_updates(self.deps, self.user_id, cursor)
-            for update in page.updates:
-                self._queue(update_frame(update, compact_json(update.body)))
-            metrics.count_delivered("websocket", len(page.updates))
-            cursor = page.cursor
+            cursor = self._queue_page(page)
             if not page.more:
                 break
         return cursor
 
-    def _send_fresh(self, fresh: list[FreshUpdate]) -> int:
-        """Queue what the doorbells carried (the log holds the same); return the new cursor."""
-        for item in fresh:
-            self._queue(update_frame(item.update, item.body_json))
-        metrics.count_delivered("websocket", len(fresh))
-        return fresh[-1].update.cursor
+    def _queue_page(self, page: UpdatePage, bodies_json: tuple[str, ...] | None = None) -> int:
+        """Queue a page's updates, with the bodies the doorbells encoded if they carried them;
+        return the page's cursor."""
+        if bodies_json is None:
+            bodies_json = tuple(compact_json(update.body) for update in page.updates)
+        for update, body_json in zip(page.updates, bodies_json, strict=True):
+            self._queue(update_frame(update, body_json))
+        metrics.count_delivered("websocket", len(page.updates))
+        return page.cursor
 
     def _token_still_valid(self) -> bool:
         try:
@@ -393,7 +392,7 @@ class StreamSession:
             logger.warning(
                 "a socket of user %s stopped reading; closing it with %d", self.user_id, CLOSE_TOO_SLOW
             )
-            self.inbox.stop(OVERFLOW)
+            self.inbox.stop(StopReason.OVERFLOW)
             return
         self._outbox.put(frame)
         self._ensure_writer()
@@ -402,7 +401,7 @@ class StreamSession:
         """Close through the writer; a writer stuck on a client that reads nothing is cut off.
         However it ends, simple-websocket's reader is let go, so it finishes too."""
         try:
-            if self.inbox.stopped == OVERFLOW:
+            if self.inbox.stopped is StopReason.OVERFLOW:
                 self._outbox.clear()  # the client resumes from its cursor; these would only wait
             if self._outbox.closed:  # the writer found the connection gone: nobody to tell
                 return
@@ -449,7 +448,7 @@ class StreamSession:
         except (ConnectionClosed, OSError):
             pass
         self._outbox.close()  # nothing more goes out: the session must not wait for room
-        self.inbox.stop(DISCONNECTED)
+        self.inbox.stop(StopReason.DISCONNECTED)
 
     def _answer(self, frame: str | bytes) -> dict:
         """Run one client frame; every failure becomes an error frame, never a crash."""
