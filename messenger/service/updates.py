@@ -1,4 +1,5 @@
-"""Reading a user's update log, waiting for it to grow, and ringing doorbells after changes."""
+"""Reading a user's update log, waiting for it to grow, deciding what a woken waiter delivers
+(for long-polls and sockets alike), and ringing doorbells after changes."""
 
 from __future__ import annotations
 
