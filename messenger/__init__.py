@@ -9,7 +9,7 @@ from .config import Settings
 from .logs import configure_logging
 from .service.deps import Deps
 from .service.updates import start_pruning
-from .web import accounts, asyncapi, bodies, cors, headers, observe, ops, stream, threads, updates
+from .web import accounts, asyncapi, bodies, cors, headers, observe, ops, socket_io, stream, threads, updates
 from .web.api import MessengerApi, openapi_config
 from .web.client import bp as client_bp
 from .web.context import EXTENSION_KEY, PRUNER_KEY
@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None, deps: Deps | None = None) -> Fl
     app.config["SOCK_SERVER_OPTIONS"] = {
         "ping_interval": settings.ws_ping_interval_s,
         "max_message_size": settings.max_content_length,
-        "event_class": stream.FrameArrived,  # frames knock on the session: no reader greenlet
+        "event_class": socket_io.FrameArrived,  # frames knock on the session: no reader greenlet
     }
     api = MessengerApi(app)
     for blueprint in (accounts.blp, threads.blp, updates.blp, ops.blp):

@@ -1,14 +1,16 @@
-"""The ports the service depends on; adapters in ``store/`` implement them.
+"""The ports the service depends on; adapters in ``store/`` and ``notify/`` implement them.
 
-Every adapter must pass the one contract suite in ``tests/contract``, and decides what the
+Every adapter must pass its contract suite in ``tests/contract``. A store decides what the
 port leaves to rules (who is told of each change, retry matching, floors, cursor expiry) by
-calling ``messenger.rules`` inside its writes.
+calling ``messenger.rules`` inside its writes. The notifier's vocabulary (events, inboxes,
+stop reasons) is in ``events``: ports import only ``model`` and ``events``.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
+from .events import Event, Inbox, InboxKind
 from .model import (
     MembersChanged,
     Message,
@@ -22,7 +24,6 @@ from .model import (
     UpdatePage,
     User,
 )
-from .notify.hub import Event, Inbox
 
 
 class Store(Protocol):
@@ -137,11 +138,17 @@ class Notifier(Protocol):
         """Deliver to this process's subscribers and to every other process; never raises."""
 
     def subscribe(
-        self, user_id: str, token_hash: str | None = None, kind: str = "socket", limit: int | None = None
+        self,
+        user_id: str,
+        token_hash: str | None = None,
+        kind: InboxKind = InboxKind.SOCKET,
+        limit: int | None = None,
     ) -> Inbox:
-        """Wait for a user's events; past ``limit`` of its kind ("socket", "poll"), the oldest ends."""
+        """Wait for a user's events; ``TokenRevoked`` for ``token_hash`` stops the inbox (REVOKED);
+        past ``limit`` inboxes of its kind for this user, the oldest stops (SUPERSEDED)."""
 
-    def unsubscribe(self, inbox: Inbox) -> None: ...
+    def unsubscribe(self, inbox: Inbox) -> None:
+        """Stop delivering to ``inbox``."""
 
     def problem(self) -> str | None:
         """Why delivery to other processes is impaired now (Redis unreachable), or None."""

@@ -1,1 +1,3 @@
-"""Notifier adapters: ring "user X has updates" doorbells in this process or across processes."""
+"""Notifier adapters: memory.py (one process) and redis.py (across processes), both delivering
+through hub.py to this process's inboxes. Their vocabulary is ``messenger.events``; only
+``messenger.wiring`` imports from here."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .hub import Event, Hub, HubNotifier
+from ..events import Event
+from .hub import Hub, HubNotifier
 
 
 class InProcessNotifier(HubNotifier):

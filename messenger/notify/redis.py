@@ -20,8 +20,9 @@ from typing import Any
 import redis
 
 from .. import metrics
+from ..events import Event, Resync, from_wire, to_wire
 from ..model import compact_json
-from .hub import RESYNC, Event, Hub, HubNotifier
+from .hub import Hub, HubNotifier
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ class RedisNotifier(HubNotifier):
         try:
             # published_at (wall clock, comparable across machines) lets the receiver measure
             # the lag; a process of the previous release ignores the extra key.
-            wire = {**event, "origin": self._origin, "published_at": time.time()}
+            wire = {**to_wire(event), "origin": self._origin, "published_at": time.time()}
             self._client.publish(CHANNEL, compact_json(wire))
         except redis.RedisError as exc:
             self._publish_paused_until = time.monotonic() + PUBLISH_BACKOFF_S
@@ -110,7 +111,7 @@ class RedisNotifier(HubNotifier):
             pubsub.subscribe(CHANNEL)
             if resync:
                 self._publish_paused_until = 0.0
-                self.hub.deliver({"type": RESYNC})
+                self.hub.deliver(Resync())
                 logger.info("redis listener reconnected; waiters re-read the log")
             while not self._stopping.is_set():
                 message = pubsub.get_message(timeout=1.0)
@@ -122,16 +123,21 @@ class RedisNotifier(HubNotifier):
 
     def _relay(self, data: bytes) -> None:
         try:
-            event = json.loads(data)
-        except ValueError:
+            wire = json.loads(data)
+            if not isinstance(wire, dict):
+                raise ValueError("not an object")
+            event = from_wire(wire)
+        except ValueError:  # not a JSON object, or a known type without what it must carry
             logger.warning("ignored a malformed notifier event")
             return
-        published_at = event.pop("published_at", None)
-        if event.pop("origin", None) != self._origin:
+        if wire.get("origin") == self._origin:
+            return  # this process's own: delivered here at once
+        if event is not None:  # None: a type a newer release added
             self.hub.deliver(event)
-            if isinstance(published_at, (int, float)):  # absent from the previous release's events
-                # Clocks of two machines may disagree by a little: never a negative lag.
-                metrics.observe_notifier_lag(max(0.0, time.time() - published_at))
+        published_at = wire.get("published_at")
+        if isinstance(published_at, (int, float)):  # absent from the previous release's events
+            # Clocks of two machines may disagree by a little: never a negative lag.
+            metrics.observe_notifier_lag(max(0.0, time.time() - published_at))
 
 
 def _certificate_failure(exc: BaseException) -> ssl.SSLCertVerificationError | None:

@@ -8,8 +8,8 @@ import secrets
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..errors import AuthRequired, InvalidCredentials, InvalidToken, UserNotFound
+from ..events import TokenRevoked
 from ..model import User
-from ..notify.hub import REVOKE
 from .deps import Deps, new_id
 
 TOKEN_BYTES = 32  # 256 bits of randomness
@@ -79,7 +79,7 @@ def sign_out(deps: Deps, token: str) -> None:
     """Revoke the token and close its open sockets on every worker and machine."""
     token_hash = hash_token(token)
     deps.store.revoke_token(token_hash)
-    deps.notifier.publish({"type": REVOKE, "token_hash": token_hash})
+    deps.notifier.publish(TokenRevoked(token_hash))
 
 
 def require_user(deps: Deps, user_id: str) -> User:

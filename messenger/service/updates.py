@@ -1,14 +1,17 @@
-"""Reading a user's update log, waiting for it to grow, and ringing doorbells after changes."""
+"""Reading a user's update log, waiting for it to grow, deciding what a woken waiter delivers
+(for long-polls and sockets alike), and ringing doorbells after changes."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from dataclasses import dataclass
 
 from ..errors import InvalidToken
+from ..events import CarriedUpdate, FreshUpdate, Inbox, InboxKind, StopReason, Typing, UpdatesAvailable
 from ..model import MESSAGE_NEW, Cursors, Sent, UpdatePage, message_new_body
-from ..notify.hub import POLL, REVOKED, TYPING, UPDATES, FreshUpdate
+from .accounts import hash_token
 from .deps import Deps
 
 logger = logging.getLogger(__name__)
@@ -24,27 +27,16 @@ def ring(deps: Deps, cursors: Cursors, sent: Sent | None = None) -> None:
     """
     if not cursors:
         return
-    event: dict = {"type": UPDATES, "cursors": cursors}
+    carried = None
     if sent is not None and sent.message_cursors:
-        event["update"] = {
-            "type": MESSAGE_NEW,
-            "body": message_new_body(sent.message),
-            "cursors": sent.message_cursors,
-        }
-    deps.notifier.publish(event)
-
-
-def fresh_page(fresh: list[FreshUpdate]) -> UpdatePage:
-    """A page of what doorbells carried, as the log would have served it."""
-    return UpdatePage([item.update for item in fresh], fresh[-1].update.cursor, more=False)
+        carried = CarriedUpdate(MESSAGE_NEW, message_new_body(sent.message), sent.message_cursors)
+    deps.notifier.publish(UpdatesAvailable(cursors, carried))
 
 
 def relay_typing(deps: Deps, user_ids: list[str], thread_id: str, typist_id: str) -> None:
     """Pass a typing event on as it happens; it is never stored and has no cursor."""
     if user_ids:
-        deps.notifier.publish(
-            {"type": TYPING, "user_ids": user_ids, "thread_id": thread_id, "user_id": typist_id}
-        )
+        deps.notifier.publish(Typing(user_ids, thread_id, typist_id))
 
 
 def read_updates(deps: Deps, user_id: str, since: int | None) -> UpdatePage:
@@ -54,9 +46,41 @@ def read_updates(deps: Deps, user_id: str, since: int | None) -> UpdatePage:
     return deps.store.read_updates(user_id, since, PAGE_SIZE)
 
 
-def wait_for_updates(
-    deps: Deps, user_id: str, token_hash: str, since: int | None, timeout_s: float
-) -> UpdatePage:
+def subscribe(deps: Deps, user_id: str, token: str, kind: InboxKind) -> Inbox:
+    """Wait for a user's updates on behalf of ``token``: signing it out stops the inbox, and past
+    the per-user limit of its kind (MAX_SOCKETS_PER_USER, MAX_POLLS_PER_USER) the oldest stops."""
+    settings = deps.settings
+    limit = settings.max_sockets_per_user if kind is InboxKind.SOCKET else settings.max_polls_per_user
+    return deps.notifier.subscribe(user_id, hash_token(token), kind, limit)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a woken waiter delivers: a page, and each update's body as JSON when the doorbells
+    carried them encoded (None when the page was read from the log)."""
+
+    page: UpdatePage
+    bodies_json: tuple[str, ...] | None = None
+
+
+def take_delivery(deps: Deps, inbox: Inbox, since: int) -> Delivery | None:
+    """What a waiter at ``since`` delivers now, for the long-poll and the socket alike: what its
+    doorbells carried when that is all that is new, else a page of its log; None when nothing
+    was rung past ``since``."""
+    fresh = inbox.take_fresh(since)
+    if fresh is None:
+        return Delivery(deps.store.read_updates(inbox.user_id, since, PAGE_SIZE))
+    if not fresh:
+        return None
+    return Delivery(_fresh_page(fresh), tuple(item.body_json for item in fresh))
+
+
+def _fresh_page(fresh: list[FreshUpdate]) -> UpdatePage:
+    """A page of what doorbells carried, as the log would have served it."""
+    return UpdatePage([item.update for item in fresh], fresh[-1].update.cursor, more=False)
+
+
+def wait_for_updates(deps: Deps, user_id: str, token: str, since: int | None, timeout_s: float) -> UpdatePage:
     """Return as soon as the log holds something after ``since``, or empty after the timeout.
 
     Subscribing before the first read means a doorbell rung in between is not missed; the
@@ -64,21 +88,22 @@ def wait_for_updates(
     """
     if since is None:
         return read_updates(deps, user_id, None)
-    inbox = deps.notifier.subscribe(user_id, token_hash, POLL, deps.settings.max_polls_per_user)
+    inbox = subscribe(deps, user_id, token, InboxKind.POLL)
     try:
         deadline = time.monotonic() + timeout_s
+        page = deps.store.read_updates(user_id, since, PAGE_SIZE)
         while True:
-            page = deps.store.read_updates(user_id, since, PAGE_SIZE)
             remaining = deadline - time.monotonic()
             if page.updates or remaining <= 0:
                 return page
-            if inbox.stopped == REVOKED:
+            if inbox.stopped is StopReason.REVOKED:
                 raise InvalidToken()
             if inbox.stopped:  # shutting down, or a newer poll of this user: answer now
                 return page
-            fresh = inbox.take_fresh(since) if inbox.wait(remaining) else None
-            if fresh:
-                return fresh_page(fresh)
+            delivery = take_delivery(deps, inbox, since) if inbox.wait(remaining) else None
+            # Timed out, or woken with nothing past ``since`` (stopped, say): the log has the
+            # last word before the poll answers.
+            page = delivery.page if delivery else deps.store.read_updates(user_id, since, PAGE_SIZE)
     finally:
         deps.notifier.unsubscribe(inbox)
 

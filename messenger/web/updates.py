@@ -6,7 +6,6 @@ from flask import g
 
 from .. import metrics, schemas
 from ..service import updates
-from ..service.accounts import hash_token
 from .api import Blueprint
 from .auth import authenticated
 from .context import deps
@@ -28,7 +27,7 @@ def poll_updates(query):
     if timeout is None:
         timeout = deps().settings.longpoll_default_timeout_s
     with metrics.waiting_poll():
-        page = updates.wait_for_updates(deps(), g.user_id, hash_token(g.token), query.get("since"), timeout)
+        page = updates.wait_for_updates(deps(), g.user_id, g.token, query.get("since"), timeout)
     metrics.count_delivered("longpoll", len(page.updates))
     return {
         "updates": [update.to_wire() for update in page.updates],

@@ -6,8 +6,8 @@ import pytest
 
 from messenger.config import Settings
 from messenger.errors import ThreadNotFound
+from messenger.events import Typing
 from messenger.model import User
-from messenger.notify.hub import TYPING
 from messenger.service import threads
 from messenger.service.throttle import Throttle
 from messenger.wiring import build_deps, build_store
@@ -19,13 +19,13 @@ class RecordingNotifier:
     """A notifier that keeps what was published (the only part of the port typing uses)."""
 
     def __init__(self) -> None:
-        self.published: list[dict] = []
+        self.published: list = []
 
-    def publish(self, event: dict) -> None:
+    def publish(self, event) -> None:
         self.published.append(event)
 
     def typing_events(self) -> list[tuple[str, str]]:
-        return [(e["user_id"], e["thread_id"]) for e in self.published if e["type"] == TYPING]
+        return [(e.user_id, e.thread_id) for e in self.published if isinstance(e, Typing)]
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import time
 import pytest
 import websocket
 
-from messenger.web.stream import WRITER_IDLE_S
+from messenger.web.socket_io import WRITER_IDLE_S
 
 from .clients import Closed, Http, Stream
 from .live import LiveServer

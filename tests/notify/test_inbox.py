@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from messenger.events import FRESH_BACKLOG, CarriedUpdate, FreshUpdate, Resync, UpdatesAvailable
 from messenger.model import MESSAGE_NEW, Update
-from messenger.notify.hub import FRESH_BACKLOG, RESYNC, UPDATES, FreshUpdate, Hub
+from messenger.notify.hub import Hub
 
 
 def fresh(cursor: int, text: str = "hi") -> FreshUpdate:
@@ -14,14 +15,12 @@ def cursors(items: list[FreshUpdate] | None) -> list[int] | None:
     return None if items is None else [item.update.cursor for item in items]
 
 
-def send_event(cursors_by_user: dict[str, int], carried_for: dict[str, int] | None = None) -> dict:
+def send_event(
+    cursors_by_user: dict[str, int], carried_for: dict[str, int] | None = None
+) -> UpdatesAvailable:
     carried = cursors_by_user if carried_for is None else carried_for
     body = {"message": {"contents": "hi"}}
-    return {
-        "type": UPDATES,
-        "cursors": cursors_by_user,
-        "update": {"type": MESSAGE_NEW, "body": body, "cursors": carried},
-    }
+    return UpdatesAvailable(cursors_by_user, CarriedUpdate(MESSAGE_NEW, body, carried))
 
 
 def test_a_run_right_after_the_cursor_is_delivered_in_order():
@@ -52,10 +51,10 @@ def test_a_doorbell_without_the_update_or_a_resync_sends_the_waiter_to_the_log()
     hub = Hub()
     inbox = hub.subscribe("bob")
     hub.deliver(send_event({"bob": 11}))
-    hub.deliver({"type": UPDATES, "cursors": {"bob": 12}})  # e.g. a member was added
+    hub.deliver(UpdatesAvailable({"bob": 12}))  # e.g. a member was added
     assert inbox.take_fresh(10) is None
     hub.deliver(send_event({"bob": 13}))
-    hub.deliver({"type": RESYNC})
+    hub.deliver(Resync())
     assert inbox.take_fresh(12) is None
 
 

@@ -6,7 +6,7 @@ import sys
 import threading
 
 from messenger.web.limits import TokenBucket
-from messenger.web.outbox import Outbox
+from messenger.web.socket_io import Outbox
 
 
 def test_the_outbox_makes_a_producer_wait_once_it_holds_its_bound_in_bytes():
