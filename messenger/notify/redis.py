@@ -54,6 +54,9 @@ class RedisNotifier(HubNotifier):
         )
         self._url = url
         self._publish_paused_until = 0.0
+        # A doorbell the other processes missed (Redis was down, or publishing paused): once the
+        # listener is back, they are all told to re-read their waiters' logs.
+        self._owe_resync = False
         self._stopping = threading.Event()
         self._listener = threading.Thread(target=self._listen, name="redis-notifier", daemon=True)
         self._listener.start()
@@ -62,6 +65,7 @@ class RedisNotifier(HubNotifier):
         """Deliver here at once, then to the other processes; never raises."""
         self.hub.deliver(event)
         if time.monotonic() < self._publish_paused_until:
+            self._owe_resync = True
             return
         try:
             # published_at (wall clock, comparable across machines) lets the receiver measure
@@ -70,6 +74,7 @@ class RedisNotifier(HubNotifier):
             self._client.publish(CHANNEL, compact_json(wire))
         except redis.RedisError as exc:
             self._publish_paused_until = time.monotonic() + PUBLISH_BACKOFF_S
+            self._owe_resync = True
             logger.warning("redis publish failed, other processes learn on resync: %s", exc)
 
     def problem(self) -> str | None:
@@ -113,6 +118,9 @@ class RedisNotifier(HubNotifier):
                 self._publish_paused_until = 0.0
                 self.hub.deliver(Resync())
                 logger.info("redis listener reconnected; waiters re-read the log")
+            if self._owe_resync:  # a send made before this process's listener was back
+                self._owe_resync = False
+                self.publish(Resync())
             while not self._stopping.is_set():
                 message = pubsub.get_message(timeout=1.0)
                 if message is not None:
