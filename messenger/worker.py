@@ -48,10 +48,12 @@ WRITE_CHUNK = 64 * 1024  # SOCKET_TIMEOUT_S bounds each of these, not a whole re
 REFUSALS_LOG_INTERVAL_S = 10  # refused connections are logged as a count, not one line each
 
 
-class BodyRefused(Exception):
-    def __init__(self, status: str, code: str, message: str) -> None:
+class Refusal(Exception):
+    """An answer the worker gives itself, before the app runs, in the API's error shape."""
+
+    def __init__(self, status: str, code: str, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+        self.status, self.code, self.message, self.retry_after = status, code, message, retry_after
 
 
 class MessengerWorker(GeventWorker):
@@ -145,7 +147,7 @@ class MessengerWorker(GeventWorker):
                 sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
                 req._expected_100_continue = False
             body = self._read_within_deadline(req.body)
-        except BodyRefused as refused:
+        except Refusal as refused:
             logger.info("%s %s %s %s", req.method, req.path, refused.status.split()[0], refused.code)
             _answer_and_close(sock, refused)
             raise StopIteration() from None  # gunicorn closes the connection
@@ -153,7 +155,7 @@ class MessengerWorker(GeventWorker):
 
     def _read_within_deadline(self, stream) -> bytes:
         chunks, size = [], 0
-        timeout = BodyRefused(
+        timeout = Refusal(
             "408 Request Timeout", "request_timeout", f"The body took over {self.read_timeout_s} s to arrive."
         )
         with gevent.Timeout(self.read_timeout_s, timeout):
@@ -165,10 +167,10 @@ class MessengerWorker(GeventWorker):
         return b"".join(chunks)
 
     def _refuse_connection(self, client, address: str) -> None:
-        refused = BodyRefused(
-            "429 Too Many Requests", "too_many_connections", "Too many connections from your address."
+        refused = Refusal(
+            "429 Too Many Requests", "too_many_connections", "Too many connections from your address.", 1
         )
-        _answer(client, refused, retry_after=1)  # no draining: the slot must be free at once
+        _answer(client, refused)  # no draining: the slot must be free at once
         client.close()
         self.refused_since_logged += 1
         now = time.monotonic()
@@ -209,6 +211,7 @@ def _address_key(host: str) -> str:
 
 
 def _has_body(req) -> bool:
+    """What ``web.bodies.check_body`` calls having a body, read from gunicorn's request."""
     return bool(_content_length(req)) or any(
         name == "TRANSFER-ENCODING" and "chunked" in value.lower() for name, value in req.headers
     )
@@ -221,17 +224,17 @@ def _content_length(req) -> int | None:
     return None
 
 
-def _too_large(limit: int) -> BodyRefused:
-    return BodyRefused("413 Content Too Large", "payload_too_large", f"The body is over {limit} bytes.")
+def _too_large(limit: int) -> Refusal:
+    return Refusal("413 Content Too Large", "payload_too_large", f"The body is over {limit} bytes.")
 
 
-def _answer_and_close(sock, refused: BodyRefused) -> None:
+def _answer_and_close(sock, refused: Refusal) -> None:
     """Answer, then drain the client's input so that closing does not reset the answer away."""
     _answer(sock, refused)
     discard_input(sock)
 
 
-def _answer(sock, refused: BodyRefused, retry_after: int | None = None) -> None:
+def _answer(sock, refused: Refusal) -> None:
     """Answer in the API's error shape, straight on the socket (the app has not run)."""
     body = json.dumps(error_body(refused.code, refused.message)).encode()
     head = [
@@ -242,8 +245,8 @@ def _answer(sock, refused: BodyRefused, retry_after: int | None = None) -> None:
         "Cache-Control: no-store",
         "Connection: close",
     ]
-    if retry_after is not None:
-        head.append(f"Retry-After: {retry_after}")
+    if refused.retry_after is not None:
+        head.append(f"Retry-After: {refused.retry_after}")
     with contextlib.suppress(OSError):
         sock.settimeout(1)
         sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + body)

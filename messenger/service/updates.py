@@ -69,7 +69,7 @@ def take_delivery(deps: Deps, inbox: Inbox, since: int) -> Delivery | None:
     was rung past ``since``."""
     fresh = inbox.take_fresh(since)
     if fresh is None:
-        return Delivery(deps.store.read_updates(inbox.user_id, since, PAGE_SIZE))
+        return Delivery(read_updates(deps, inbox.user_id, since))
     if not fresh:
         return None
     return Delivery(_fresh_page(fresh), tuple(item.body_json for item in fresh))
@@ -91,7 +91,7 @@ def wait_for_updates(deps: Deps, user_id: str, token: str, since: int | None, ti
     inbox = subscribe(deps, user_id, token, InboxKind.POLL)
     try:
         deadline = time.monotonic() + timeout_s
-        page = deps.store.read_updates(user_id, since, PAGE_SIZE)
+        page = read_updates(deps, user_id, since)
         while True:
             remaining = deadline - time.monotonic()
             if page.updates or remaining <= 0:
@@ -103,7 +103,7 @@ def wait_for_updates(deps: Deps, user_id: str, token: str, since: int | None, ti
             delivery = take_delivery(deps, inbox, since) if inbox.wait(remaining) else None
             # Timed out, or woken with nothing past ``since`` (stopped, say): the log has the
             # last word before the poll answers.
-            page = delivery.page if delivery else deps.store.read_updates(user_id, since, PAGE_SIZE)
+            page = delivery.page if delivery else read_updates(deps, user_id, since)
     finally:
         deps.notifier.unsubscribe(inbox)
 

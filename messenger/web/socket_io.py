@@ -200,11 +200,9 @@ class Outbox:
 
     def close(self) -> None:
         """Nobody will write any more: drop everything, and never make a producer wait."""
-        with self._changed:
+        with self._changed:  # a Condition's lock is reentrant: clear() takes it again
             self._closed = True
-            self._items.clear()
-            self._bytes = 0
-            self._changed.notify_all()
+            self.clear()
 
 
 class SocketWriter:

@@ -149,6 +149,8 @@ def _error_frame(request_id, error: MessengerError) -> dict:
     return {"type": "error", "request_id": request_id, "status": error.status, "error": error.to_dict()}
 
 
+NORMAL_CLOSE = Close(1000, "bye")
+
 # How a session closes for each reason its inbox stopped; every StopReason is here (a test
 # checks). None: the session had no reason of its own to close (see _ended_without_close).
 CLOSE_FOR: dict[StopReason, Close | None] = {
@@ -201,7 +203,7 @@ class StreamSession:
         finally:
             self.inbox.stop(StopReason.FINISHED)
             self.deps.notifier.unsubscribe(self.inbox)
-            self._writer.finish(close or Close(1000, "bye"), self.inbox.stopped is StopReason.OVERFLOW)
+            self._writer.finish(close or NORMAL_CLOSE, self.inbox.stopped is StopReason.OVERFLOW)
             metrics.socket_disconnected()
             ended = close or self._ended_without_close()
             observe.log_socket_closed(self.user_id, time.monotonic() - opened_at, ended.code, ended.reason)
@@ -210,7 +212,7 @@ class StreamSession:
         """How a socket the server had no reason to close ended: the client's code, or ours."""
         if self.inbox.stopped is StopReason.DISCONNECTED:
             return Close(int(self.ws.close_reason), "closed by the client")
-        return Close(1000, "bye")
+        return NORMAL_CLOSE
 
     def _stream(self, cursor: int) -> None:
         """Answer frames and stream updates until stopped; every RESYNC_INTERVAL_S, however busy
