@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None, deps: Deps | None = None) -> Fl
     app.config["SOCK_SERVER_OPTIONS"] = {
         "ping_interval": settings.ws_ping_interval_s,
         "max_message_size": settings.max_content_length,
-        "event_class": socket_io.FrameArrived,  # frames knock on the session: no reader greenlet
+        "event_class": socket_io.FrameArrived,  # frames wake the session: no reader greenlet
     }
     api = MessengerApi(app)
     for blueprint in (accounts.blp, threads.blp, updates.blp, ops.blp):

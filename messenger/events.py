@@ -167,7 +167,7 @@ class Inbox:
     _rung: bool = False
     _fresh: dict[int, FreshUpdate] = field(default_factory=dict)
     _stale: bool = False  # rung without the update: only the log can say what is new
-    _knocked: bool = False  # the client sent a frame, or went away
+    _woken: bool = False  # the waiter has something of its own to do
 
     def ring(self, cursor: int = 0, fresh: FreshUpdate | None = None) -> None:
         """The log grew up to ``cursor``; ``fresh`` is the update at it, if the doorbell carried it."""
@@ -194,10 +194,10 @@ class Inbox:
             run.append(fresh[since])
         return run if since >= rung_cursor else None
 
-    def knock(self) -> None:
-        """Wake the waiter for something of its own (a socket's frame arrived, or it closed)."""
+    def wake(self) -> None:
+        """Wake the waiter for something of its own (a socket's frame arrived, say)."""
         with self._changed:
-            self._knocked = True
+            self._woken = True
             self._changed.notify_all()
 
     def push(self, event: Typing) -> None:
@@ -214,12 +214,12 @@ class Inbox:
             self._changed.notify_all()
 
     def wait(self, timeout: float) -> bool:
-        """Block until rung, pushed to, knocked on or stopped (True), or until ``timeout`` (False)."""
+        """Block until rung, pushed to, woken or stopped (True), or until ``timeout`` (False)."""
         with self._changed:
             ready = self._changed.wait_for(
-                lambda: self._rung or self._knocked or self.ephemeral or self.stopped, timeout
+                lambda: self._rung or self._woken or self.ephemeral or self.stopped, timeout
             )
-            self._rung = self._knocked = False
+            self._rung = self._woken = False
             return bool(ready)
 
     def take_ephemeral(self) -> list[Typing]:

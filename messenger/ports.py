@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from .events import Event, Inbox, InboxKind
+from .events import Event, Inbox
 from .model import (
     MembersChanged,
     Message,
@@ -137,15 +137,9 @@ class Notifier(Protocol):
     def publish(self, event: Event) -> None:
         """Deliver to this process's subscribers and to every other process; never raises."""
 
-    def subscribe(
-        self,
-        user_id: str,
-        token_hash: str | None = None,
-        kind: InboxKind = InboxKind.SOCKET,
-        limit: int | None = None,
-    ) -> Inbox:
-        """Wait for a user's events; ``TokenRevoked`` for ``token_hash`` stops the inbox (REVOKED);
-        past ``limit`` inboxes of its kind for this user, the oldest stops (SUPERSEDED)."""
+    def subscribe(self, inbox: Inbox) -> Inbox:
+        """Deliver ``inbox.user_id``'s events to ``inbox`` until unsubscribed; ``TokenRevoked``
+        for ``inbox.token_hash`` stops it (REVOKED), and so does draining (SHUTDOWN)."""
 
     def unsubscribe(self, inbox: Inbox) -> None:
         """Stop delivering to ``inbox``."""

@@ -13,7 +13,6 @@ from ..events import (
     Event,
     FreshUpdate,
     Inbox,
-    InboxKind,
     Resync,
     StopReason,
     TokenRevoked,
@@ -29,32 +28,14 @@ class Hub:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._inboxes: dict[str, set[Inbox]] = {}
-        # Each user's sockets and long-polls here, by kind, oldest first, for their limits.
-        self._by_kind: dict[tuple[str, InboxKind], list[Inbox]] = {}
         self.draining = False
 
-    def subscribe(
-        self,
-        user_id: str,
-        token_hash: str | None = None,
-        kind: InboxKind = InboxKind.SOCKET,
-        limit: int | None = None,
-    ) -> Inbox:
-        """Register a waiter; past ``limit`` waiters of its kind for this user, the oldest ends
-        (SUPERSEDED): one user cannot hold a worker's connections."""
-        inbox = Inbox(user_id, token_hash, kind=kind)
-        superseded: list[Inbox] = []
+    def subscribe(self, inbox: Inbox) -> Inbox:
+        """Route ``inbox.user_id``'s events (and its token's revocation) to ``inbox``."""
         with self._lock:
-            self._inboxes.setdefault(user_id, set()).add(inbox)
-            if limit is not None:
-                same_kind = self._by_kind.setdefault((user_id, kind), [])
-                same_kind.append(inbox)
-                while len(same_kind) > limit:
-                    superseded.append(same_kind.pop(0))
+            self._inboxes.setdefault(inbox.user_id, set()).add(inbox)
             if self.draining:
                 inbox.stop(StopReason.SHUTDOWN)
-        for old in superseded:
-            old.stop(StopReason.SUPERSEDED)
         return inbox
 
     def drain(self) -> None:
@@ -71,16 +52,6 @@ class Hub:
                 inboxes.discard(inbox)
                 if not inboxes:
                     del self._inboxes[inbox.user_id]
-            key = (inbox.user_id, inbox.kind)
-            same_kind = self._by_kind.get(key)
-            if same_kind is not None and inbox in same_kind:
-                same_kind.remove(inbox)
-                if not same_kind:
-                    del self._by_kind[key]
-
-    def connected(self) -> int:
-        with self._lock:
-            return sum(len(inboxes) for inboxes in self._inboxes.values())
 
     def deliver(self, event: Event) -> None:
         """Hand an event to the inboxes here it concerns."""
@@ -134,14 +105,8 @@ class HubNotifier:
 
     hub: Hub
 
-    def subscribe(
-        self,
-        user_id: str,
-        token_hash: str | None = None,
-        kind: InboxKind = InboxKind.SOCKET,
-        limit: int | None = None,
-    ) -> Inbox:
-        return self.hub.subscribe(user_id, token_hash, kind, limit)
+    def subscribe(self, inbox: Inbox) -> Inbox:
+        return self.hub.subscribe(inbox)
 
     def unsubscribe(self, inbox: Inbox) -> None:
         self.hub.unsubscribe(inbox)

@@ -12,6 +12,7 @@ from ..config import Settings
 from ..ports import Notifier, Store
 from .health import ReadinessCheck
 from .throttle import Throttle
+from .waiters import WaiterLimits
 
 T = TypeVar("T")
 
@@ -41,3 +42,5 @@ class Deps:
     # Typing hints relayed lately, per (user, thread): a flood of hints is relayed sparingly.
     typing_throttle: Throttle = field(default_factory=Throttle)
     readiness: ReadinessCheck = field(default_factory=ReadinessCheck)
+    # Each user's sockets and long-polls in this process, for MAX_SOCKETS/POLLS_PER_USER.
+    waiters: WaiterLimits = field(default_factory=WaiterLimits)

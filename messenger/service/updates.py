@@ -51,7 +51,15 @@ def subscribe(deps: Deps, user_id: str, token: str, kind: InboxKind) -> Inbox:
     the per-user limit of its kind (MAX_SOCKETS_PER_USER, MAX_POLLS_PER_USER) the oldest stops."""
     settings = deps.settings
     limit = settings.max_sockets_per_user if kind is InboxKind.SOCKET else settings.max_polls_per_user
-    return deps.notifier.subscribe(user_id, hash_token(token), kind, limit)
+    inbox = Inbox(user_id, hash_token(token), kind=kind)
+    deps.waiters.admit(inbox, limit)
+    return deps.notifier.subscribe(inbox)
+
+
+def unsubscribe(deps: Deps, inbox: Inbox) -> None:
+    """The waiter is done: nothing more is delivered to it, and it no longer counts."""
+    deps.notifier.unsubscribe(inbox)
+    deps.waiters.release(inbox)
 
 
 @dataclass(frozen=True)
@@ -105,7 +113,7 @@ def wait_for_updates(deps: Deps, user_id: str, token: str, since: int | None, ti
             # last word before the poll answers.
             page = delivery.page if delivery else read_updates(deps, user_id, since)
     finally:
-        deps.notifier.unsubscribe(inbox)
+        unsubscribe(deps, inbox)
 
 
 def prune(deps: Deps) -> int:

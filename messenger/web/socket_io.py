@@ -9,7 +9,7 @@ Every patch of a simple-websocket (1.1) internal is here, each with what it work
    and lets the session pause reading.
 2. ``event_class=FrameArrived`` (its documented option, set in ``messenger/__init__.py``), with
    our ``listener`` attribute (``adapt``): upstream only sets the event for ``receive`` to wait
-   on, so a session would need a greenlet blocked in ``receive``; the listener knocks on the
+   on, so a session would need a greenlet blocked in ``receive``; the listener wakes the
    session's inbox instead, and the session's own greenlet answers frames.
 3. ``ws.input_buffer`` (its list of frames received, unanswered) is counted to pause reading and
    cleared once nobody will answer; ``ws.thread`` (its reader) is checked to know whether the

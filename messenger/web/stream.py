@@ -202,7 +202,7 @@ class StreamSession:
             close = Close(CLOSE_TRY_AGAIN_LATER, error.code)
         finally:
             self.inbox.stop(StopReason.FINISHED)
-            self.deps.notifier.unsubscribe(self.inbox)
+            updates.unsubscribe(self.deps, self.inbox)
             self._writer.finish(close or NORMAL_CLOSE, self.inbox.stopped is StopReason.OVERFLOW)
             metrics.socket_disconnected()
             ended = close or self._ended_without_close()
@@ -242,7 +242,7 @@ class StreamSession:
     def _frame_arrived(self) -> None:
         """simple-websocket's reader buffered a frame, or the socket closed: wake the session."""
         socket_io.hold_back_unanswered(self.ws, abandoned=bool(self.inbox.stopped))
-        self.inbox.knock()
+        self.inbox.wake()
 
     def _writer_gone(self) -> None:
         """The writer closed the socket or found it closed: the session ends."""

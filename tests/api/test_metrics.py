@@ -129,7 +129,9 @@ def test_an_unknown_method_shares_one_label(api):
 
 
 def test_a_store_that_does_not_answer_is_counted(tmp_path, clock):
-    settings = Settings(sqlite_path=str(tmp_path), metrics_token=METRICS_TOKEN)  # a directory: no SQLite
+    settings = Settings(
+        sqlite_path=str(tmp_path), metrics_token=METRICS_TOKEN, prune_interval_s=0
+    )  # a directory: no SQLite
     client = create_app(settings, deps=build_deps(settings, build_store(settings), clock=clock)).test_client()
     before = client.get("/metrics", headers=SCRAPER).get_data(as_text=True)
 

@@ -36,7 +36,7 @@ def test_readyz_says_ready_when_the_store_answers(api):
 
 
 def test_an_unreachable_store_is_a_503_for_readyz_and_every_route(tmp_path, clock):
-    settings = Settings(sqlite_path=str(tmp_path))  # a directory: SQLite cannot open it
+    settings = Settings(sqlite_path=str(tmp_path), prune_interval_s=0)  # a directory: SQLite cannot open it
     app = create_app(settings, deps=build_deps(settings, build_store(settings), clock=clock))
     client = app.test_client()
 

@@ -86,8 +86,8 @@ def woken(inbox: Inbox, timeout: float = DELIVERY_TIMEOUT_S) -> bool:
 
 def test_a_doorbell_rings_only_its_users_inboxes(pair):
     bob, carol = user(), user()
-    bobs = [pair.subscriber.subscribe(bob), pair.subscriber.subscribe(bob, kind=InboxKind.POLL)]
-    carols = pair.subscriber.subscribe(carol)
+    bobs = [pair.subscriber.subscribe(Inbox(bob)), pair.subscriber.subscribe(Inbox(bob, kind=InboxKind.POLL))]
+    carols = pair.subscriber.subscribe(Inbox(carol))
     pair.publisher.publish(UpdatesAvailable({bob: 7}))
     for inbox in bobs:
         assert woken(inbox)
@@ -98,7 +98,7 @@ def test_a_doorbell_rings_only_its_users_inboxes(pair):
 
 def test_a_carried_update_reaches_its_users_as_a_fresh_update(pair):
     bob = user()
-    inbox = pair.subscriber.subscribe(bob)
+    inbox = pair.subscriber.subscribe(Inbox(bob))
     body = {"message": {"contents": "hi"}}
     pair.publisher.publish(UpdatesAvailable({bob: 3}, CarriedUpdate("message.new", body, {bob: 3})))
     assert woken(inbox)
@@ -109,8 +109,8 @@ def test_a_carried_update_reaches_its_users_as_a_fresh_update(pair):
 
 def test_typing_reaches_the_users_sockets_but_not_their_long_polls(pair):
     bob, alice = user(), user()
-    socket = pair.subscriber.subscribe(bob)
-    poll = pair.subscriber.subscribe(bob, kind=InboxKind.POLL)
+    socket = pair.subscriber.subscribe(Inbox(bob))
+    poll = pair.subscriber.subscribe(Inbox(bob, kind=InboxKind.POLL))
     pair.publisher.publish(Typing([bob], "thread-1", alice))
     assert woken(socket)
     assert socket.take_ephemeral() == [Typing([bob], "thread-1", alice)]
@@ -120,10 +120,10 @@ def test_typing_reaches_the_users_sockets_but_not_their_long_polls(pair):
 def test_a_revoked_token_stops_only_that_tokens_inboxes(pair):
     bob = user()
     signed_out = [
-        pair.subscriber.subscribe(bob, "hash-1"),
-        pair.subscriber.subscribe(bob, "hash-1", InboxKind.POLL),
+        pair.subscriber.subscribe(Inbox(bob, "hash-1")),
+        pair.subscriber.subscribe(Inbox(bob, "hash-1", kind=InboxKind.POLL)),
     ]
-    other_device = pair.subscriber.subscribe(bob, "hash-2")
+    other_device = pair.subscriber.subscribe(Inbox(bob, "hash-2"))
     pair.publisher.publish(TokenRevoked("hash-1"))
     for inbox in signed_out:
         assert woken(inbox)
@@ -132,33 +132,20 @@ def test_a_revoked_token_stops_only_that_tokens_inboxes(pair):
     assert other_device.stopped is None
 
 
-def test_past_the_limit_of_a_kind_the_oldest_of_that_kind_is_superseded(pair):
-    bob = user()
-    notifier = pair.subscriber
-    oldest, older = (notifier.subscribe(bob, kind=InboxKind.SOCKET, limit=2) for _ in range(2))
-    poll = notifier.subscribe(bob, kind=InboxKind.POLL, limit=2)
-    newest = notifier.subscribe(bob, kind=InboxKind.SOCKET, limit=2)
-    assert oldest.stopped is StopReason.SUPERSEDED
-    assert (older.stopped, poll.stopped, newest.stopped) == (None, None, None)
-    notifier.unsubscribe(older)
-    assert notifier.subscribe(bob, kind=InboxKind.SOCKET, limit=2).stopped is None
-    assert newest.stopped is None  # the unsubscribed one no longer counts
-
-
 def test_drain_stops_every_inbox_and_every_later_one(pair):
     notifier = pair.subscriber
-    inboxes = [notifier.subscribe(user()), notifier.subscribe(user(), kind=InboxKind.POLL)]
+    inboxes = [notifier.subscribe(Inbox(user())), notifier.subscribe(Inbox(user(), kind=InboxKind.POLL))]
     notifier.drain()
     assert notifier.draining
     assert [inbox.stopped for inbox in inboxes] == [StopReason.SHUTDOWN] * 2
-    assert notifier.subscribe(user()).stopped is StopReason.SHUTDOWN
+    assert notifier.subscribe(Inbox(user())).stopped is StopReason.SHUTDOWN
 
 
 def test_an_unsubscribed_inbox_gets_nothing_more(pair):
     bob = user()
-    inbox = pair.subscriber.subscribe(bob)
+    inbox = pair.subscriber.subscribe(Inbox(bob))
     pair.subscriber.unsubscribe(inbox)
-    still = pair.subscriber.subscribe(bob)
+    still = pair.subscriber.subscribe(Inbox(bob))
     pair.publisher.publish(UpdatesAvailable({bob: 1}))
     assert woken(still)
     assert not woken(inbox, SILENCE_S)
@@ -166,7 +153,10 @@ def test_an_unsubscribed_inbox_gets_nothing_more(pair):
 
 
 def test_a_resync_rings_every_inbox_and_sends_it_to_the_log(pair):
-    inboxes = [pair.subscriber.subscribe(user()), pair.subscriber.subscribe(user(), kind=InboxKind.POLL)]
+    inboxes = [
+        pair.subscriber.subscribe(Inbox(user())),
+        pair.subscriber.subscribe(Inbox(user(), kind=InboxKind.POLL)),
+    ]
     pair.publisher.publish(Resync())
     for inbox in inboxes:
         assert woken(inbox)

@@ -20,9 +20,8 @@ SENDS_EACH = 50
 
 @pytest.fixture
 def settings(tmp_path):
-    return Settings(
-        sqlite_path=str(tmp_path / "messenger.db"), rate_limits_enabled=False
-    )  # floods on purpose
+    # floods on purpose; no pruning thread (nothing here would stop it)
+    return Settings(sqlite_path=str(tmp_path / "messenger.db"), rate_limits_enabled=False, prune_interval_s=0)
 
 
 def signup(client, name: str) -> dict:

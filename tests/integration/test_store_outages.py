@@ -26,7 +26,9 @@ def error_code(reply) -> str:
 
 def test_a_sqlite_file_locked_too_long_gives_503_then_recovers(tmp_path):
     path = tmp_path / "m.db"
-    client = create_app(Settings(sqlite_path=str(path), sqlite_busy_timeout_ms=200)).test_client()
+    client = create_app(
+        Settings(sqlite_path=str(path), sqlite_busy_timeout_ms=200, prune_interval_s=0)
+    ).test_client()
     alice, bob = signup(client, "alice"), signup(client, "bob")
     body = {
         "user_ids": [alice["user_id"], bob["user_id"]],
@@ -55,7 +57,9 @@ def test_a_sqlite_file_locked_too_long_gives_503_then_recovers(tmp_path):
 
 def test_an_unreachable_mongodb_gives_503_fast_and_the_app_still_boots():
     closed_port = free_port()
-    settings = Settings(mongodb_uri=f"mongodb://127.0.0.1:{closed_port}", mongodb_timeout_ms=300)
+    settings = Settings(
+        mongodb_uri=f"mongodb://127.0.0.1:{closed_port}", mongodb_timeout_ms=300, prune_interval_s=0
+    )
     client = create_app(settings).test_client()  # boots, retrying the index set-up in the background
     assert client.get("/healthz").status_code == 200
     for request in (
