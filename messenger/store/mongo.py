@@ -3,9 +3,11 @@
 No transactions: every operation is a sequence of single-document atomic writes, ordered so
 that a crash between any two leaves reads correct and a retry of the same request (same
 sender and ``client_msg_id``) completes the rest: roll forward, never a duplicate.
-This module holds that write order; the documents, their indexes and their mapping to model
-values are in ``mongo_documents``, and what both stores decide (who is told of each change,
-retry matching, floors, cursor expiry) in ``messenger.rules``.
+This module holds that write order; the update log is kept by ``UpdateLog``
+(``mongo_log``), the thread read model is built by ``ThreadViews`` (``mongo_views``), the
+documents, their indexes and their mapping to model values are in ``mongo_documents``, and
+what both stores decide (who is told of each change, retry matching, floors, cursor expiry)
+in ``messenger.rules``.
 
 The per-user update log (``updates``) keeps no counter. An append takes cursor = max(the
 user's newest cursor, the user's floor) + 1, reading the newest cursor first; the unique
@@ -13,9 +15,10 @@ user's newest cursor, the user's floor) + 1, reading the newest cursor first; th
 with a fresh max. So an update only becomes visible above every update already visible, and
 a reader paging with "cursor > since" never passes one that shows up later. Each update has
 a key naming its event, unique per user, so a roll-forward that appends it again finds it
-there and moves on (``_append``). Pruning raises the floor (``update_logs``) before deleting
-up to it, so an append never hands out a pruned cursor again, and ``read_updates`` reads the
-floor after its page, so it never serves a page with a hole pruned into it.
+there and moves on (``UpdateLog.append``). Pruning raises the floor (``update_logs``) before
+deleting up to it, so an append never hands out a pruned cursor again, and ``read_updates``
+(``UpdateLog.read``) reads the floor after its page, so it never serves a page with a hole
+pruned into it.
 
 Documented write order of ``send`` (``open_thread`` runs steps 3-6, ``_deliver``, for its first message):
 
@@ -73,13 +76,11 @@ from dataclasses import replace
 from typing import ParamSpec, TypeVar
 
 from pymongo import ASCENDING, DESCENDING, MongoClient, ReturnDocument, WriteConcern
-from pymongo.cursor import Cursor
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from .. import rules
 from ..errors import (
     ClientMsgIdConflict,
-    CursorExpired,
     EmailTaken,
     StoreUnavailable,
     ThreadNotFound,
@@ -92,7 +93,6 @@ from ..model import (
     THREAD_NEW,
     THREAD_READ,
     Cursors,
-    Member,
     MembersChanged,
     Message,
     NewMessage,
@@ -111,29 +111,25 @@ from ..model import (
 )
 from .mongo_documents import (
     INDEXES,
-    PREVIEW_FIELDS,
     TOKEN_TTL_INDEX,
-    UPDATE_FIELDS,
     Doc,
     event_key,
+    first_docs,
     fresh_view,
     message_doc,
     message_of,
-    preview_of,
     thread_doc,
-    thread_view,
     token_doc,
-    update_doc,
-    update_of,
     user_doc,
     user_of,
 )
+from .mongo_log import UpdateLog
+from .mongo_views import ThreadViews
 
 logger = logging.getLogger(__name__)
 
 SEQ_ATTEMPTS = 50
 HEARTBEAT_ID = "readyz"
-CURSOR_ATTEMPTS = 50
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -186,10 +182,10 @@ class MongoStore:
         self._threads = self._db["threads"]
         self._memberships = self._db["memberships"]
         self._messages = self._db["messages"]
-        self._updates = self._db["updates"]
-        self._logs = self._db["update_logs"]
         self._heartbeat = self._db["heartbeat"]
         self._departures = self._db["departures"]
+        self._log = UpdateLog(self._db)
+        self._views = ThreadViews(self._db)
 
     @_unavailable_on_error
     def setup(self) -> None:
@@ -245,7 +241,7 @@ class MongoStore:
     def search_users(self, prefix: str, limit: int) -> list[User]:
         low = prefix.lower()
         cursor = self._users.find({"username_key": {"$gte": low, "$lt": low + "\U0010ffff"}})
-        return [user_of(doc) for doc in _first(cursor.sort("username_key", ASCENDING), limit)]
+        return [user_of(doc) for doc in first_docs(cursor.sort("username_key", ASCENDING), limit)]
 
     @_unavailable_on_error
     def add_token(self, token_hash: str, user_id: str, created_at: int, expires_at: int) -> None:
@@ -281,17 +277,17 @@ class MongoStore:
 
     @_unavailable_on_error
     def require_thread(self, thread_id: str, user_id: str) -> ThreadView:
-        return self._view_of(thread_id, user_id)
+        return self._views.one(self._require_member(thread_id, user_id))
 
     @_unavailable_on_error
     def list_threads(self, user_id: str, offset: int, limit: int) -> ThreadPage:
         # No snapshot to read both in: the cursor comes first, so a change that lands in between
         # may show up both in the list and in the log after the cursor, but never in neither.
-        cursor = self._current_cursor(user_id)
+        cursor = self._log.current_cursor(user_id)
         memberships = self._memberships.find({"user_id": user_id}).sort(
             [("last_activity", DESCENDING), ("thread_id", DESCENDING)]
         )
-        return ThreadPage(self._views(_first(memberships.skip(offset), limit)), cursor)
+        return ThreadPage(self._views.many(first_docs(memberships.skip(offset), limit)), cursor)
 
     @_unavailable_on_error
     def list_messages(self, thread_id: str, user_id: str, start: int, end: int) -> list[Message]:
@@ -308,7 +304,7 @@ class MongoStore:
     ) -> list[Message]:
         self._require_member(thread_id, user_id)
         cursor = self._messages.find({"thread_id": thread_id, "seq": {"$lt": before_seq}})
-        return [message_of(doc) for doc in _first(cursor.sort("seq", DESCENDING), limit)]
+        return [message_of(doc) for doc in first_docs(cursor.sort("seq", DESCENDING), limit)]
 
     @_unavailable_on_error
     def mark_read(self, thread_id: str, user_id: str, seq: int, now: int) -> ReadMarked:
@@ -326,7 +322,7 @@ class MongoStore:
         body = thread_read_body(thread_id, user_id, target)
         key = event_key(THREAD_READ, thread_id, user_id, target)
         told = rules.told_of_read(self._member_ids(thread_id))
-        return ReadMarked(target, self._append(told, THREAD_READ, body, key, now))
+        return ReadMarked(target, self._log.append(told, THREAD_READ, body, key, now))
 
     @_unavailable_on_error
     def add_members(self, thread_id: str, user_ids: list[str], now: int, added_by: str) -> MembersChanged:
@@ -339,10 +335,10 @@ class MongoStore:
         for user_id in added:
             key = event_key(MEMBER_ADDED, thread_id, user_id, now)
             told = rules.told_of_addition(members, user_id)
-            cursors |= self._append(told, MEMBER_ADDED, member_body(thread_id, user_id), key, now)
-            body = thread_new_body(self._view_of(thread_id, user_id))
+            cursors |= self._log.append(told, MEMBER_ADDED, member_body(thread_id, user_id), key, now)
+            body = thread_new_body(self._views.one(self._require_member(thread_id, user_id)))
             key = event_key(THREAD_NEW, thread_id, now)
-            cursors |= self._append(rules.told_of_joining(user_id), THREAD_NEW, body, key, now)
+            cursors |= self._log.append(rules.told_of_joining(user_id), THREAD_NEW, body, key, now)
         return MembersChanged(added, cursors)
 
     @_unavailable_on_error
@@ -364,7 +360,7 @@ class MongoStore:
         told = rules.told_of_removal(members, user_id)
         body = member_body(thread_id, user_id)
         key = event_key(MEMBER_REMOVED, thread_id, user_id, removed["joined_at"])
-        return MembersChanged([user_id], self._append(told, MEMBER_REMOVED, body, key, now))
+        return MembersChanged([user_id], self._log.append(told, MEMBER_REMOVED, body, key, now))
 
     @_unavailable_on_error
     def departures_involving(self, thread_id: str, actor_id: str, user_ids: list[str]) -> dict[str, int]:
@@ -374,85 +370,19 @@ class MongoStore:
         )
         return {doc["user_id"]: doc["left_at"] for doc in found}
 
-    # The update log --------------------------------------------------------------------
+    # The update log (``UpdateLog``, mongo_log) ----------------------------------------
     @_unavailable_on_error
     def current_cursor(self, user_id: str) -> int:
-        return self._current_cursor(user_id)
+        return self._log.current_cursor(user_id)
 
     @_unavailable_on_error
     def read_updates(self, user_id: str, since: int, limit: int) -> UpdatePage:
-        found = self._updates.find({"user_id": user_id, "cursor": {"$gt": since}}, UPDATE_FIELDS)
-        docs = _first(found.sort("cursor", ASCENDING), limit + 1)
-        # The floor is read after the page: pruning raises it before deleting, so a floor still at
-        # or below ``since`` proves the page was read before anything after ``since`` was deleted.
-        newest, floor = self._log_state(user_id)
-        if rules.is_cursor_expired(since, newest, floor):
-            raise CursorExpired()
-        updates = [update_of(doc) for doc in docs[:limit]]
-        return UpdatePage(updates, updates[-1].cursor if updates else since, more=len(docs) > limit)
+        return self._log.read(user_id, since, limit)
 
     @_unavailable_on_error
     def prune_updates(self, now: int, max_age_ms: int, max_per_user: int) -> int:
         """Drop updates older than ``max_age_ms`` or beyond the newest ``max_per_user`` of a user."""
-        floors = self._prune_floors(now - max_age_ms, max_per_user)
-        deleted = sum(self._prune_log(user_id, upto) for user_id, upto in floors.items())
-        logger.info("pruned %d updates of %d users", deleted, len(floors))
-        return deleted
-
-    def _append(self, user_ids: list[str], kind: str, body: dict, key: str, now: int) -> Cursors:
-        """Append one update to each user's log; the cursors returned are those of new appends only."""
-        cursors: Cursors = {}
-        for user_id in user_ids:
-            cursor = self._append_one(user_id, kind, body, key, now)
-            if cursor is not None:
-                cursors[user_id] = cursor
-        return cursors
-
-    def _append_one(self, user_id: str, kind: str, body: dict, key: str, now: int) -> int | None:
-        """Take the next cursor above everything visible; None when a roll-forward finds the key there."""
-        for attempt in range(1, CURSOR_ATTEMPTS + 1):
-            cursor = rules.newest_cursor(*self._log_state(user_id)) + 1
-            try:
-                self._updates.insert_one(update_doc(user_id, cursor, kind, body, key, now))
-                return cursor
-            except DuplicateKeyError:
-                if self._updates.find_one({"user_id": user_id, "key": key}, {"_id": 1}) is not None:
-                    return None
-                logger.debug("cursor %d of user %s was taken (attempt %d)", cursor, user_id, attempt)
-        logger.warning("no free cursor for user %s after %d attempts", user_id, CURSOR_ATTEMPTS)
-        raise StoreUnavailable()
-
-    def _log_state(self, user_id: str) -> tuple[int, int]:
-        """(newest cursor present, floor), newest read first so a prune in between shows in the floor."""
-        newest = self._updates.find_one({"user_id": user_id}, {"cursor": 1}, sort=[("cursor", DESCENDING)])
-        log = self._logs.find_one({"_id": user_id}, {"floor": 1})
-        return (newest["cursor"] if newest else 0), (log["floor"] if log else 0)
-
-    def _current_cursor(self, user_id: str) -> int:
-        """The newest cursor handed out, even when pruning has deleted the update; 0 before any."""
-        return rules.newest_cursor(*self._log_state(user_id))
-
-    def _prune_floors(self, older_than: int, max_per_user: int) -> dict[str, int]:
-        """Per user with something to drop, the cursor up to which the retention policy drops it."""
-        too_old = self._updates.aggregate(
-            [
-                {"$match": {"created_at": {"$lt": older_than}}},
-                {"$group": {"_id": "$user_id", "upto": {"$max": "$cursor"}}},
-            ]
-        )
-        too_many = self._updates.aggregate(
-            [
-                {"$group": {"_id": "$user_id", "newest": {"$max": "$cursor"}, "kept": {"$sum": 1}}},
-                {"$match": {"kept": {"$gt": max_per_user}}},
-                {"$project": {"upto": {"$subtract": ["$newest", max_per_user]}}},
-            ]
-        )
-        return rules.merge_floors((doc["_id"], doc["upto"]) for doc in [*too_old, *too_many])
-
-    def _prune_log(self, user_id: str, upto: int) -> int:
-        """Raise the floor, then delete up to it: an append reading the floor never reuses a cursor."""
-        self._logs.update_one({"_id": user_id}, {"$max": {"floor": upto}}, upsert=True)
-        return self._updates.delete_many({"user_id": user_id, "cursor": {"$lte": upto}}).deleted_count
+        return self._log.prune(now, max_age_ms, max_per_user)
 
     # Sending: steps 3-6 of the documented write order ---------------------------------
     def _deliver(self, new: NewMessage) -> Sent:
@@ -505,7 +435,7 @@ class MongoStore:
         )
         told = rules.told_of_message(self._member_ids(message.thread_id))
         key = event_key(MESSAGE_NEW, message.message_id)
-        cursors = self._append(told, MESSAGE_NEW, message_new_body(message), key, message.timestamp)
+        cursors = self._log.append(told, MESSAGE_NEW, message_new_body(message), key, message.timestamp)
         self._messages.update_one({"_id": message.message_id}, {"$set": {"fanned_out": True}})
         return cursors
 
@@ -550,11 +480,11 @@ class MongoStore:
             return {}
         for user_id in thread["member_ids"]:
             self._ensure_membership(thread["_id"], user_id, thread["created_at"], 0, thread["created_by"])
-        members = self._members_of([thread["_id"]]).get(thread["_id"], [])
+        members = self._views.members_of([thread["_id"]]).get(thread["_id"], [])
         body = thread_new_body(fresh_view(thread, members))
         key = event_key(THREAD_NEW, thread["_id"])
         told = rules.told_of_creation(thread["member_ids"])
-        return self._append(told, THREAD_NEW, body, key, thread["created_at"])
+        return self._log.append(told, THREAD_NEW, body, key, thread["created_at"])
 
     def _ensure_membership(self, thread_id: str, user_id: str, at: int, last_seq: int, added_by: str) -> bool:
         """Add a membership unless it exists; True only when this call added it."""
@@ -586,79 +516,3 @@ class MongoStore:
         """The thread's current members, the users each change to it is appended for."""
         found = self._memberships.find({"thread_id": thread_id}, {"user_id": 1})
         return [doc["user_id"] for doc in found.sort("user_id", ASCENDING)]
-
-    # Thread views ---------------------------------------------------------------------
-    def _view_of(self, thread_id: str, user_id: str) -> ThreadView:
-        """One member's view; ``ThreadNotFound`` also when the thread document is gone."""
-        views = self._views([self._require_member(thread_id, user_id)])
-        if not views:
-            raise ThreadNotFound()
-        return views[0]
-
-    def _views(self, memberships: list[Doc]) -> list[ThreadView]:
-        """Views of the viewers' threads with a fixed number of queries plus one count per thread."""
-        if not memberships:
-            return []
-        thread_ids = [ms["thread_id"] for ms in memberships]
-        threads = {doc["_id"]: doc for doc in self._threads.find({"_id": {"$in": thread_ids}})}
-        newest = self._newest_messages(memberships)
-        members = self._members_of(thread_ids)
-        return [
-            self._view(ms, threads[ms["thread_id"]], newest.get(ms["thread_id"]), members)
-            for ms in memberships
-            if ms["thread_id"] in threads
-        ]
-
-    def _view(self, ms: Doc, thread: Doc, newest: Doc | None, members: dict[str, list[Member]]) -> ThreadView:
-        return thread_view(
-            thread,
-            members.get(thread["_id"], []),
-            last_activity=ms["last_activity"],
-            last_seq=max(ms["last_seq"], newest["seq"] if newest else 0),
-            last_read_seq=ms["last_read_seq"],
-            unread_count=self._unread_count(thread["_id"], ms["user_id"], ms["last_read_seq"]),
-            last_message=None if newest is None else preview_of(newest),
-        )
-
-    def _unread_count(self, thread_id: str, user_id: str, last_read_seq: int) -> int:
-        """Others' messages past the marker; one's own messages never count as unread."""
-        return self._messages.count_documents(
-            {"thread_id": thread_id, "seq": {"$gt": last_read_seq}, "user_id": {"$ne": user_id}}
-        )
-
-    def _newest_messages(self, memberships: list[Doc]) -> dict[str, Doc]:
-        """The last message of each thread in one query, including any a crash left un-rolled-forward."""
-        ranges = [{"thread_id": ms["thread_id"], "seq": {"$gte": ms["last_seq"]}} for ms in memberships]
-        newest: dict[str, Doc] = {}
-        for doc in self._messages.find({"$or": ranges}, PREVIEW_FIELDS):
-            held = newest.get(doc["thread_id"])
-            if held is None or doc["seq"] > held["seq"]:
-                newest[doc["thread_id"]] = doc
-        return newest
-
-    def _members_of(self, thread_ids: list[str]) -> dict[str, list[Member]]:
-        """Members per thread, by join time then case-insensitive username."""
-        joined = list(
-            self._memberships.find(
-                {"thread_id": {"$in": thread_ids}}, {"thread_id": 1, "user_id": 1, "joined_at": 1}
-            )
-        )
-        users = self._usernames([ms["user_id"] for ms in joined])
-        joined = [ms for ms in joined if ms["user_id"] in users]  # as a join would: no user, no member
-        joined.sort(key=lambda ms: (ms["joined_at"], users[ms["user_id"]]["username_key"]))
-        members: dict[str, list[Member]] = {}
-        for ms in joined:
-            member = Member(ms["user_id"], users[ms["user_id"]]["username"])
-            members.setdefault(ms["thread_id"], []).append(member)
-        return members
-
-    def _usernames(self, user_ids: list[str]) -> dict[str, Doc]:
-        """Name fields of many users in one query, for joining in Python."""
-        query = {"_id": {"$in": list(set(user_ids))}}
-        return {doc["_id"]: doc for doc in self._users.find(query, {"username": 1, "username_key": 1})}
-
-
-# Queries -------------------------------------------------------------------------------
-def _first(cursor: Cursor, limit: int) -> list[Doc]:
-    """Up to ``limit`` documents: a cursor reads limit(0) as "no limit", SQL's LIMIT 0 as none."""
-    return list(cursor.limit(limit)) if limit > 0 else []

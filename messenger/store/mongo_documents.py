@@ -1,7 +1,9 @@
 """MongoDB documents <-> model values: the persisted shapes, their indexes and their mapping.
 
-``MongoStore`` (``mongo.py``) decides the write order; this module only says what each
-document holds and how it reads back as a ``model`` value.
+``MongoStore`` (``mongo.py``) decides the write order, ``UpdateLog`` (``mongo_log.py``)
+keeps the update log and ``ThreadViews`` (``mongo_views.py``) builds the threads' views;
+this module only says what each document holds and how it reads back as a ``model`` value
+(``first_docs``: how a page of them reads back).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
+from pymongo.cursor import Cursor
 
 from ..model import MESSAGE_FIELDS, Member, Message, NewThread, Preview, ThreadView, Update, User
 
@@ -186,3 +189,8 @@ def preview_of(doc: Doc) -> Preview:
 def update_of(doc: Doc) -> Update:
     """An update document, read with ``UPDATE_FIELDS``, as served: its body as stored."""
     return Update(doc["cursor"], doc["type"], doc["body"])
+
+
+def first_docs(cursor: Cursor, limit: int) -> list[Doc]:
+    """Up to ``limit`` documents: a cursor reads limit(0) as "no limit", SQL's LIMIT 0 as none."""
+    return list(cursor.limit(limit)) if limit > 0 else []
