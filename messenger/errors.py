@@ -101,6 +101,18 @@ class NotThreadCreator(MessengerError):
     message = "Only the thread's creator may remove other members."
 
 
+class NotAllowed(MessengerError):
+    code = "not_allowed"
+    status = 403
+    message = "Only the sender may edit a message; only its sender or the group's creator may delete it."
+
+
+class EditWindowPassed(MessengerError):
+    code = "edit_window_passed"
+    status = 403
+    message = "This message is too old to edit (see edit_window_s in details)."
+
+
 class ReaddCooldown(MessengerError):
     """Someone who left or was removed may not be pulled back in at once by who added or removed them."""
 
@@ -124,6 +136,12 @@ class MemberNotFound(MessengerError):
     code = "member_not_found"
     status = 404
     message = "That user is not a member of this thread."
+
+
+class MessageNotFound(MessengerError):
+    code = "message_not_found"
+    status = 404
+    message = "No message with this seq in this thread."
 
 
 class UserNotFound(MessengerError):
@@ -150,6 +168,18 @@ class ClientMsgIdConflict(MessengerError):
     message = "This client_msg_id was already used for a message in another thread."
 
 
+class MessageDeleted(MessengerError):
+    code = "message_deleted"
+    status = 409
+    message = "This message was deleted; it can no longer be edited or reacted to."
+
+
+class TooManyReactions(MessengerError):
+    code = "too_many_reactions"
+    status = 409
+    message = "This message has as many different reactions as allowed; add one of those instead."
+
+
 class DirectThreadMembersFixed(MessengerError):
     code = "direct_thread_members_fixed"
     status = 409
@@ -168,6 +198,15 @@ class UnknownUsers(MessengerError):
     code = "unknown_users"
     status = 422
     message = "Some users do not exist (details names each unknown user_id and username)."
+
+
+class ReplyNotFound(MessengerError):
+    code = "reply_not_found"
+    status = 422
+    message = "message.reply_to names no message of this thread."
+
+    def __init__(self) -> None:
+        super().__init__(details={"message": {"reply_to": ["No message with this seq in this thread."]}})
 
 
 class TooManyMembers(MessengerError):

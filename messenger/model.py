@@ -30,6 +30,11 @@ class Member:
 
 @dataclass(frozen=True)
 class Message:
+    """A message as served. ``version`` counts every change (1 at the send; each edit, deletion
+    and reaction change adds one): a client keeps, per message, what the highest version says.
+    A deleted message keeps its seq, sender and timestamps; its text, quote, mentions and
+    reactions are erased from storage."""
+
     message_id: str
     thread_id: str
     seq: int
@@ -38,14 +43,39 @@ class Message:
     timestamp: int
     client_timestamp: int
     client_msg_id: str | None = None
+    edited_at: int | None = None  # server time of the latest edit
+    edit_count: int = 0
+    deleted: bool = False
+    version: int = 1
+    reply_to: dict | None = None  # {"seq", "user_id", "preview"}: the message it answers
+    mentions: list[str] = field(default_factory=list)  # user ids the contents call by @name
+    reactions: list[dict] = field(default_factory=list)  # {"emoji", "count", "user_ids"}
 
     def to_dict(self) -> dict:
         """``asdict(self)`` without its recursive deep copy (a twentieth of a send's time):
-        every field is a string, an integer or None."""
+        every field is a string, an integer, None or plain JSON that nothing mutates."""
         return {name: getattr(self, name) for name in MESSAGE_FIELDS}
 
 
 MESSAGE_FIELDS = tuple(f.name for f in fields(Message))
+# Reactions list at most this many user ids per emoji (the earliest); ``count`` is exact.
+REACTION_USERS_LISTED = 100
+
+
+def quote_of(message: Message) -> dict:
+    """What a reply carries of the message it answers: empty text once that one is deleted."""
+    return {"seq": message.seq, "user_id": message.user_id, "preview": preview_text(message)}
+
+
+def preview_text(message: Message) -> str:
+    return "" if message.deleted else message.contents[:PREVIEW_LENGTH]
+
+
+def erased(message: Message, version: int) -> Message:
+    """The message once deleted: what stays is who sent it, where and when."""
+    return replace(
+        message, contents="", deleted=True, version=version, reply_to=None, mentions=[], reactions=[]
+    )
 
 
 @dataclass(frozen=True)
@@ -56,10 +86,11 @@ class Preview:
     user_id: str
     contents: str
     timestamp: int
+    deleted: bool = False  # the newest message was deleted: contents are empty
 
     @classmethod
-    def of(cls, seq: int, user_id: str, contents: str, timestamp: int) -> Preview:
-        return cls(seq, user_id, contents[:PREVIEW_LENGTH], timestamp)
+    def of(cls, seq: int, user_id: str, contents: str, timestamp: int, deleted: bool = False) -> Preview:
+        return cls(seq, user_id, "" if deleted else contents[:PREVIEW_LENGTH], timestamp, deleted)
 
 
 @dataclass(frozen=True)
@@ -75,8 +106,9 @@ class ThreadView:
     last_activity: int
     last_seq: int
     last_read_seq: int
-    unread_count: int
+    unread_count: int  # others' messages past the read marker, deleted ones not counted
     last_message: Preview | None = None
+    unread_mentions: int = 0  # of those, the ones that mention the viewer
 
 
 @dataclass(frozen=True)
@@ -90,8 +122,11 @@ class NewMessage:
     timestamp: int
     client_timestamp: int
     client_msg_id: str | None = None
+    reply_to_seq: int | None = None  # the message of this thread it answers
+    mentions: list[str] = field(default_factory=list)  # members its contents call by @name
 
-    def stored_as(self, seq: int) -> Message:
+    def stored_as(self, seq: int, reply_to: dict | None = None) -> Message:
+        """The message under ``seq``, carrying ``reply_to`` (``quote_of`` its target)."""
         return Message(
             message_id=self.message_id,
             thread_id=self.thread_id,
@@ -101,6 +136,8 @@ class NewMessage:
             timestamp=self.timestamp,
             client_timestamp=self.client_timestamp,
             client_msg_id=self.client_msg_id,
+            reply_to=reply_to,
+            mentions=list(self.mentions),
         )
 
 
@@ -139,6 +176,29 @@ class Sent:
 
 
 @dataclass(frozen=True)
+class MessageChanged:
+    """Outcome of an edit, a deletion or a reaction change: ``changed`` is False when there was
+    nothing to change (the same contents, deleted already, reacted already), and then no
+    update was appended."""
+
+    message: Message
+    changed: bool
+    cursors: Cursors = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MessageEdit:
+    """An edit the service has checked (the sender's, within the window, contents valid)."""
+
+    thread_id: str
+    seq: int
+    user_id: str
+    contents: str
+    mentions: list[str]
+    edited_at: int
+
+
+@dataclass(frozen=True)
 class Opened:
     """Outcome of create_thread: the thread, its first (or retried) message, and whether it is new."""
 
@@ -154,8 +214,22 @@ THREAD_NEW = "thread.new"
 THREAD_READ = "thread.read"
 MEMBER_ADDED = "member.added"
 MEMBER_REMOVED = "member.removed"
+MESSAGE_EDITED = "message.edited"
+MESSAGE_DELETED = "message.deleted"
+REACTION_ADDED = "reaction.added"
+REACTION_REMOVED = "reaction.removed"
 # Every type the log holds; schemas.UPDATE_SCHEMAS documents each (a test holds them equal).
-UPDATE_TYPES = (MESSAGE_NEW, THREAD_NEW, THREAD_READ, MEMBER_ADDED, MEMBER_REMOVED)
+UPDATE_TYPES = (
+    MESSAGE_NEW,
+    THREAD_NEW,
+    THREAD_READ,
+    MEMBER_ADDED,
+    MEMBER_REMOVED,
+    MESSAGE_EDITED,
+    MESSAGE_DELETED,
+    REACTION_ADDED,
+    REACTION_REMOVED,
+)
 
 
 @dataclass(frozen=True)
@@ -231,7 +305,8 @@ def message_new_body(message: Message) -> dict:
 
 def thread_new_body(thread: ThreadView) -> dict:
     """The thread as GET /threads shows it, with nothing unread yet."""
-    return {"thread": asdict(replace(thread, last_read_seq=thread.last_seq, unread_count=0))}
+    seen = replace(thread, last_read_seq=thread.last_seq, unread_count=0, unread_mentions=0)
+    return {"thread": asdict(seen)}
 
 
 def thread_read_body(thread_id: str, user_id: str, last_read_seq: int) -> dict:
@@ -240,3 +315,24 @@ def thread_read_body(thread_id: str, user_id: str, last_read_seq: int) -> dict:
 
 def member_body(thread_id: str, user_id: str) -> dict:
     return {"thread_id": thread_id, "user_id": user_id}
+
+
+def message_edited_body(message: Message) -> dict:
+    return {"message": message.to_dict()}
+
+
+def message_deleted_body(message: Message) -> dict:
+    return {"thread_id": message.thread_id, "seq": message.seq, "version": message.version}
+
+
+def reaction_body(message: Message, user_id: str, emoji: str) -> dict:
+    """A reaction change, with the emoji's count after it and the message's new version."""
+    count = next((r["count"] for r in message.reactions if r["emoji"] == emoji), 0)
+    return {
+        "thread_id": message.thread_id,
+        "seq": message.seq,
+        "user_id": user_id,
+        "emoji": emoji,
+        "count": count,
+        "version": message.version,
+    }

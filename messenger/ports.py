@@ -14,6 +14,8 @@ from .events import Event, Inbox
 from .model import (
     MembersChanged,
     Message,
+    MessageChanged,
+    MessageEdit,
     NewMessage,
     NewThread,
     Opened,
@@ -77,7 +79,8 @@ class Store(Protocol):
         """
 
     def send(self, message: NewMessage) -> Sent:
-        """Append a message with the next seq; raise ``ThreadNotFound`` for a non-member.
+        """Append a message with the next seq; raise ``ThreadNotFound`` for a non-member and
+        ``ReplyNotFound`` when ``reply_to_seq`` names no message of the thread.
 
         A retry with the same sender and ``client_msg_id`` returns the original message
         (``created=False``) and completes anything a crash left undone.
@@ -96,6 +99,32 @@ class Store(Protocol):
         self, thread_id: str, user_id: str, before_seq: int, limit: int
     ) -> list[Message]:
         """Up to ``limit`` messages with seq below ``before_seq``, newest first."""
+
+    # Changes to a message: each is one more ``version`` of it, and every member's log gets its
+    # update in version order (after the message's message.new). ``ThreadNotFound`` unless
+    # ``user_id`` is a member, ``MessageNotFound`` for a seq the thread does not have.
+    def require_message(self, thread_id: str, seq: int, user_id: str) -> Message:
+        """One message of a thread, as a member sees it."""
+
+    def edit_message(self, edit: MessageEdit) -> MessageChanged:
+        """New contents and mentions, ``edited_at``, one more ``edit_count``; message.edited to
+        every member. Unchanged for the same contents; ``NotAllowed`` unless ``edit.user_id``
+        sent it; ``MessageDeleted`` once deleted (a deletion always wins over an edit)."""
+
+    def delete_message(self, thread_id: str, seq: int, user_id: str, now: int) -> MessageChanged:
+        """Erase the message (``model.erased``) from every stored copy: the message, its
+        reactions and mentions, quotes of it in replies, and the update bodies holding its text
+        (``rules.erase_from_body``); message.deleted to every member. Unchanged when deleted
+        already. Who may delete is the service's rule."""
+
+    def add_reaction(
+        self, thread_id: str, seq: int, user_id: str, emoji: str, now: int, max_distinct: int
+    ) -> MessageChanged:
+        """Add ``user_id``'s ``emoji``; reaction.added to every member. Unchanged when present;
+        ``TooManyReactions`` for a new emoji past ``max_distinct``; ``MessageDeleted``."""
+
+    def remove_reaction(self, thread_id: str, seq: int, user_id: str, emoji: str, now: int) -> MessageChanged:
+        """Remove ``user_id``'s ``emoji``; reaction.removed to every member. Unchanged when absent."""
 
     def mark_read(self, thread_id: str, user_id: str, seq: int, now: int) -> ReadMarked:
         """Move the read marker to ``max(current, min(seq, last_seq))``; tell members if it moved."""

@@ -1,7 +1,8 @@
 """The rules every Store adapter keeps, as pure functions both call inside their writes.
 
-Who is told of each change, what makes a retry the same request, how retention floors merge
-and when a cursor has expired: stated once here (stdlib and ``model`` only), so the SQLite and
+Who is told of each change, what makes a retry the same request, how retention floors merge,
+when a cursor has expired, how reactions are summed up and what erasing a message rewrites in
+stored update bodies: stated once here (stdlib and ``model`` only), so the SQLite and
 MongoDB adapters differ in how they store things, never in what they decide.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .model import GROUP, Message, NewThread
+from .model import GROUP, MESSAGE_EDITED, MESSAGE_NEW, REACTION_USERS_LISTED, THREAD_NEW, Message, NewThread
 
 
 # Who is told: the recipients of each update type ------------------------------------------
@@ -21,6 +22,11 @@ def told_of_message(member_ids: Iterable[str]) -> list[str]:
 def told_of_creation(initial_member_ids: Iterable[str]) -> list[str]:
     """thread.new at creation goes to every initial member, the creator included."""
     return list(initial_member_ids)
+
+
+def told_of_change(member_ids: Iterable[str]) -> list[str]:
+    """An edit, a deletion or a reaction change goes to every current member, as a message does."""
+    return sorted(set(member_ids))
 
 
 def told_of_read(member_ids: Iterable[str]) -> list[str]:
@@ -85,3 +91,56 @@ def is_cursor_expired(since: int, newest_present: int, floor: int) -> bool:
     """A cursor is expired when pruning passed it (below the floor) or no log handed it out
     (above the newest cursor): the client must reload instead of resuming."""
     return not floor <= since <= newest_cursor(newest_present, floor)
+
+
+# Reactions --------------------------------------------------------------------------------
+def reaction_summary(reactions: Iterable[tuple[str, str]]) -> list[dict]:
+    """``(emoji, user_id)`` pairs in the order they were added, as a message serves them: each
+    emoji once, in the order of its earliest reaction, with an exact count and the earliest
+    ``REACTION_USERS_LISTED`` user ids."""
+    by_emoji: dict[str, list[str]] = {}
+    for emoji, user_id in reactions:
+        by_emoji.setdefault(emoji, []).append(user_id)
+    return [
+        {"emoji": emoji, "count": len(user_ids), "user_ids": user_ids[:REACTION_USERS_LISTED]}
+        for emoji, user_ids in by_emoji.items()
+    ]
+
+
+def is_reaction_refused(present: Iterable[str], emoji: str, max_distinct: int) -> bool:
+    """A new emoji is refused once a message has ``max_distinct`` different ones."""
+    distinct = set(present)
+    return emoji not in distinct and len(distinct) >= max_distinct
+
+
+# Erasing a deleted message's text from stored update bodies ------------------------------
+def text_refs(kind: str, body: dict) -> tuple[str, int | None, int | None] | None:
+    """Whose text an update body holds, for finding it again when a message is deleted:
+    (thread_id, the seq of the message it shows, the seq of the message that one quotes);
+    None for bodies that hold no message text."""
+    if kind in (MESSAGE_NEW, MESSAGE_EDITED):
+        message = body["message"]
+        quoted = message.get("reply_to")
+        return message["thread_id"], message["seq"], quoted["seq"] if quoted else None
+    if kind == THREAD_NEW:
+        thread = body["thread"]
+        last = thread.get("last_message")
+        return thread["thread_id"], last["seq"] if last else None, None
+    return None
+
+
+def erase_from_body(kind: str, body: dict, thread_id: str, seq: int) -> dict | None:
+    """``body`` without any text of message ``seq`` of ``thread_id``: that message erased as
+    ``model.erased`` does (keeping the body's own version), a quote of it or a preview of it
+    emptied. None when the body holds none of it."""
+    refs = text_refs(kind, body)
+    if refs is None or refs[0] != thread_id or seq not in refs[1:]:
+        return None
+    if kind == THREAD_NEW:
+        last = {**body["thread"]["last_message"], "contents": "", "deleted": True}
+        return {**body, "thread": {**body["thread"], "last_message": last}}
+    message = body["message"]
+    if message["seq"] == seq:
+        gone = {"contents": "", "deleted": True, "reply_to": None, "mentions": [], "reactions": []}
+        return {**body, "message": {**message, **gone}}
+    return {**body, "message": {**message, "reply_to": {**message["reply_to"], "preview": ""}}}
