@@ -389,7 +389,7 @@ class TestRaces:
         for round_ in range(5):
             seq = send(store, alice, thread_id, f"secret {round_}").message.seq
             run_together(
-                lambda s=seq: edit(store, alice, thread_id, s, f"edited secret {round_}"),
+                lambda s=seq, r=round_: edit(store, alice, thread_id, s, f"edited secret {r}"),
                 lambda s=seq: store.delete_message(thread_id, s, alice.user_id, now()),
             )
             final = store.require_message(thread_id, seq, bob.user_id)
