@@ -9,7 +9,20 @@ from .config import Settings
 from .logs import configure_logging
 from .service.deps import Deps
 from .service.updates import start_pruning
-from .web import accounts, asyncapi, bodies, cors, headers, observe, ops, socket_io, stream, threads, updates
+from .web import (
+    accounts,
+    asyncapi,
+    bodies,
+    cors,
+    headers,
+    messages,
+    observe,
+    ops,
+    socket_io,
+    stream,
+    threads,
+    updates,
+)
 from .web.api import MessengerApi, openapi_config
 from .web.client import bp as client_bp
 from .web.context import EXTENSION_KEY, PRUNER_KEY
@@ -37,7 +50,7 @@ def create_app(settings: Settings | None = None, deps: Deps | None = None) -> Fl
         "event_class": socket_io.FrameArrived,  # frames wake the session: no reader greenlet
     }
     api = MessengerApi(app)
-    for blueprint in (accounts.blp, threads.blp, updates.blp, ops.blp):
+    for blueprint in (accounts.blp, threads.blp, messages.blp, updates.blp, ops.blp):
         api.register_blueprint(blueprint)
     stream.sock.init_app(app)
     app.register_blueprint(stream.bp)

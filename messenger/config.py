@@ -80,6 +80,8 @@ class Settings:
 
     # Limits.
     max_message_length: int = 4000
+    edit_window_s: int = 0  # how long after sending a message may be edited (0: always)
+    max_reactions_per_message: int = 20  # different emoji on one message
     max_thread_members: int = 100
     max_content_length: int = 64 * 1024
     # Relay one typing hint per user and thread this often at most (per worker); the web client
@@ -162,6 +164,8 @@ class Settings:
             ws_frame_burst=_int(env, "WS_FRAME_BURST", cls.ws_frame_burst),
             ws_send_timeout_s=_int(env, "WS_SEND_TIMEOUT_S", cls.ws_send_timeout_s),
             max_message_length=_int(env, "MAX_MESSAGE_LENGTH", cls.max_message_length),
+            edit_window_s=_int(env, "EDIT_WINDOW_S", cls.edit_window_s),
+            max_reactions_per_message=_int(env, "MAX_REACTIONS_PER_MESSAGE", cls.max_reactions_per_message),
             max_thread_members=_int(env, "MAX_THREAD_MEMBERS", cls.max_thread_members),
             max_content_length=_int(env, "MAX_CONTENT_LENGTH", cls.max_content_length),
             typing_relay_interval_s=_int(env, "TYPING_RELAY_INTERVAL_S", cls.typing_relay_interval_s),
@@ -229,6 +233,7 @@ class Settings:
         positive = (
             "token_ttl_days",
             "max_message_length",
+            "max_reactions_per_message",
             "max_content_length",
             "web_concurrency",
             "updates_max_age_days",
@@ -256,6 +261,8 @@ class Settings:
                 parse_many(getattr(self, name))
             except ValueError:
                 raise ConfigError(f"{name.upper()} is not a rate limit like '10 per minute'") from None
+        if self.edit_window_s < 0:
+            raise ConfigError("EDIT_WINDOW_S must be 0 (no limit) or more")
         if self.max_connections_per_address < 0:
             raise ConfigError("MAX_CONNECTIONS_PER_ADDRESS must be 0 (no cap) or more")
         if self.metrics_token and len(self.metrics_token) < MIN_METRICS_TOKEN_LENGTH:

@@ -104,7 +104,7 @@ class NotThreadCreator(MessengerError):
 class NotAllowed(MessengerError):
     code = "not_allowed"
     status = 403
-    message = "Only the sender may edit a message; only its sender or the group's creator may delete it."
+    message = "Only its sender may change this message."
 
 
 class EditWindowPassed(MessengerError):

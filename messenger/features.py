@@ -28,5 +28,13 @@ FEATURES: dict[str, int] = {
     "create_thread_usernames": 2,
     "cors": 2,  # the HTTP API answers browsers on ALLOWED_ORIGINS
     "unlabelled_json_bodies": 2,  # curl -d, text/plain or no Content-Type: read as JSON
+    # Changes to messages: PATCH and DELETE /threads/<id>/messages/<seq>, reactions, the
+    # socket's edit_message, delete_message, react and unreact; message.reply_to on a send;
+    # mentions and unread_mentions; the message.edited/deleted and reaction.* updates.
+    "edit_messages": 3,
+    "delete_messages": 3,
+    "replies": 3,
+    "reactions": 3,
+    "mentions": 3,
 }
 FEATURE_LEVEL = max(FEATURES.values())

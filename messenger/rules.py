@@ -95,9 +95,10 @@ def is_cursor_expired(since: int, newest_present: int, floor: int) -> bool:
 
 # Reactions --------------------------------------------------------------------------------
 def reaction_summary(reactions: Iterable[tuple[str, str]]) -> list[dict]:
-    """``(emoji, user_id)`` pairs in the order they were added, as a message serves them: each
-    emoji once, in the order of its earliest reaction, with an exact count and the earliest
-    ``REACTION_USERS_LISTED`` user ids."""
+    """``(emoji, user_id)`` pairs as a message serves them: each emoji once, with an exact count
+    and the earliest ``REACTION_USERS_LISTED`` user ids. The pairs come grouped by emoji, in the
+    order each emoji appeared, and within one in the order its users added it: an emoji keeps
+    its place while anyone still has it on (as a client applying reaction.* updates keeps it)."""
     by_emoji: dict[str, list[str]] = {}
     for emoji, user_id in reactions:
         by_emoji.setdefault(emoji, []).append(user_id)

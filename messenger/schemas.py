@@ -176,9 +176,16 @@ class MessageIn(Schema):
     )
 
 
+class SentMessageIn(MessageIn):
+    reply_to = Count(
+        minimum=1,
+        metadata={"description": "Optional: the seq of the message of this thread it answers (422 if none)."},
+    )
+
+
 class SendMessageRequest(Schema):
     thread_id = Id(required=True)
-    message = fields.Nested(MessageIn, required=True)
+    message = fields.Nested(SentMessageIn, required=True)
     action = action_field("send_message")
 
 
@@ -300,15 +307,75 @@ class AddMembersRequest(Schema):
     user_ids = fields.List(Id(), required=True, validate=validate.Length(min=1, max=1000))
 
 
+# Changes to a message: HTTP takes thread_id and seq (and the emoji) from the path, the socket's
+# actions from the frame.
+class EditMessageRequest(Schema):
+    contents = Text(required=True, validate=visible, metadata={"description": "As for a send."})
+
+
+class MessageAddress(Schema):
+    thread_id = Id(required=True)
+    seq = Count(minimum=1, required=True)
+
+
+class EditMessageAction(MessageAddress, EditMessageRequest):
+    action = action_field("edit_message")
+
+
+class DeleteMessageAction(MessageAddress):
+    action = action_field("delete_message")
+
+
+class ReactAction(MessageAddress):
+    emoji = Text(
+        required=True, validate=validate.Length(min=1, max=32), metadata={"description": "One emoji."}
+    )
+    action = action_field("react")
+
+
+class UnreactAction(ReactAction):
+    action = action_field("unreact")
+
+
+class NoContent(Schema):
+    """What a 204 answers on the socket: the result frame alone."""
+
+
+class QuoteOut(Schema):
+    seq = fields.Integer(required=True)
+    user_id = fields.String(required=True)
+    preview = fields.String(
+        required=True, metadata={"description": "Its first 140 characters; '' once deleted."}
+    )
+
+
+class ReactionOut(Schema):
+    emoji = fields.String(required=True)
+    count = fields.Integer(required=True, metadata={"description": "Exact."})
+    user_ids = fields.List(
+        fields.String(), required=True, metadata={"description": "Who reacted, earliest first: at most 100."}
+    )
+
+
 class MessageOut(Schema):
     message_id = fields.String(required=True)
     thread_id = fields.String(required=True)
     seq = fields.Integer(required=True)
     user_id = fields.String(required=True)
-    contents = fields.String(required=True)
+    contents = fields.String(required=True, metadata={"description": "'' once deleted."})
     timestamp = fields.Integer(required=True, metadata={"description": "Server time, ms since the epoch."})
     client_timestamp = fields.Integer(required=True)
     client_msg_id = fields.String(allow_none=True)
+    edited_at = fields.Integer(allow_none=True, metadata={"description": "Server time of the latest edit."})
+    edit_count = fields.Integer(required=True)
+    deleted = fields.Boolean(required=True)
+    version = fields.Integer(
+        required=True,
+        metadata={"description": "One more for every change: keep what the highest version says."},
+    )
+    reply_to = fields.Nested(QuoteOut, allow_none=True, metadata={"description": "The message it answers."})
+    mentions = fields.List(fields.String(), required=True, metadata={"description": "User ids it @mentions."})
+    reactions = fields.List(fields.Nested(ReactionOut), required=True)
 
 
 class PreviewOut(Schema):
@@ -316,6 +383,7 @@ class PreviewOut(Schema):
     user_id = fields.String(required=True)
     contents = fields.String(required=True)
     timestamp = fields.Integer(required=True)
+    deleted = fields.Boolean(required=True, metadata={"description": "The newest message was deleted."})
 
 
 class ThreadOut(Schema):
@@ -328,8 +396,14 @@ class ThreadOut(Schema):
     last_activity = fields.Integer(required=True)
     last_seq = fields.Integer(required=True)
     last_read_seq = fields.Integer(required=True)
-    unread_count = fields.Integer(required=True)
+    unread_count = fields.Integer(
+        required=True,
+        metadata={"description": "Others' messages after last_read_seq, deleted ones not counted."},
+    )
     last_message = fields.Nested(PreviewOut, allow_none=True)
+    unread_mentions = fields.Integer(
+        required=True, metadata={"description": "Unread messages that @mention you."}
+    )
 
 
 class MessageReply(Schema):
@@ -416,12 +490,45 @@ class MemberRemovedUpdate(UpdateBase):
     user_id = fields.String(required=True)
 
 
+class MessageEditedUpdate(UpdateBase):
+    type = Tag(model.MESSAGE_EDITED)
+    message = fields.Nested(MessageOut, required=True, metadata={"description": "The whole message now."})
+
+
+class MessageChangeBase(UpdateBase):
+    thread_id = fields.String(required=True)
+    seq = fields.Integer(required=True)
+    version = fields.Integer(required=True, metadata={"description": "The message's version after it."})
+
+
+class MessageDeletedUpdate(MessageChangeBase):
+    type = Tag(model.MESSAGE_DELETED)
+
+
+class ReactionUpdateBase(MessageChangeBase):
+    user_id = fields.String(required=True, metadata={"description": "Who reacted or took it back."})
+    emoji = fields.String(required=True)
+    count = fields.Integer(required=True, metadata={"description": "How many now have this emoji on it."})
+
+
+class ReactionAddedUpdate(ReactionUpdateBase):
+    type = Tag(model.REACTION_ADDED)
+
+
+class ReactionRemovedUpdate(ReactionUpdateBase):
+    type = Tag(model.REACTION_REMOVED)
+
+
 UPDATE_SCHEMAS: dict[str, type[Schema]] = {
     model.MESSAGE_NEW: MessageNewUpdate,
     model.THREAD_NEW: ThreadNewUpdate,
     model.THREAD_READ: ThreadReadUpdate,
     model.MEMBER_ADDED: MemberAddedUpdate,
     model.MEMBER_REMOVED: MemberRemovedUpdate,
+    model.MESSAGE_EDITED: MessageEditedUpdate,
+    model.MESSAGE_DELETED: MessageDeletedUpdate,
+    model.REACTION_ADDED: ReactionAddedUpdate,
+    model.REACTION_REMOVED: ReactionRemovedUpdate,
 }
 
 

@@ -7,6 +7,7 @@ controls in a title or a name can make it read as something else (``"\\u202egnp.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 # Categories that draw nothing on their own: controls (Cc), format characters (Cf: zero-width
@@ -33,3 +34,19 @@ def shows_something(text: str) -> bool:
 def bidi_controls_in(text: str) -> list[str]:
     """The bidi controls in ``text``, as ``U+XXXX``, in code point order."""
     return [f"U+{ord(char):04X}" for char in sorted(BIDI_CONTROLS.intersection(text))]
+
+
+# "@name" where a username (3-32 of A-Z a-z 0-9 _ . -) may start: not inside a word or an
+# address (alice@example.com mentions nobody).
+MENTION = re.compile(r"(?<![\w@.\-])@([A-Za-z0-9_.\-]{3,32})")
+
+
+def mentioned_names(contents: str) -> list[str]:
+    """The usernames ``contents`` calls by "@name", lower-cased, each once, in order. A name
+    ending a sentence ("thanks @bob.") is also read without its trailing dots and dashes."""
+    names: dict[str, None] = {}
+    for match in MENTION.finditer(contents):
+        name = match.group(1).lower()
+        names[name] = None
+        names[name.rstrip(".-")] = None
+    return [name for name in names if len(name) >= 3]

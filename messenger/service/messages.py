@@ -1,9 +1,15 @@
-"""Sending and reading messages."""
+"""Sending and reading messages, and changing them: edits, deletions, reactions; replies and
+mentions ride on a send (and mentions on an edit)."""
 
 from __future__ import annotations
 
-from ..errors import InvalidPayload
-from ..model import Message, NewMessage, Sent
+from dataclasses import replace
+
+import emoji as emoji_data
+
+from ..errors import EditWindowPassed, InvalidPayload, NotAllowed
+from ..model import GROUP, Message, MessageChanged, MessageEdit, NewMessage, Sent
+from ..text import mentioned_names
 from .deps import Deps, new_id
 from .updates import ring
 
@@ -52,9 +58,14 @@ def send_message(
     contents: str,
     client_timestamp: int | None,
     client_msg_id: str | None = None,
+    reply_to_seq: int | None = None,
 ) -> Sent:
-    """Append a message; a retry with the same client_msg_id returns the original."""
+    """Append a message, answering ``reply_to_seq`` if given; a retry with the same
+    client_msg_id returns the original."""
     message = new_message(deps, sender_id, thread_id, contents, client_timestamp, client_msg_id)
+    mentions = resolve_mentions(deps, sender_id, thread_id, contents)
+    if reply_to_seq is not None or mentions:
+        message = replace(message, reply_to_seq=reply_to_seq, mentions=mentions)
     sent = deps.store.send(message)
     ring(deps, sent.cursors, sent)
     return sent
@@ -70,3 +81,66 @@ def list_messages_before(
 ) -> list[Message]:
     """A page of older history that costs the same at any depth."""
     return deps.store.list_messages_before(thread_id, user_id, before_seq, limit)
+
+
+def resolve_mentions(deps: Deps, user_id: str, thread_id: str, contents: str) -> list[str]:
+    """The members ``contents`` calls by "@username"; only text with an "@" costs a read of them."""
+    if "@" not in contents:
+        return []
+    members = deps.store.require_thread(thread_id, user_id).members
+    return mentions_among(contents, [(member.username, member.user_id) for member in members])
+
+
+def mentions_among(contents: str, members: list[tuple[str, str]]) -> list[str]:
+    """The user ids of ``members`` (username, user_id) that ``contents`` calls by "@username",
+    case-insensitively, each once, in the order they are called."""
+    by_name = {username.lower(): user_id for username, user_id in members}
+    return list(dict.fromkeys(by_name[name] for name in mentioned_names(contents) if name in by_name))
+
+
+def edit_message(deps: Deps, user_id: str, thread_id: str, seq: int, contents: str) -> Message:
+    """The sender's new contents, within EDIT_WINDOW_S of the send; every member is told."""
+    check_contents(deps, contents)
+    message = deps.store.require_message(thread_id, seq, user_id)
+    if message.user_id != user_id:
+        raise NotAllowed("Only its sender may edit a message.")
+    now = deps.clock()
+    window_s = deps.settings.edit_window_s
+    if window_s and now - message.timestamp > window_s * 1000:
+        raise EditWindowPassed(details={"edit_window_s": window_s})
+    mentions = resolve_mentions(deps, user_id, thread_id, contents)
+    return _told(deps, deps.store.edit_message(MessageEdit(thread_id, seq, user_id, contents, mentions, now)))
+
+
+def delete_message(deps: Deps, user_id: str, thread_id: str, seq: int) -> None:
+    """Its sender may delete a message, and so may the creator of a group; deleting again is a no-op."""
+    message = deps.store.require_message(thread_id, seq, user_id)
+    if message.user_id != user_id:
+        thread = deps.store.require_thread(thread_id, user_id)
+        if thread.kind != GROUP or thread.created_by != user_id:
+            raise NotAllowed("Only its sender, or the creator of a group, may delete a message.")
+    _told(deps, deps.store.delete_message(thread_id, seq, user_id, deps.clock()))
+
+
+def react(deps: Deps, user_id: str, thread_id: str, seq: int, emoji: str) -> Message:
+    """Add the user's reaction (once: reacting again changes nothing)."""
+    check_emoji(emoji)
+    limit = deps.settings.max_reactions_per_message
+    return _told(deps, deps.store.add_reaction(thread_id, seq, user_id, emoji, deps.clock(), limit))
+
+
+def unreact(deps: Deps, user_id: str, thread_id: str, seq: int, emoji: str) -> Message:
+    """Take the user's reaction back (a no-op when there is none)."""
+    check_emoji(emoji)
+    return _told(deps, deps.store.remove_reaction(thread_id, seq, user_id, emoji, deps.clock()))
+
+
+def check_emoji(emoji: str) -> None:
+    """One emoji: a single grapheme the Unicode emoji data (the ``emoji`` library) names."""
+    if not emoji_data.is_emoji(emoji):
+        raise InvalidPayload(details={"emoji": ["Must be one emoji, such as 👍."]})
+
+
+def _told(deps: Deps, changed: MessageChanged) -> Message:
+    ring(deps, changed.cursors)
+    return changed.message

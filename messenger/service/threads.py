@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from ..errors import (
     DirectThreadMembersFixed,
@@ -15,7 +16,7 @@ from ..errors import (
 )
 from ..model import DIRECT, GROUP, Message, NewThread, ThreadPage, ThreadView
 from .deps import Deps, new_id
-from .messages import new_message
+from .messages import mentions_among, new_message
 from .updates import relay_typing, ring
 
 
@@ -45,6 +46,9 @@ def create_thread(
         member_ids=member_ids,
     )
     first = new_message(deps, creator_id, thread.thread_id, contents, client_timestamp, client_msg_id)
+    if "@" in contents:
+        members = [(user.username, user.user_id) for user in deps.store.get_users(member_ids)]
+        first = replace(first, mentions=mentions_among(contents, members))
     opened = deps.store.open_thread(thread, first)
     ring(deps, opened.cursors)
     return deps.store.require_thread(opened.thread_id, creator_id), opened.message, opened.created

@@ -25,22 +25,33 @@ from ..errors import (
     ClientMsgIdConflict,
     CursorExpired,
     EmailTaken,
+    MessageDeleted,
+    MessageNotFound,
     MessengerError,
+    NotAllowed,
+    ReplyNotFound,
     StoreUnavailable,
     ThreadNotFound,
+    TooManyReactions,
     UsernameTaken,
 )
 from ..model import (
     MEMBER_ADDED,
     MEMBER_REMOVED,
+    MESSAGE_DELETED,
+    MESSAGE_EDITED,
     MESSAGE_FIELDS,
     MESSAGE_NEW,
+    REACTION_ADDED,
+    REACTION_REMOVED,
     THREAD_NEW,
     THREAD_READ,
     Cursors,
     Member,
     MembersChanged,
     Message,
+    MessageChanged,
+    MessageEdit,
     NewMessage,
     NewThread,
     Opened,
@@ -54,7 +65,11 @@ from ..model import (
     User,
     compact_json,
     member_body,
+    message_deleted_body,
+    message_edited_body,
     message_new_body,
+    quote_of,
+    reaction_body,
     thread_new_body,
     thread_read_body,
 )
@@ -114,6 +129,14 @@ CREATE TABLE IF NOT EXISTS messages (
     timestamp        INTEGER NOT NULL,      -- server time, ms since the epoch
     client_timestamp INTEGER NOT NULL,      -- the sender's clock, as sent
     client_msg_id    TEXT,
+    edited_at        INTEGER,               -- server time of the latest edit
+    edit_count       INTEGER NOT NULL DEFAULT 0,
+    deleted          INTEGER NOT NULL DEFAULT 0,  -- 1: erased, contents ''
+    version          INTEGER NOT NULL DEFAULT 1,  -- one more for every change
+    reply_seq        INTEGER,               -- the message of this thread it answers...
+    reply_user_id    TEXT,                  -- ...its sender...
+    reply_preview    TEXT,                  -- ...and its text as quoted ('' once deleted)
+    mentions         TEXT,                  -- JSON list of user ids, or NULL for none
     PRIMARY KEY (thread_id, seq)
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS messages_by_client_msg_id
@@ -129,6 +152,9 @@ CREATE TABLE IF NOT EXISTS updates (
     type       TEXT NOT NULL,               -- 'message.new', 'thread.new', 'thread.read', ...
     body       TEXT NOT NULL,               -- JSON, served to clients as stored
     created_at INTEGER NOT NULL,
+    ref_thread TEXT,                        -- rules.text_refs: the thread whose text it holds,
+    ref_seq    INTEGER,                     -- the message it shows (or previews)
+    ref_quoted INTEGER,                     -- and the one that message quotes
     PRIMARY KEY (user_id, cursor)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS updates_by_age ON updates (created_at);
@@ -143,13 +169,56 @@ CREATE TABLE IF NOT EXISTS departures (     -- who may not add a member back soo
     left_at   INTEGER NOT NULL,             -- their latest departure involving this actor
     PRIMARY KEY (thread_id, user_id, actor_id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS reactions (
+    thread_id     TEXT NOT NULL,
+    seq           INTEGER NOT NULL,
+    emoji         TEXT NOT NULL,
+    user_id       TEXT NOT NULL,
+    added_version INTEGER NOT NULL,          -- the message's version it made...
+    emoji_since   INTEGER NOT NULL,          -- ...and the one that made the emoji appear: the order
+    PRIMARY KEY (thread_id, seq, emoji, user_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS mentions (       -- who each message calls by name, for unread_mentions
+    thread_id TEXT NOT NULL,
+    seq       INTEGER NOT NULL,
+    user_id   TEXT NOT NULL,
+    PRIMARY KEY (thread_id, seq, user_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS mentions_by_user ON mentions (user_id, thread_id, seq);
 """
 # Columns added to tables after files with the table already existed: (table, column, type).
-ADDED_COLUMNS = [("memberships", "added_by", "TEXT")]
+ADDED_COLUMNS = [
+    ("memberships", "added_by", "TEXT"),
+    ("messages", "edited_at", "INTEGER"),
+    ("messages", "edit_count", "INTEGER NOT NULL DEFAULT 0"),
+    ("messages", "deleted", "INTEGER NOT NULL DEFAULT 0"),
+    ("messages", "version", "INTEGER NOT NULL DEFAULT 1"),
+    ("messages", "reply_seq", "INTEGER"),
+    ("messages", "reply_user_id", "TEXT"),
+    ("messages", "reply_preview", "TEXT"),
+    ("messages", "mentions", "TEXT"),
+    ("updates", "ref_thread", "TEXT"),
+    ("updates", "ref_seq", "INTEGER"),
+    ("updates", "ref_quoted", "INTEGER"),
+]
+# Files at a lower ``PRAGMA user_version`` hold updates written before their text refs were
+# kept; set-up fills them in once, so deleting an old message erases it from old updates too.
+TEXT_REFS_VERSION = 1
+# Indexes on added columns: created once the columns exist.
+INDEXES_ON_ADDED = """
+CREATE INDEX IF NOT EXISTS messages_deleted ON messages (thread_id, seq) WHERE deleted = 1;
+CREATE INDEX IF NOT EXISTS messages_by_reply ON messages (thread_id, reply_seq)
+    WHERE reply_seq IS NOT NULL;
+CREATE INDEX IF NOT EXISTS updates_by_ref ON updates (ref_thread, ref_seq) WHERE ref_thread IS NOT NULL;
+CREATE INDEX IF NOT EXISTS updates_by_quote ON updates (ref_thread, ref_quoted)
+    WHERE ref_quoted IS NOT NULL;
+"""
 
-# The messages table names its columns after the fields of ``Message``.
-MESSAGE_COLUMNS = ", ".join(MESSAGE_FIELDS)
-MESSAGE_VALUES = ", ".join(f":{name}" for name in MESSAGE_FIELDS)
+# The messages table names its columns after the fields of ``Message`` it stores as they are.
+PLAIN_FIELDS = [name for name in MESSAGE_FIELDS if name not in ("reply_to", "mentions", "reactions")]
+STORED_COLUMNS = [*PLAIN_FIELDS, "reply_seq", "reply_user_id", "reply_preview", "mentions"]
+MESSAGE_COLUMNS = ", ".join(STORED_COLUMNS)
+MESSAGE_VALUES = ", ".join(f":{name}" for name in STORED_COLUMNS)
 
 
 class SqliteStore:
@@ -225,6 +294,10 @@ class SqliteStore:
                 present = {row["name"] for row in conn.execute(f"PRAGMA table_info({table})")}
                 if column not in present:
                     conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+            conn.executescript(INDEXES_ON_ADDED)
+            if conn.execute("PRAGMA user_version").fetchone()[0] < TEXT_REFS_VERSION:
+                _backfill_text_refs(conn)
+                conn.execute(f"PRAGMA user_version = {TEXT_REFS_VERSION}")
 
     def heartbeat(self, now: int) -> None:
         """Ready means writable: commit a real write (taking the lock alone passes read-only)."""
@@ -387,7 +460,7 @@ class SqliteStore:
                 " ORDER BY seq DESC",
                 (thread_id, last_seq - start, last_seq - end),
             ).fetchall()
-        return [_message(row) for row in rows]
+            return _messages(conn, thread_id, rows)
 
     def list_messages_before(
         self, thread_id: str, user_id: str, before_seq: int, limit: int
@@ -399,7 +472,89 @@ class SqliteStore:
                 " ORDER BY seq DESC LIMIT ?",
                 (thread_id, before_seq, limit),
             ).fetchall()
-        return [_message(row) for row in rows]
+            return _messages(conn, thread_id, rows)
+
+    # Changes to a message: each adds one to its version and tells every member, in one
+    # transaction, so every log holds a message's updates in version order.
+    def require_message(self, thread_id: str, seq: int, user_id: str) -> Message:
+        with self._transaction(write=False) as conn:
+            _require_member(conn, thread_id, user_id)
+            return _require_message(conn, thread_id, seq)
+
+    def edit_message(self, edit: MessageEdit) -> MessageChanged:
+        with self._transaction(write=True) as conn:
+            _require_member(conn, edit.thread_id, edit.user_id)
+            message = _require_message(conn, edit.thread_id, edit.seq)
+            if message.user_id != edit.user_id:
+                raise NotAllowed()
+            if message.deleted:
+                raise MessageDeleted()
+            if message.contents == edit.contents:
+                return MessageChanged(message, changed=False)
+            conn.execute(
+                "UPDATE messages SET contents = ?, edited_at = ?, edit_count = edit_count + 1,"
+                " version = version + 1, mentions = ? WHERE thread_id = ? AND seq = ?",
+                (edit.contents, edit.edited_at, _mentions_json(edit.mentions), edit.thread_id, edit.seq),
+            )
+            _forget_mentions(conn, edit.thread_id, edit.seq)
+            _insert_mentions(conn, edit.thread_id, edit.seq, edit.mentions)
+            edited = _require_message(conn, edit.thread_id, edit.seq)
+            return _told(conn, edited, MESSAGE_EDITED, message_edited_body(edited), edit.edited_at)
+
+    def delete_message(self, thread_id: str, seq: int, user_id: str, now: int) -> MessageChanged:
+        with self._transaction(write=True) as conn:
+            _require_member(conn, thread_id, user_id)
+            message = _require_message(conn, thread_id, seq)
+            if message.deleted:
+                return MessageChanged(message, changed=False)
+            conn.execute(
+                "UPDATE messages SET contents = '', deleted = 1, version = version + 1, mentions = NULL,"
+                " reply_seq = NULL, reply_user_id = NULL, reply_preview = NULL"
+                " WHERE thread_id = ? AND seq = ?",
+                (thread_id, seq),
+            )
+            _forget_mentions(conn, thread_id, seq)
+            conn.execute("DELETE FROM reactions WHERE thread_id = ? AND seq = ?", (thread_id, seq))
+            conn.execute(
+                "UPDATE messages SET reply_preview = '' WHERE thread_id = ? AND reply_seq = ?",
+                (thread_id, seq),
+            )
+            _erase_from_updates(conn, thread_id, seq)
+            gone = _require_message(conn, thread_id, seq)
+            return _told(conn, gone, MESSAGE_DELETED, message_deleted_body(gone), now)
+
+    def add_reaction(
+        self, thread_id: str, seq: int, user_id: str, emoji: str, now: int, max_distinct: int
+    ) -> MessageChanged:
+        with self._transaction(write=True) as conn:
+            _require_member(conn, thread_id, user_id)
+            message = _require_message(conn, thread_id, seq)
+            if message.deleted:
+                raise MessageDeleted()
+            if _has_reacted(conn, thread_id, seq, emoji, user_id):
+                return MessageChanged(message, changed=False)
+            if rules.is_reaction_refused((r["emoji"] for r in message.reactions), emoji, max_distinct):
+                raise TooManyReactions()
+            # An emoji keeps its place while anyone has it on (see rules.reaction_summary).
+            conn.execute(
+                "INSERT INTO reactions (thread_id, seq, emoji, user_id, added_version, emoji_since)"
+                " SELECT ?1, ?2, ?3, ?4, ?5, COALESCE(MIN(emoji_since), ?5) FROM reactions"
+                " WHERE thread_id = ?1 AND seq = ?2 AND emoji = ?3",
+                (thread_id, seq, emoji, user_id, message.version + 1),
+            )
+            return _reaction_told(conn, thread_id, seq, user_id, emoji, REACTION_ADDED, now)
+
+    def remove_reaction(self, thread_id: str, seq: int, user_id: str, emoji: str, now: int) -> MessageChanged:
+        with self._transaction(write=True) as conn:
+            _require_member(conn, thread_id, user_id)
+            message = _require_message(conn, thread_id, seq)
+            removed = conn.execute(
+                "DELETE FROM reactions WHERE thread_id = ? AND seq = ? AND emoji = ? AND user_id = ?",
+                (thread_id, seq, emoji, user_id),
+            ).rowcount
+            if not removed:
+                return MessageChanged(message, changed=False)
+            return _reaction_told(conn, thread_id, seq, user_id, emoji, REACTION_REMOVED, now)
 
     def mark_read(self, thread_id: str, user_id: str, seq: int, now: int) -> ReadMarked:
         with self._transaction(write=True) as conn:
@@ -518,12 +673,16 @@ def _send_in(conn: sqlite3.Connection, new: NewMessage) -> Sent:
         if retried.thread_id != new.thread_id:
             raise ClientMsgIdConflict()
         return Sent(retried, created=False)
+    quote = None
+    if new.reply_to_seq is not None:
+        quote = quote_of(_require_message(conn, new.thread_id, new.reply_to_seq, ReplyNotFound))
     seq = conn.execute(
         "UPDATE threads SET last_seq = last_seq + 1 WHERE thread_id = ? RETURNING last_seq",
         (new.thread_id,),
     ).fetchone()["last_seq"]
-    message = new.stored_as(seq)
-    conn.execute(f"INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES ({MESSAGE_VALUES})", message.to_dict())
+    message = new.stored_as(seq, quote)
+    conn.execute(f"INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES ({MESSAGE_VALUES})", _row_of(message))
+    _insert_mentions(conn, message.thread_id, seq, message.mentions)
     conn.execute(
         "UPDATE memberships SET last_seq = ?, last_activity = ?,"
         " last_read_seq = CASE WHEN user_id = ? THEN ? ELSE last_read_seq END WHERE thread_id = ?",
@@ -534,9 +693,83 @@ def _send_in(conn: sqlite3.Connection, new: NewMessage) -> Sent:
     return Sent(message, created=True, cursors=cursors, message_cursors=cursors)
 
 
+def _told(conn: sqlite3.Connection, message: Message, kind: str, body: dict, now: int) -> MessageChanged:
+    """A change to ``message`` made: tell every member."""
+    told = rules.told_of_change(_member_ids(conn, message.thread_id))
+    return MessageChanged(message, changed=True, cursors=_append(conn, told, kind, body, now))
+
+
+def _reaction_told(
+    conn: sqlite3.Connection, thread_id: str, seq: int, user_id: str, emoji: str, kind: str, now: int
+) -> MessageChanged:
+    conn.execute(
+        "UPDATE messages SET version = version + 1 WHERE thread_id = ? AND seq = ?", (thread_id, seq)
+    )
+    message = _require_message(conn, thread_id, seq)
+    return _told(conn, message, kind, reaction_body(message, user_id, emoji), now)
+
+
+def _has_reacted(conn: sqlite3.Connection, thread_id: str, seq: int, emoji: str, user_id: str) -> bool:
+    """Whether this reaction is there, also past the user ids a summary lists."""
+    row = conn.execute(
+        "SELECT 1 FROM reactions WHERE thread_id = ? AND seq = ? AND emoji = ? AND user_id = ?",
+        (thread_id, seq, emoji, user_id),
+    ).fetchone()
+    return row is not None
+
+
+def _erase_from_updates(conn: sqlite3.Connection, thread_id: str, seq: int) -> None:
+    """Rewrite every stored update body holding the text of message ``seq`` without it."""
+    rows = conn.execute(
+        "SELECT user_id, cursor, type, body FROM updates WHERE ref_thread = ?1 AND ref_seq = ?2"
+        " UNION SELECT user_id, cursor, type, body FROM updates WHERE ref_thread = ?1 AND ref_quoted = ?2",
+        (thread_id, seq),
+    ).fetchall()
+    for row in rows:
+        erased = rules.erase_from_body(row["type"], json.loads(row["body"]), thread_id, seq)
+        if erased is not None:
+            conn.execute(
+                "UPDATE updates SET body = ? WHERE user_id = ? AND cursor = ?",
+                (compact_json(erased), row["user_id"], row["cursor"]),
+            )
+
+
+def _backfill_text_refs(conn: sqlite3.Connection) -> None:
+    """Note ``rules.text_refs`` on every update that holds message text and lacks them."""
+    kinds = (MESSAGE_NEW, MESSAGE_EDITED, THREAD_NEW)
+    rows = conn.execute(
+        "SELECT user_id, cursor, type, body FROM updates WHERE ref_thread IS NULL AND type IN (?, ?, ?)",
+        kinds,
+    )
+    refs = [
+        (
+            *(rules.text_refs(row["type"], json.loads(row["body"])) or (None, None, None)),
+            row["user_id"],
+            row["cursor"],
+        )
+        for row in rows
+    ]
+    conn.executemany(
+        "UPDATE updates SET ref_thread = ?, ref_seq = ?, ref_quoted = ? WHERE user_id = ? AND cursor = ?",
+        refs,
+    )
+
+
+def _insert_mentions(conn: sqlite3.Connection, thread_id: str, seq: int, user_ids: list[str]) -> None:
+    conn.executemany(
+        "INSERT OR IGNORE INTO mentions (thread_id, seq, user_id) VALUES (?, ?, ?)",
+        [(thread_id, seq, user_id) for user_id in user_ids],
+    )
+
+
+def _forget_mentions(conn: sqlite3.Connection, thread_id: str, seq: int) -> None:
+    conn.execute("DELETE FROM mentions WHERE thread_id = ? AND seq = ?", (thread_id, seq))
+
+
 def _append(conn: sqlite3.Connection, user_ids: list[str], kind: str, body: dict, now: int) -> Cursors:
     """Append one update to each user's log, in the caller's transaction; the body is encoded once."""
     encoded = compact_json(body)
+    ref_thread, ref_seq, ref_quoted = rules.text_refs(kind, body) or (None, None, None)
     cursors = {}
     for user_id in user_ids:
         cursor = conn.execute(
@@ -545,8 +778,9 @@ def _append(conn: sqlite3.Connection, user_ids: list[str], kind: str, body: dict
             (user_id,),
         ).fetchone()[0]
         conn.execute(
-            "INSERT INTO updates (user_id, cursor, type, body, created_at) VALUES (?, ?, ?, ?, ?)",
-            (user_id, cursor, kind, encoded, now),
+            "INSERT INTO updates (user_id, cursor, type, body, created_at, ref_thread, ref_seq, ref_quoted)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (user_id, cursor, kind, encoded, now, ref_thread, ref_seq, ref_quoted),
         )
         cursors[user_id] = cursor
     return cursors
@@ -577,7 +811,7 @@ def _find_retry(conn: sqlite3.Connection, new: NewMessage) -> Message | None:
         f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE user_id = ? AND client_msg_id = ?",
         (new.user_id, new.client_msg_id),
     ).fetchone()
-    return _message(row) if row else None
+    return _messages(conn, row["thread_id"], [row])[0] if row else None
 
 
 def _reopened(conn: sqlite3.Connection, thread: NewThread, retried: Message) -> Opened:
@@ -612,13 +846,19 @@ def _require_member(conn: sqlite3.Connection, thread_id: str, user_id: str) -> s
 
 
 def _thread_views(conn: sqlite3.Connection, where: str, params: tuple) -> list[ThreadView]:
-    """Thread views with their unread counts, in O(1) each: a send moves the sender's own read
-    marker past their message in the same transaction and seqs have no gaps, so every message
-    after a member's marker is someone else's and ``last_seq - last_read_seq`` counts them."""
+    """Thread views with their unread counts: a send moves the sender's own read marker past
+    their message in the same transaction and seqs have no gaps, so every message after a
+    member's marker is someone else's and ``last_seq - last_read_seq`` counts them, less the
+    deleted ones among them (an index of deleted messages counts those)."""
     rows = conn.execute(
         "SELECT t.thread_id, t.kind, t.title, t.created_by, t.created_at, ms.user_id AS viewer,"
         " ms.last_activity, ms.last_seq, ms.last_read_seq,"
-        " m.seq AS m_seq, m.user_id AS m_user_id, m.contents AS m_contents, m.timestamp AS m_timestamp"
+        " m.seq AS m_seq, m.user_id AS m_user_id, m.contents AS m_contents, m.timestamp AS m_timestamp,"
+        " m.deleted AS m_deleted,"
+        " (SELECT COUNT(*) FROM messages d WHERE d.thread_id = ms.thread_id AND d.deleted = 1"
+        "  AND d.seq > ms.last_read_seq AND d.seq <= ms.last_seq) AS deleted_unread,"
+        " (SELECT COUNT(*) FROM mentions mn WHERE mn.user_id = ms.user_id AND mn.thread_id = ms.thread_id"
+        "  AND mn.seq > ms.last_read_seq) AS unread_mentions"
         " FROM memberships ms JOIN threads t ON t.thread_id = ms.thread_id"
         " LEFT JOIN messages m ON m.thread_id = ms.thread_id AND m.seq = ms.last_seq"
         f" WHERE {where}",
@@ -638,10 +878,13 @@ def _thread_views(conn: sqlite3.Connection, where: str, params: tuple) -> list[T
             last_activity=row["last_activity"],
             last_seq=row["last_seq"],
             last_read_seq=row["last_read_seq"],
-            unread_count=row["last_seq"] - row["last_read_seq"],
+            unread_count=row["last_seq"] - row["last_read_seq"] - row["deleted_unread"],
             last_message=None
             if row["m_seq"] is None
-            else Preview.of(row["m_seq"], row["m_user_id"], row["m_contents"], row["m_timestamp"]),
+            else Preview.of(
+                row["m_seq"], row["m_user_id"], row["m_contents"], row["m_timestamp"], bool(row["m_deleted"])
+            ),
+            unread_mentions=row["unread_mentions"],
         )
         for row in rows
     ]
@@ -665,6 +908,58 @@ def _user(row: sqlite3.Row) -> User:
     return User(row["user_id"], row["email"], row["username"], row["created_at"])
 
 
-def _message(row: sqlite3.Row) -> Message:
+def _require_message(
+    conn: sqlite3.Connection, thread_id: str, seq: int, missing: type[MessengerError] = MessageNotFound
+) -> Message:
+    row = conn.execute(
+        f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE thread_id = ? AND seq = ?", (thread_id, seq)
+    ).fetchone()
+    if row is None:
+        raise missing()
+    return _messages(conn, thread_id, [row])[0]
+
+
+def _messages(conn: sqlite3.Connection, thread_id: str, rows: list[sqlite3.Row]) -> list[Message]:
+    """Rows of one thread selected with ``MESSAGE_COLUMNS``, with their reactions, as model values."""
+    if not rows:
+        return []
+    seqs = [row["seq"] for row in rows]
+    found = conn.execute(
+        "SELECT seq, emoji, user_id FROM reactions WHERE thread_id = ? AND seq BETWEEN ? AND ?"
+        " ORDER BY seq, emoji_since, added_version",
+        (thread_id, min(seqs), max(seqs)),
+    ).fetchall()
+    by_seq: dict[int, list[tuple[str, str]]] = {}
+    for reaction in found:
+        by_seq.setdefault(reaction["seq"], []).append((reaction["emoji"], reaction["user_id"]))
+    return [_message(row, rules.reaction_summary(by_seq.get(row["seq"], ()))) for row in rows]
+
+
+def _message(row: sqlite3.Row, reactions: list[dict]) -> Message:
     """A row selected with ``MESSAGE_COLUMNS`` as a model value."""
-    return Message(**{name: row[name] for name in MESSAGE_FIELDS})
+    plain = {name: row[name] for name in PLAIN_FIELDS}
+    quoted = row["reply_seq"]
+    return Message(
+        **{**plain, "deleted": bool(plain["deleted"])},
+        reply_to=None
+        if quoted is None
+        else {"seq": quoted, "user_id": row["reply_user_id"], "preview": row["reply_preview"]},
+        mentions=json.loads(row["mentions"]) if row["mentions"] else [],
+        reactions=reactions,
+    )
+
+
+def _row_of(message: Message) -> dict:
+    """A new message as the values of ``MESSAGE_COLUMNS``."""
+    quoted = message.reply_to or {}
+    return {
+        **{name: getattr(message, name) for name in PLAIN_FIELDS},
+        "reply_seq": quoted.get("seq"),
+        "reply_user_id": quoted.get("user_id"),
+        "reply_preview": quoted.get("preview"),
+        "mentions": _mentions_json(message.mentions),
+    }
+
+
+def _mentions_json(user_ids: list[str]) -> str | None:
+    return json.dumps(user_ids) if user_ids else None

@@ -38,6 +38,7 @@ def send_message(deps: Deps, actor_id: str, data: dict) -> Reply:
             message["contents"],
             message.get("timestamp"),
             message.get("client_msg_id"),
+            message.get("reply_to"),
         )
     return {"message": sent.message}, 201 if sent.created else 200
 
@@ -83,6 +84,25 @@ def mark_read(deps: Deps, actor_id: str, data: dict) -> Reply:
     return {"thread_id": data["thread_id"], "last_read_seq": last_read_seq}, 200
 
 
+def edit_message(deps: Deps, actor_id: str, data: dict) -> Reply:
+    message = messages.edit_message(deps, actor_id, data["thread_id"], data["seq"], data["contents"])
+    return {"message": message}, 200
+
+
+def delete_message(deps: Deps, actor_id: str, data: dict) -> Reply:
+    messages.delete_message(deps, actor_id, data["thread_id"], data["seq"])
+    return {}, 204
+
+
+def react(deps: Deps, actor_id: str, data: dict) -> Reply:
+    return {"message": messages.react(deps, actor_id, data["thread_id"], data["seq"], data["emoji"])}, 200
+
+
+def unreact(deps: Deps, actor_id: str, data: dict) -> Reply:
+    messages.unreact(deps, actor_id, data["thread_id"], data["seq"], data["emoji"])
+    return {}, 204
+
+
 def announce_typing(deps: Deps, actor_id: str, data: dict) -> Reply:
     threads.announce_typing(deps, actor_id, data["thread_id"])
     return {"thread_id": data["thread_id"]}, 200
@@ -121,6 +141,11 @@ ACTIONS: dict[str, Action] = {
 SOCKET_ACTIONS: dict[str, Action] = {
     **ACTIONS,
     "mark_read": Action(schemas.MarkReadAction(), schemas.ReadMarker(), mark_read, ("mark_read",)),
+    # Changes to a message count as sends: each writes and tells every member.
+    "edit_message": Action(schemas.EditMessageAction(), schemas.MessageReply(), edit_message, ("send",)),
+    "delete_message": Action(schemas.DeleteMessageAction(), schemas.NoContent(), delete_message, ("send",)),
+    "react": Action(schemas.ReactAction(), schemas.MessageReply(), react, ("send",)),
+    "unreact": Action(schemas.UnreactAction(), schemas.NoContent(), unreact, ("send",)),
     # Typing is throttled where it is relayed (service.threads.announce_typing), and answered OK anyway;
     # its one membership read per frame counts as a read.
     "typing": Action(schemas.TypingAction(), schemas.TypingReply(), announce_typing, ("read",)),

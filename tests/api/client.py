@@ -21,6 +21,13 @@ MESSAGE_KEYS = {
     "timestamp",
     "client_timestamp",
     "client_msg_id",
+    "edited_at",
+    "edit_count",
+    "deleted",
+    "version",
+    "reply_to",
+    "mentions",
+    "reactions",
 }
 THREAD_KEYS = {
     "thread_id",
@@ -34,6 +41,7 @@ THREAD_KEYS = {
     "last_read_seq",
     "unread_count",
     "last_message",
+    "unread_mentions",
 }
 
 

@@ -293,6 +293,23 @@ class TestReactions:
         assert changed.message.version == 4
         assert store.list_messages(thread_id, alice.user_id, 0, 1)[0].reactions == changed.message.reactions
 
+    def test_an_emoji_keeps_its_place_while_anyone_has_it_on(self, store):
+        alice, (bob, carol), thread_id = group(store)
+        react(store, alice, thread_id, 1, "👍")
+        react(store, bob, thread_id, 1, "🎉")
+        react(store, carol, thread_id, 1, "👍")
+        unreact(store, alice, thread_id, 1, "👍")
+        assert [r["emoji"] for r in store.require_message(thread_id, 1, bob.user_id).reactions] == [
+            "👍",
+            "🎉",
+        ]
+        unreact(store, carol, thread_id, 1, "👍")
+        react(store, alice, thread_id, 1, "👍")  # gone, then back: it comes back last
+        assert [r["emoji"] for r in store.require_message(thread_id, 1, bob.user_id).reactions] == [
+            "🎉",
+            "👍",
+        ]
+
     def test_each_reaction_change_tells_every_member(self, store):
         alice, bob, thread_id = pair_thread(store)
         before = cursors_of(store, alice, bob)

@@ -10,6 +10,7 @@ import sqlite3
 
 from messenger.store.sqlite import SqliteStore
 
+from ..contract.test_message_changes import edit, react, reply, unreact
 from ..contract.test_store import add_user, now, open_thread, send
 
 PLANNED = ("SELECT", "UPDATE", "DELETE", "INSERT")
@@ -53,6 +54,12 @@ def serve_every_request_path(store: SqliteStore) -> None:
     store.add_members(group, [carol.user_id], now(), alice.user_id)
     store.remove_member(group, carol.user_id, now(), alice.user_id)
     store.departures_involving(group, alice.user_id, [carol.user_id])
+    seq = reply(store, bob, direct, 1, "@alice yes", mentions=[alice.user_id]).message.seq
+    edit(store, bob, direct, seq, "@alice yes!", [alice.user_id])
+    react(store, alice, direct, seq)
+    unreact(store, alice, direct, seq)
+    store.require_message(direct, seq, alice.user_id)
+    store.delete_message(direct, 1, alice.user_id, now())
     store.revoke_token("token-hash")
 
 

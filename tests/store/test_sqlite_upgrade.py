@@ -33,3 +33,57 @@ def test_an_old_file_gains_added_by_and_records_departures(tmp_path):
         assert store.departures_involving(thread_id, a.user_id, [c.user_id]) == {c.user_id: left_at}
     finally:
         store.close()
+
+
+# messages and updates as files created before edits, deletions, replies and mentions hold them.
+OLD_MESSAGES_AND_UPDATES = """
+CREATE TABLE messages (
+    thread_id TEXT NOT NULL, seq INTEGER NOT NULL, message_id TEXT NOT NULL UNIQUE,
+    user_id TEXT NOT NULL, contents TEXT NOT NULL, timestamp INTEGER NOT NULL,
+    client_timestamp INTEGER NOT NULL, client_msg_id TEXT, PRIMARY KEY (thread_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE updates (
+    user_id TEXT NOT NULL, cursor INTEGER NOT NULL, type TEXT NOT NULL, body TEXT NOT NULL,
+    created_at INTEGER NOT NULL, PRIMARY KEY (user_id, cursor)
+) WITHOUT ROWID;
+"""
+
+
+def test_an_old_file_gains_what_message_changes_need_and_old_messages_read_as_unchanged(tmp_path):
+    path = str(tmp_path / "old.db")
+    with sqlite3.connect(path) as conn:
+        conn.executescript(OLD_MESSAGES_AND_UPDATES)
+    store = SqliteStore(path)
+    store.setup()
+    try:
+        a, b = add_user(store), add_user(store)
+        thread_id = open_thread(store, a, b, contents="before the upgrade").thread_id
+        with sqlite3.connect(path) as conn:  # as an older release stored it: no new columns set
+            conn.execute("UPDATE messages SET edit_count = 0, version = 1, deleted = 0, mentions = NULL")
+        message = store.require_message(thread_id, 1, b.user_id)
+        assert (message.version, message.edit_count, message.deleted, message.reply_to) == (1, 0, False, None)
+        assert (message.mentions, message.reactions) == ([], [])
+        store.delete_message(thread_id, 1, a.user_id, now())
+        assert store.require_message(thread_id, 1, b.user_id).contents == ""
+    finally:
+        store.close()
+
+
+def test_updates_written_before_text_refs_are_erased_too_once_set_up_again(tmp_path):
+    path = str(tmp_path / "refs.db")
+    store = SqliteStore(path)
+    store.setup()
+    a, b = add_user(store), add_user(store)
+    thread_id = open_thread(store, a, b, contents="said long ago").thread_id
+    store.close()
+    with sqlite3.connect(path) as conn:  # as a release that kept no refs left them
+        conn.execute("UPDATE updates SET ref_thread = NULL, ref_seq = NULL, ref_quoted = NULL")
+        conn.execute("PRAGMA user_version = 0")
+    store = SqliteStore(path)
+    store.setup()
+    try:
+        store.delete_message(thread_id, 1, a.user_id, now())
+        bodies = [update.body for update in store.read_updates(b.user_id, 0, 100).updates]
+        assert "said long ago" not in str(bodies)
+    finally:
+        store.close()
