@@ -65,6 +65,55 @@ write that also tells whether anything changed ($max returning the old marker, a
 a find-and-delete), then append to the logs, only when it did. A crash in between leaves a
 gap in the logs, which the port allows: a retry finds nothing left to change and appends
 nothing, while the state itself, and so GET /threads, is right.
+
+Documented write order of a change to a message (``edit_message``, ``delete_message``,
+``add_reaction``, ``remove_reaction``; ``_change``). Each change is one more ``version`` of
+the message document, which also keeps ``announced`` (the highest version whose update every
+member's log holds) and ``pending`` (the update of its newest version, until announced):
+
+1. Require the member; read the message document (``MessageNotFound``). Settle it first
+   (``_settle``): a send fan-out still pending (``fanned_out`` false) is rolled forward
+   (steps 4-6 of send); a version not yet announced (announced < version) has ``pending``
+   appended to every current member with the key ``change:<message_id>:<version>``, then
+   announced raised to it ($max, ``pending`` unset, only while the version is still that
+   one); a deletion whose erasure is unfinished (``erased`` false) is erased (below).
+2. Decide in Python, from the document read, what the change makes of it (``NotAllowed``,
+   ``MessageDeleted``, ``TooManyReactions`` here). Nothing to change (the same contents,
+   deleted already, reacted already, no such reaction) returns ``changed=False`` and appends
+   nothing of its own (only what settling rolled forward).
+3. Compare-and-set: one update filtered on the version read, setting the new fields, the
+   version + 1 and ``pending``. A miss means a concurrent change won: read again from step 1
+   (at most ``SEQ_ATTEMPTS`` times, then ``StoreUnavailable``). So changes to one message are
+   serialized, and a deletion racing an edit either comes after it (and erases it) or makes
+   the edit's compare-and-set miss and then refuse (``MessageDeleted``).
+4. Append the update to every current member, keyed ``change:<message_id>:<version>``.
+5. Raise ``announced`` to the version and unset ``pending``, as step 1 does.
+6. For a deletion only: erase its text elsewhere (``_erase``), then set ``erased`` true.
+
+A version is announced before the next one can be compare-and-set (step 1 precedes step 3),
+so every member's log holds a message's updates in version order, each once: a retry of the
+same request, or the message's next change, appends the pending one and finds its own key
+there. A crash after step 3 leaves reads right (the document holds the new state) and the
+logs one update short until then. Known window: a member added while a change is between
+steps 3 and 4 may get it after the next version's update (a client keeps the highest).
+
+Erasing a deleted message (``_erase``, idempotent): the quotes in the replies to it
+(``reply_to.preview`` emptied, indexed by thread_id and reply_to.seq), then every update
+body holding its text: each update document carries the refs of ``rules.text_refs``
+(``ref_thread``, ``ref_seq``, ``ref_quoted``, indexed), which find them, and each is
+rewritten with ``rules.erase_from_body`` by compare-and-set on the body read. The deletion's
+own compare-and-set already erased the message document and replaced any pending edit.
+
+Races with writes that copy text: a reply quoting a message being deleted, a send's
+fan-out, an edit's update and a joiner's thread.new (which previews the newest message) may
+write their copy after the erasure passed. So every append of a body holding message text
+(``_append_text``) re-reads, after appending, whether any message whose text that body holds
+is deleted, and if so erases that message again. The append precedes that read and the
+deletion's compare-and-set precedes its erasure, so either the erasure sees the copy or the
+re-read sees the deletion. A reply stores ``model.quote_of`` its target, read in the same
+thread before anything is inserted (``ReplyNotFound``); the quote's copy in the reply
+document is emptied by the same re-read. What is left: a reply's own ``pending`` edit keeps
+the quote's text until announced (step 5 unsets it), and the append that announces it erases.
 """
 
 from __future__ import annotations
@@ -82,19 +131,30 @@ from .. import rules
 from ..errors import (
     ClientMsgIdConflict,
     EmailTaken,
+    MessageDeleted,
+    MessageNotFound,
+    NotAllowed,
+    ReplyNotFound,
     StoreUnavailable,
     ThreadNotFound,
+    TooManyReactions,
     UsernameTaken,
 )
 from ..model import (
     MEMBER_ADDED,
     MEMBER_REMOVED,
+    MESSAGE_DELETED,
+    MESSAGE_EDITED,
     MESSAGE_NEW,
+    REACTION_ADDED,
+    REACTION_REMOVED,
     THREAD_NEW,
     THREAD_READ,
     Cursors,
     MembersChanged,
     Message,
+    MessageChanged,
+    MessageEdit,
     NewMessage,
     NewThread,
     Opened,
@@ -105,7 +165,11 @@ from ..model import (
     UpdatePage,
     User,
     member_body,
+    message_deleted_body,
+    message_edited_body,
     message_new_body,
+    quote_of,
+    reaction_body,
     thread_new_body,
     thread_read_body,
 )
@@ -113,6 +177,7 @@ from .mongo_documents import (
     INDEXES,
     TOKEN_TTL_INDEX,
     Doc,
+    announced_of,
     event_key,
     first_docs,
     fresh_view,
@@ -122,6 +187,7 @@ from .mongo_documents import (
     token_doc,
     user_doc,
     user_of,
+    version_of,
 )
 from .mongo_log import UpdateLog
 from .mongo_views import ThreadViews
@@ -130,6 +196,11 @@ logger = logging.getLogger(__name__)
 
 SEQ_ATTEMPTS = 50
 HEARTBEAT_ID = "readyz"
+CHANGE = "change"  # the event key prefix of every change to a message: change:<id>:<version>
+
+# What a change decides from the message and its stored reactions: None for nothing to
+# change, else (the document fields it sets, the update type, the update body of the message after).
+Decision = tuple[Doc, str, Callable[[Message], dict]] | None
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -195,6 +266,7 @@ class MongoStore:
         if self._expire_tokens:
             keys, options = TOKEN_TTL_INDEX
             self._tokens.create_index(keys, **options)
+        self._log.backfill_text_refs()
 
     @_unavailable_on_error
     def heartbeat(self, now: int) -> None:
@@ -262,9 +334,16 @@ class MongoStore:
         retried = self._find_retry(first)
         if retried is not None:
             return self._reopened(thread, retried)
+        reply_to = None
+        if first.reply_to_seq is not None:  # only an existing 1:1 thread can hold the message it answers
+            key = {"direct_key": thread.direct_key} if thread.direct_key else {"_id": thread.thread_id}
+            existing = self._threads.find_one(key, {"_id": 1})
+            if existing is None:
+                raise ReplyNotFound()
+            reply_to = self._quote(existing["_id"], first.reply_to_seq)
         doc, created = self._insert_thread(thread)
         announced = self._complete_creation(doc)
-        sent = self._deliver(replace(first, thread_id=doc["_id"]))
+        sent = self._deliver(replace(first, thread_id=doc["_id"]), reply_to)
         return Opened(doc["_id"], sent.message, created, announced | sent.cursors)
 
     @_unavailable_on_error
@@ -273,7 +352,10 @@ class MongoStore:
         retried = self._find_retry(message)
         if retried is not None:
             return self._resent(message, retried)
-        return self._deliver(message)
+        reply_to = (
+            None if message.reply_to_seq is None else self._quote(message.thread_id, message.reply_to_seq)
+        )
+        return self._deliver(message, reply_to)
 
     @_unavailable_on_error
     def require_thread(self, thread_id: str, user_id: str) -> ThreadView:
@@ -338,7 +420,7 @@ class MongoStore:
             cursors |= self._log.append(told, MEMBER_ADDED, member_body(thread_id, user_id), key, now)
             body = thread_new_body(self._views.one(self._require_member(thread_id, user_id)))
             key = event_key(THREAD_NEW, thread_id, now)
-            cursors |= self._log.append(rules.told_of_joining(user_id), THREAD_NEW, body, key, now)
+            cursors |= self._append_text(rules.told_of_joining(user_id), THREAD_NEW, body, key, now)
         return MembersChanged(added, cursors)
 
     @_unavailable_on_error
@@ -370,6 +452,189 @@ class MongoStore:
         )
         return {doc["user_id"]: doc["left_at"] for doc in found}
 
+    # Changes to a message: the documented write order of ``_change`` ------------------
+    @_unavailable_on_error
+    def require_message(self, thread_id: str, seq: int, user_id: str) -> Message:
+        self._require_member(thread_id, user_id)
+        return message_of(self._message_doc(thread_id, seq))
+
+    @_unavailable_on_error
+    def edit_message(self, edit: MessageEdit) -> MessageChanged:
+        def decide(message: Message, _reactions: list[dict]) -> Decision:
+            if message.user_id != edit.user_id:
+                raise NotAllowed()
+            if message.deleted:
+                raise MessageDeleted()
+            if message.contents == edit.contents:
+                return None
+            fields = {
+                "contents": edit.contents,
+                "mentions": list(edit.mentions),
+                "edited_at": edit.edited_at,
+                "edit_count": message.edit_count + 1,
+            }
+            return fields, MESSAGE_EDITED, message_edited_body
+
+        return self._change(edit.thread_id, edit.seq, edit.user_id, edit.edited_at, decide)
+
+    @_unavailable_on_error
+    def delete_message(self, thread_id: str, seq: int, user_id: str, now: int) -> MessageChanged:
+        def decide(message: Message, _reactions: list[dict]) -> Decision:
+            if message.deleted:
+                return None
+            fields = {
+                "contents": "",
+                "deleted": True,
+                "reply_to": None,
+                "mentions": [],
+                "reactions": [],
+                "erased": False,
+            }
+            return fields, MESSAGE_DELETED, message_deleted_body
+
+        return self._change(thread_id, seq, user_id, now, decide)
+
+    @_unavailable_on_error
+    def add_reaction(
+        self, thread_id: str, seq: int, user_id: str, emoji: str, now: int, max_distinct: int
+    ) -> MessageChanged:
+        def decide(message: Message, reactions: list[dict]) -> Decision:
+            if message.deleted:
+                raise MessageDeleted()
+            held = next((r for r in reactions if r["emoji"] == emoji), None)
+            if held is not None and user_id in held["user_ids"]:
+                return None
+            if rules.is_reaction_refused([r["emoji"] for r in reactions], emoji, max_distinct):
+                raise TooManyReactions()
+            if held is None:
+                after = [*reactions, {"emoji": emoji, "user_ids": [user_id]}]
+            else:
+                after = [{**r, "user_ids": [*r["user_ids"], user_id]} if r is held else r for r in reactions]
+            return {"reactions": after}, REACTION_ADDED, lambda m: reaction_body(m, user_id, emoji)
+
+        return self._change(thread_id, seq, user_id, now, decide)
+
+    @_unavailable_on_error
+    def remove_reaction(self, thread_id: str, seq: int, user_id: str, emoji: str, now: int) -> MessageChanged:
+        def decide(message: Message, reactions: list[dict]) -> Decision:
+            held = next((r for r in reactions if r["emoji"] == emoji), None)
+            if message.deleted or held is None or user_id not in held["user_ids"]:
+                return None
+            after = []
+            for r in reactions:
+                user_ids = [uid for uid in r["user_ids"] if uid != user_id] if r is held else r["user_ids"]
+                if user_ids:
+                    after.append({**r, "user_ids": user_ids})
+            return {"reactions": after}, REACTION_REMOVED, lambda m: reaction_body(m, user_id, emoji)
+
+        return self._change(thread_id, seq, user_id, now, decide)
+
+    def _change(
+        self,
+        thread_id: str,
+        seq: int,
+        user_id: str,
+        now: int,
+        decide: Callable[[Message, list[dict]], Decision],
+    ) -> MessageChanged:
+        """Steps 1-6 of a change: settle, decide, compare-and-set the version, announce, erase."""
+        self._require_member(thread_id, user_id)
+        healed: Cursors = {}
+        for attempt in range(1, SEQ_ATTEMPTS + 1):
+            doc = self._message_doc(thread_id, seq)
+            healed |= self._settle(doc, now)
+            message = message_of(doc)
+            decision = decide(message, doc.get("reactions", []))
+            if decision is None:
+                return MessageChanged(message, False, healed)
+            fields, kind, body_of = decision
+            version = version_of(doc) + 1
+            after = message_of({**doc, **fields, "version": version})
+            body = body_of(after)
+            read = {"version": version - 1} if "version" in doc else {"version": {"$exists": False}}
+            sets = {**fields, "version": version, "pending": {"type": kind, "body": body}}
+            if self._messages.update_one({"_id": doc["_id"], **read}, {"$set": sets}).matched_count == 0:
+                logger.debug("message %s changed concurrently (attempt %d)", doc["_id"], attempt)
+                continue
+            cursors = self._announce(doc["_id"], thread_id, version, kind, body, now)
+            if after.deleted:
+                self._erase(thread_id, seq)
+            return MessageChanged(after, True, healed | cursors)
+        logger.warning("message %s:%d kept changing for %d attempts", thread_id, seq, SEQ_ATTEMPTS)
+        raise StoreUnavailable()
+
+    def _settle(self, doc: Doc, now: int) -> Cursors:
+        """Step 1: complete what a crash (or a concurrent writer) left of earlier writes to it."""
+        cursors: Cursors = {}
+        if doc.get("fanned_out") is False:  # at version 1: no change is made before the fan-out
+            cursors |= self._roll_forward(message_of(doc))
+        pending = doc.get("pending")
+        if pending and announced_of(doc) < version_of(doc):
+            version = version_of(doc)
+            cursors |= self._announce(
+                doc["_id"], doc["thread_id"], version, pending["type"], pending["body"], now
+            )
+        if doc.get("erased") is False:
+            self._erase(doc["thread_id"], doc["seq"])
+        return cursors
+
+    def _announce(
+        self, message_id: str, thread_id: str, version: int, kind: str, body: dict, now: int
+    ) -> Cursors:
+        """Steps 4-5: the version's update to every current member, then announced up to it."""
+        told = rules.told_of_change(self._member_ids(thread_id))
+        cursors = self._append_text(told, kind, body, event_key(CHANGE, message_id, version), now)
+        self._messages.update_one(
+            {"_id": message_id, "version": version},
+            {"$max": {"announced": version}, "$unset": {"pending": ""}},
+        )
+        return cursors
+
+    def _erase(self, thread_id: str, seq: int) -> None:
+        """Step 6 of a deletion, idempotent: quotes of it, then the update bodies holding its text."""
+        self._messages.update_many(
+            {"thread_id": thread_id, "reply_to.seq": seq, "reply_to.preview": {"$ne": ""}},
+            {"$set": {"reply_to.preview": ""}},
+        )
+        self._log.erase_text(thread_id, seq)
+        self._messages.update_one(
+            {"thread_id": thread_id, "seq": seq, "erased": False}, {"$set": {"erased": True}}
+        )
+
+    def _append_text(self, user_ids: list[str], kind: str, body: dict, key: str, now: int) -> Cursors:
+        """Append, then erase again any message whose text the body holds and which was deleted
+        meanwhile: the deletion's erasure may have passed before this copy was written."""
+        cursors = self._log.append(user_ids, kind, body, key, now)
+        refs = rules.text_refs(kind, body)
+        if refs is None:
+            return cursors
+        thread_id = refs[0]
+        held = [
+            seq
+            for seq in refs[1:]
+            if seq is not None and rules.erase_from_body(kind, body, thread_id, seq) != body
+        ]
+        if held:
+            gone = self._messages.find(
+                {"thread_id": thread_id, "seq": {"$in": held}, "deleted": True}, {"seq": 1}
+            )
+            for doc in list(gone):
+                self._erase(thread_id, doc["seq"])
+        return cursors
+
+    def _message_doc(self, thread_id: str, seq: int) -> Doc:
+        doc = self._messages.find_one({"thread_id": thread_id, "seq": seq})
+        if doc is None:
+            raise MessageNotFound()
+        return doc
+
+    def _quote(self, thread_id: str, seq: int) -> dict:
+        """What a reply to message ``seq`` carries of it; ``ReplyNotFound`` if the thread lacks it."""
+        doc = self._messages.find_one({"thread_id": thread_id, "seq": seq})
+        if doc is None:
+            raise ReplyNotFound()
+        return quote_of(message_of(doc))
+
     # The update log (``UpdateLog``, mongo_log) ----------------------------------------
     @_unavailable_on_error
     def current_cursor(self, user_id: str) -> int:
@@ -385,13 +650,13 @@ class MongoStore:
         return self._log.prune(now, max_age_ms, max_per_user)
 
     # Sending: steps 3-6 of the documented write order ---------------------------------
-    def _deliver(self, new: NewMessage) -> Sent:
+    def _deliver(self, new: NewMessage, reply_to: dict | None = None) -> Sent:
         """Insert under the next free seq and roll forward; a seq race just tries the next one."""
         healed: Cursors = {}
         for attempt in range(1, SEQ_ATTEMPTS + 1):
             seq, cursors = self._next_seq(new.thread_id)
             healed |= cursors
-            message = new.stored_as(seq)
+            message = new.stored_as(seq, reply_to)
             try:
                 self._messages.insert_one(message_doc(message))
             except DuplicateKeyError:
@@ -435,7 +700,7 @@ class MongoStore:
         )
         told = rules.told_of_message(self._member_ids(message.thread_id))
         key = event_key(MESSAGE_NEW, message.message_id)
-        cursors = self._log.append(told, MESSAGE_NEW, message_new_body(message), key, message.timestamp)
+        cursors = self._append_text(told, MESSAGE_NEW, message_new_body(message), key, message.timestamp)
         self._messages.update_one({"_id": message.message_id}, {"$set": {"fanned_out": True}})
         return cursors
 

@@ -14,6 +14,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING
 from pymongo.cursor import Cursor
 
+from .. import rules
 from ..model import MESSAGE_FIELDS, Member, Message, NewThread, Preview, ThreadView, Update, User
 
 Doc = dict[str, Any]
@@ -36,10 +37,23 @@ Doc = dict[str, Any]
 #               added them or removed them, left_at: their latest departure involving actor_id}
 # messages:    {_id: message_id, thread_id, seq, user_id, contents, timestamp (server time),
 #               client_timestamp (the sender's clock, as sent), client_msg_id: str or null,
-#               fanned_out: false until step 6 of send; absent (= complete) before the log}
+#               fanned_out: false until step 6 of send; absent (= complete) before the log,
+#               edited_at: int or null, edit_count, deleted: bool, version: 1 at the send,
+#               one more per change, reply_to: {seq, user_id, preview} or null,
+#               mentions: [user_id], reactions: [{emoji, user_ids: [user_id]}] each emoji in
+#               the order it was first reacted with (kept while any reaction to it stays),
+#               its user ids in the order they reacted (bounded: the distinct limit times the
+#               members), announced: the highest version whose update every member's log
+#               holds, pending: {type, body} the update of the newest version, unset once
+#               announced, erased: false from a deletion until its text is erased everywhere.
+#               Documents older than these fields read as never changed: edited_at null,
+#               edit_count 0, not deleted, version 1 (announced), no quote, mentions or
+#               reactions.}
 # updates:     {_id: ObjectId, user_id, cursor, type: 'message.new'|'thread.new'|...,
 #               body: the model's *_body dict, served to clients as stored,
-#               key: names the event, unique per user (see event_key), created_at}
+#               key: names the event, unique per user (see event_key), created_at,
+#               ref_thread, ref_seq, ref_quoted: rules.text_refs of the body, present only on
+#               bodies holding message text (to find them again when that message is deleted)}
 # update_logs: {_id: user_id, floor: every update of the user at or below it was pruned}
 # heartbeat:   {_id: "readyz", beat_at}: one document, upserted by every readiness check
 STRING = {"$type": "string"}
@@ -84,16 +98,40 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], Doc]]] = {
                 "partialFilterExpression": {"client_msg_id": STRING},
             },
         ),
+        (
+            [("thread_id", ASCENDING), ("mentions", ASCENDING), ("seq", ASCENDING)],
+            {"name": "messages_by_mention"},
+        ),
+        (
+            [("thread_id", ASCENDING), ("reply_to.seq", ASCENDING)],
+            {"name": "messages_by_quote", "partialFilterExpression": {"reply_to.seq": {"$exists": True}}},
+        ),
     ],
     "updates": [
         ([("user_id", ASCENDING), ("cursor", ASCENDING)], {"name": "updates_key", "unique": True}),
         ([("user_id", ASCENDING), ("key", ASCENDING)], {"name": "updates_by_event", "unique": True}),
         ([("created_at", ASCENDING)], {"name": "updates_by_age"}),
+        (
+            [("ref_thread", ASCENDING), ("ref_seq", ASCENDING)],
+            {"name": "updates_by_text_shown", "partialFilterExpression": {"ref_thread": STRING}},
+        ),
+        (
+            [("ref_thread", ASCENDING), ("ref_quoted", ASCENDING)],
+            {"name": "updates_by_text_quoted", "partialFilterExpression": {"ref_thread": STRING}},
+        ),
     ],
 }
 TOKEN_TTL_INDEX = ([("expires", ASCENDING)], {"name": "tokens_ttl", "expireAfterSeconds": 0})
 
-PREVIEW_FIELDS = {"_id": 0, "thread_id": 1, "seq": 1, "user_id": 1, "contents": 1, "timestamp": 1}
+PREVIEW_FIELDS = {
+    "_id": 0,
+    "thread_id": 1,
+    "seq": 1,
+    "user_id": 1,
+    "contents": 1,
+    "timestamp": 1,
+    "deleted": 1,
+}
 UPDATE_FIELDS = {"_id": 0, "cursor": 1, "type": 1, "body": 1}
 
 
@@ -162,13 +200,43 @@ def thread_doc(thread: NewThread) -> Doc:
 
 
 def message_doc(message: Message) -> Doc:
-    """A new message, its fan-out pending (step 6 of ``MongoStore.send`` completes it)."""
+    """A new message, its fan-out pending (step 6 of ``MongoStore.send`` completes it); its
+    message.new announces version 1."""
     fields = message.to_dict()
-    return {"_id": fields.pop("message_id"), **fields, "fanned_out": False}
+    fields["reactions"] = stored_reactions(message.reactions)
+    return {"_id": fields.pop("message_id"), **fields, "fanned_out": False, "announced": message.version}
+
+
+def stored_reactions(reactions: list[dict]) -> list[dict]:
+    """Served reactions as stored: each emoji with its user ids (a new message has none)."""
+    return [{"emoji": r["emoji"], "user_ids": list(r["user_ids"])} for r in reactions]
+
+
+def reactions_of(stored: list[dict]) -> list[dict]:
+    """Stored reactions as served (``rules.reaction_summary``), the emoji in their stored order."""
+    return rules.reaction_summary((r["emoji"], user_id) for r in stored for user_id in r["user_ids"])
+
+
+def version_of(doc: Doc) -> int:
+    return doc.get("version", 1)
+
+
+def announced_of(doc: Doc) -> int:
+    """The highest version every member's log has; documents older than changes have them all."""
+    return doc.get("announced", version_of(doc))
 
 
 def update_doc(user_id: str, cursor: int, kind: str, body: dict, key: str, now: int) -> Doc:
-    return {"user_id": user_id, "cursor": cursor, "type": kind, "body": body, "key": key, "created_at": now}
+    doc = {"user_id": user_id, "cursor": cursor, "type": kind, "body": body, "key": key, "created_at": now}
+    return doc | text_ref_fields(kind, body)
+
+
+def text_ref_fields(kind: str, body: dict) -> Doc:
+    """The fields naming whose text an update body holds; none for bodies without text."""
+    refs = rules.text_refs(kind, body)
+    if refs is None:
+        return {}
+    return {"ref_thread": refs[0], "ref_seq": refs[1], "ref_quoted": refs[2]}
 
 
 def user_of(doc: Doc) -> User:
@@ -178,12 +246,15 @@ def user_of(doc: Doc) -> User:
 def message_of(doc: Doc) -> Message:
     """A message document as a model value; the oldest documents may lack ``client_msg_id``."""
     stored = {name: doc[name] for name in MESSAGE_FIELDS if name in doc}
+    stored["reactions"] = reactions_of(doc.get("reactions", []))
     return Message(**{**stored, "message_id": doc["_id"], "client_msg_id": doc.get("client_msg_id")})
 
 
 def preview_of(doc: Doc) -> Preview:
     """A message document, read with ``PREVIEW_FIELDS``, as the thread list's preview."""
-    return Preview.of(doc["seq"], doc["user_id"], doc["contents"], doc["timestamp"])
+    return Preview.of(
+        doc["seq"], doc["user_id"], doc["contents"], doc["timestamp"], doc.get("deleted", False)
+    )
 
 
 def update_of(doc: Doc) -> Update:

@@ -15,13 +15,17 @@ from pymongo.errors import DuplicateKeyError
 
 from .. import rules
 from ..errors import CursorExpired, StoreUnavailable
-from ..model import Cursors, UpdatePage
-from .mongo_documents import UPDATE_FIELDS, first_docs, update_doc, update_of
+from ..model import MESSAGE_EDITED, MESSAGE_NEW, THREAD_NEW, Cursors, UpdatePage
+from .mongo_documents import UPDATE_FIELDS, first_docs, text_ref_fields, update_doc, update_of
 
 # The adapter's log lines keep the one logger name they had before the log was split out.
 logger = logging.getLogger("messenger.store.mongo")
 
 CURSOR_ATTEMPTS = 50
+ERASE_ATTEMPTS = 50
+# Update types whose bodies may hold message text (``rules.text_refs``).
+TEXT_TYPES = (MESSAGE_NEW, MESSAGE_EDITED, THREAD_NEW)
+TEXT_REFS_MIGRATION = "update_text_refs"
 
 
 class UpdateLog:
@@ -30,6 +34,7 @@ class UpdateLog:
     def __init__(self, db: Database):
         self._updates = db["updates"]
         self._logs = db["update_logs"]
+        self._migrations = db["migrations"]
 
     def append(self, user_ids: list[str], kind: str, body: dict, key: str, now: int) -> Cursors:
         """Append one update to each user's log; the cursors returned are those of new appends only."""
@@ -62,6 +67,50 @@ class UpdateLog:
         deleted = sum(self._prune_log(user_id, upto) for user_id, upto in floors.items())
         logger.info("pruned %d updates of %d users", deleted, len(floors))
         return deleted
+
+    def erase_text(self, thread_id: str, seq: int) -> int:
+        """Rewrite every stored body holding text of message ``seq`` (``rules.erase_from_body``),
+        found by its text refs; idempotent. Each rewrite is a compare-and-set on the body read,
+        so two erasures of one body (a reply and the message it quotes) never undo each other.
+        Returns how many bodies this call rewrote."""
+        found = self._updates.find(
+            {
+                "$or": [
+                    {"ref_thread": thread_id, "ref_seq": seq},
+                    {"ref_thread": thread_id, "ref_quoted": seq},
+                ]
+            },
+            {"_id": 1},
+        )
+        return sum(self._erase_one(doc["_id"], thread_id, seq) for doc in found)
+
+    def backfill_text_refs(self) -> None:
+        """Once per database: give updates stored before text refs existed their refs, so a
+        deletion finds the message.new and thread.new bodies written by older releases."""
+        if self._migrations.find_one({"_id": TEXT_REFS_MIGRATION}) is not None:
+            return
+        lacking = self._updates.find({"type": {"$in": list(TEXT_TYPES)}, "ref_thread": {"$exists": False}})
+        for doc in lacking:
+            refs = text_ref_fields(doc["type"], doc["body"])
+            if refs:
+                self._updates.update_one({"_id": doc["_id"]}, {"$set": refs})
+        self._migrations.update_one({"_id": TEXT_REFS_MIGRATION}, {"$set": {"done": True}}, upsert=True)
+
+    def _erase_one(self, update_id: object, thread_id: str, seq: int) -> int:
+        for _ in range(ERASE_ATTEMPTS):
+            doc = self._updates.find_one({"_id": update_id}, {"type": 1, "body": 1})
+            if doc is None:
+                return 0  # pruned meanwhile
+            erased = rules.erase_from_body(doc["type"], doc["body"], thread_id, seq)
+            if erased is None or erased == doc["body"]:
+                return 0
+            result = self._updates.update_one(
+                {"_id": update_id, "body": doc["body"]}, {"$set": {"body": erased}}
+            )
+            if result.matched_count:
+                return 1
+        logger.warning("could not erase message %s:%d from update %s", thread_id, seq, update_id)
+        raise StoreUnavailable()
 
     def _append_one(self, user_id: str, kind: str, body: dict, key: str, now: int) -> int | None:
         """Take the next cursor above everything visible; None when a roll-forward finds the key there."""

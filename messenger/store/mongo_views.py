@@ -31,7 +31,8 @@ class ThreadViews:
         return views[0]
 
     def many(self, memberships: list[Doc]) -> list[ThreadView]:
-        """Views of the viewers' threads with a fixed number of queries plus one count per thread."""
+        """Views of the viewers' threads with a fixed number of queries plus two counts per thread
+        (unread messages, unread mentions)."""
         if not memberships:
             return []
         thread_ids = [ms["thread_id"] for ms in memberships]
@@ -61,21 +62,27 @@ class ThreadViews:
         return members
 
     def _view(self, ms: Doc, thread: Doc, newest: Doc | None, members: dict[str, list[Member]]) -> ThreadView:
+        unread = self._unread(thread["_id"], ms["user_id"], ms["last_read_seq"])
         return thread_view(
             thread,
             members.get(thread["_id"], []),
             last_activity=ms["last_activity"],
             last_seq=max(ms["last_seq"], newest["seq"] if newest else 0),
             last_read_seq=ms["last_read_seq"],
-            unread_count=self._unread_count(thread["_id"], ms["user_id"], ms["last_read_seq"]),
+            unread_count=self._messages.count_documents(unread),
             last_message=None if newest is None else preview_of(newest),
+            unread_mentions=self._messages.count_documents({**unread, "mentions": ms["user_id"]}),
         )
 
-    def _unread_count(self, thread_id: str, user_id: str, last_read_seq: int) -> int:
-        """Others' messages past the marker; one's own messages never count as unread."""
-        return self._messages.count_documents(
-            {"thread_id": thread_id, "seq": {"$gt": last_read_seq}, "user_id": {"$ne": user_id}}
-        )
+    @staticmethod
+    def _unread(thread_id: str, user_id: str, last_read_seq: int) -> dict:
+        """Others' messages past the marker, deleted ones not counted; one's own never count."""
+        return {
+            "thread_id": thread_id,
+            "seq": {"$gt": last_read_seq},
+            "user_id": {"$ne": user_id},
+            "deleted": {"$ne": True},
+        }
 
     def _newest_messages(self, memberships: list[Doc]) -> dict[str, Doc]:
         """The last message of each thread in one query, including any a crash left un-rolled-forward."""
