@@ -30,6 +30,7 @@ def test_opening_a_direct_thread_returns_and_stores_it_with_its_first_message(ap
         "user_id": alice.user_id,
         "contents": "hi bob",
         "timestamp": message["timestamp"],
+        "deleted": False,
     }
     assert set(message) == MESSAGE_KEYS
     assert message["thread_id"] == thread["thread_id"]

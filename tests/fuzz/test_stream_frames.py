@@ -35,7 +35,7 @@ from .strategies import huge_integers, is_huge_integer, leaf_paths, odd_numbers,
 
 FRAME_LIMIT = 64 * 1024  # MAX_CONTENT_LENGTH's default, which the server is started with
 ERROR_STATUSES = {400, 403, 404, 409, 413, 422}  # what an action can be refused with (README)
-RESULT_STATUSES = {200, 201}
+RESULT_STATUSES = {200, 201, 204}
 ODD_TEXT = [
     "\u200f",  # right-to-left mark
     "\u202e",  # right-to-left override
@@ -98,8 +98,11 @@ odd_text = st.sampled_from(ODD_TEXT) | st.text(min_size=1, max_size=80) | st.jus
 texts = st.text(min_size=1, max_size=200).filter(str.strip) | st.sampled_from(ODD_TEXT)
 valid_messages = st.fixed_dictionaries(
     {"user_id": st.just(ME), "contents": texts, "timestamp": st.integers(0, MAX_SAFE_INTEGER)},
-    optional={"client_msg_id": st.text(min_size=1, max_size=64)},
+    optional={"client_msg_id": st.text(min_size=1, max_size=64), "reply_to": st.integers(1, 20)},
 )
+seqs = st.integers(0, 20) | st.sampled_from([MAX_SAFE_INTEGER, MAX_SAFE_INTEGER + 1])
+emoji = st.sampled_from(["👍", "🎉", "❤️", "👨‍👩‍👧", "🇫🇷", "a", "👍👍", ""]) | st.text(max_size=3)
+in_direct = {"thread_id": st.just(DIRECT), "seq": seqs}
 valid_pages = st.just({}) | st.tuples(st.integers(0, 50), st.integers(0, 100)).map(
     lambda p: {"start_index": p[0], "end_index": p[0] + p[1]}
 )
@@ -113,6 +116,10 @@ VALID_ACTIONS = {
     "get_thread_messages": valid_pages.map(lambda page: {"user_id": ME, "thread_id": DIRECT, **page}),
     "mark_read": st.fixed_dictionaries({"thread_id": st.just(DIRECT), "seq": st.integers(0, 10**6)}),
     "typing": st.just({"thread_id": DIRECT}),
+    "edit_message": st.fixed_dictionaries({**in_direct, "contents": texts}),
+    "delete_message": st.fixed_dictionaries(in_direct),
+    "react": st.fixed_dictionaries({**in_direct, "emoji": emoji}),
+    "unreact": st.fixed_dictionaries({**in_direct, "emoji": emoji}),
 }
 ACTIONS = sorted(VALID_ACTIONS)
 odd_values = (

@@ -122,10 +122,10 @@ def test_a_client_generated_from_the_openapi_document_runs_the_walkthrough(live_
 
     # A type a newer server may send decodes as the catch-all, so the client can skip it.
     future = models.UpdatesReply.from_dict(
-        {"updates": [{"cursor": 9, "type": "message.edited", "seq": 3}], "cursor": 9, "more": False}
+        {"updates": [{"cursor": 9, "type": "poll.created", "seq": 3}], "cursor": 9, "more": False}
     )
     assert isinstance(future.updates[0], models.OtherUpdate)
-    assert future.updates[0].to_dict()["type"] == "message.edited"
+    assert future.updates[0].to_dict()["type"] == "poll.created"
 
 
 def asyncapi_validator(document: dict, message: str) -> jsonschema.Draft7Validator:

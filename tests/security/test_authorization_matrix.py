@@ -332,6 +332,31 @@ MATRIX: dict[tuple[str, str], Guarded | Public | WebSocketOnly | dict[str, Guard
         NOT_FOUND,
         (204,),
     ),
+    ("PATCH", "/threads/<thread_id>/messages/<int:seq>"): Guarded(
+        lambda w, actor, named, t: Request("PATCH", f"/threads/{t}/messages/1", {"contents": "fixed"}),
+        NOT_FOUND,
+        NOT_FOUND,
+        (200,),
+    ),
+    ("DELETE", "/threads/<thread_id>/messages/<int:seq>"): Guarded(
+        # alice, the group's creator, may delete bob's message (seq 2).
+        lambda w, actor, named, t: Request("DELETE", f"/threads/{t}/messages/2"),
+        NOT_FOUND,
+        NOT_FOUND,
+        (204,),
+    ),
+    ("PUT", "/threads/<thread_id>/messages/<int:seq>/reactions/<emoji>"): Guarded(
+        lambda w, actor, named, t: Request("PUT", f"/threads/{t}/messages/2/reactions/👍"),
+        NOT_FOUND,
+        NOT_FOUND,
+        (200,),
+    ),
+    ("DELETE", "/threads/<thread_id>/messages/<int:seq>/reactions/<emoji>"): Guarded(
+        lambda w, actor, named, t: Request("DELETE", f"/threads/{t}/messages/2/reactions/👍"),
+        NOT_FOUND,
+        NOT_FOUND,
+        (204,),
+    ),
     ("POST", "/actions"): ACTION_ROWS,
 }
 

@@ -78,6 +78,14 @@ def world(tmp_path_factory) -> World:
         timeout=10,
     )
     assert created.status_code == 201, created.text
+    thread_id = created.json()["thread"]["thread_id"]
+    second = http.session.post(  # seq 2, for delete_message
+        server.url + "/message",
+        headers=alice.headers,
+        json={"thread_id": thread_id, "message": {"contents": "to be deleted"}},
+        timeout=10,
+    )
+    assert second.status_code == 201, second.text
     # An expired token of alice's, written where the server keeps its tokens.
     expired = "expired-" + alice.user_id
     store = SqliteStore(str(db))
@@ -153,6 +161,35 @@ MATRIX: dict[str, Row] = {
         lambda w, named, t: {"action": "mark_read", "thread_id": t, "seq": 1}, NOT_FOUND, NOT_FOUND, (200,)
     ),
     "typing": Row(lambda w, named, t: {"action": "typing", "thread_id": t}, NOT_FOUND, NOT_FOUND, (200,)),
+    "edit_message": Row(
+        lambda w, named, t: {
+            "action": "edit_message",
+            "thread_id": t,
+            "seq": 1,
+            "contents": "the launch code is 0000!",
+        },
+        NOT_FOUND,
+        NOT_FOUND,
+        (200,),
+    ),
+    "delete_message": Row(
+        lambda w, named, t: {"action": "delete_message", "thread_id": t, "seq": 2},
+        NOT_FOUND,
+        NOT_FOUND,
+        (204,),
+    ),
+    "react": Row(
+        lambda w, named, t: {"action": "react", "thread_id": t, "seq": 1, "emoji": "👍"},
+        NOT_FOUND,
+        NOT_FOUND,
+        (200,),
+    ),
+    "unreact": Row(
+        lambda w, named, t: {"action": "unreact", "thread_id": t, "seq": 1, "emoji": "👍"},
+        NOT_FOUND,
+        NOT_FOUND,
+        (204,),
+    ),
 }
 
 
