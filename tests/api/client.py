@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
@@ -201,6 +202,27 @@ class Api:
 
     def remove_member(self, who: User | str | None, thread_id: str, member: User | str) -> TestResponse:
         return self.client.delete(f"/threads/{thread_id}/members/{user_id(member)}", headers=headers(who))
+
+    # Changing a message ----------------------------------------------------------------
+    def edit(self, who: User | str | None, thread_id: str, seq: Any, contents: Any) -> TestResponse:
+        path = f"/threads/{thread_id}/messages/{seq}"
+        return self.client.patch(path, json={"contents": contents}, headers=headers(who))
+
+    def delete(self, who: User | str | None, thread_id: str, seq: Any) -> TestResponse:
+        return self.client.delete(f"/threads/{thread_id}/messages/{seq}", headers=headers(who))
+
+    def react(self, who: User | str | None, thread_id: str, seq: Any, emoji: str) -> TestResponse:
+        path = f"/threads/{thread_id}/messages/{seq}/reactions/{quote(emoji, safe='')}"
+        return self.client.put(path, headers=headers(who))
+
+    def unreact(self, who: User | str | None, thread_id: str, seq: Any, emoji: str) -> TestResponse:
+        path = f"/threads/{thread_id}/messages/{seq}/reactions/{quote(emoji, safe='')}"
+        return self.client.delete(path, headers=headers(who))
+
+    def update_types(self, who: User, since: int = 0) -> list[str]:
+        reply = self.client.get("/updates", query_string={"since": since, "timeout": 0}, headers=who.headers)
+        assert reply.status_code == 200, reply.get_data(as_text=True)
+        return [update["type"] for update in reply.get_json()["updates"]]
 
     def action(self, who: User | str | None, payload: Any) -> TestResponse:
         return self.client.post("/actions", json=payload, headers=headers(who))

@@ -48,7 +48,14 @@ def test_readme_walkthrough_runs_and_shows_what_it_says(live_server):
     assert json.loads(lines[11]) == ["thread.new", "message.new", "message.new", "message.new", "thread.read"]
     assert json.loads(lines[12]) == {"same_thread": True, "seq": 4}
     assert json.loads(lines[13]) == {"seq": 5, "contents": "See you there"}
-    assert lines[14:] == ["204"]
+    assert json.loads(lines[14]) == {"seq": 6, "quoted": "12:30 at the usual place", "mentions_alice": True}
+    assert json.loads(lines[15]) == {"unread_count": 3, "unread_mentions": 1}
+    assert json.loads(lines[16]) == {"seq": 3, "edit_count": 1, "version": 2}
+    assert json.loads(lines[17]) == [{"emoji": "👍", "count": 1}]
+    assert lines[18] == "204"
+    assert json.loads(lines[19]) == {"seq": 2, "deleted": True, "contents": ""}
+    assert json.loads(lines[20]) == ["message.edited", "reaction.added", "message.deleted"]
+    assert lines[21:] == ["204"]
 
 
 def test_readme_walkthrough_leaves_the_state_it_describes(live_server):
@@ -59,5 +66,6 @@ def test_readme_walkthrough_leaves_the_state_it_describes(live_server):
     token = signin.json()["token"]
     threads = requests.get(live_server.url + "/threads", headers={"Authorization": f"Bearer {token}"}).json()
     (thread,) = threads["threads"]
-    assert (thread["last_seq"], thread["last_read_seq"], thread["unread_count"]) == (5, 3, 2)
+    assert (thread["last_seq"], thread["last_read_seq"], thread["unread_count"]) == (6, 3, 3)
+    assert (thread["unread_mentions"], thread["last_message"]["contents"]) == (1, "@alice 12:45?")
     assert sorted(member["username"] for member in thread["members"]) == ["alice", "bob"]

@@ -259,6 +259,33 @@ class TestStream:
         stream.close()
         bob_stream.close()
 
+    def test_changes_to_a_message_over_the_socket_answer_like_http_and_reach_every_member(self, http, server):
+        alice, bob = http.signup(), http.signup()
+        thread_id = http.open_thread(alice, [bob], "first")
+        stream, watcher = Stream(server.url, alice.token, since=0), Stream(server.url, bob.token, since=0)
+        watcher.updates(2)  # thread.new, message.new
+        address = {"thread_id": thread_id, "seq": 1}
+        edited = stream.request({"action": "edit_message", **address, "contents": "first!"})
+        assert (edited["type"], edited["status"], edited["message"]["edit_count"]) == ("result", 200, 1)
+        reacted = stream.request({"action": "react", **address, "emoji": "🎉"})
+        assert (reacted["status"], reacted["message"]["reactions"][0]["count"]) == (200, 1)
+        unreacted = stream.request({"action": "unreact", **address, "emoji": "🎉"})
+        deleted = stream.request({"action": "delete_message", **address})
+        for answer in (unreacted, deleted):
+            assert set(answer) == {"type", "request_id", "status"} and answer["status"] == 204, answer
+        refused = stream.request({"action": "edit_message", **address, "contents": "back"})
+        assert (refused["status"], refused["error"]["code"]) == (409, "message_deleted")
+        seen = watcher.updates(4)
+        assert [u["type"] for u in seen] == [
+            "message.edited",
+            "reaction.added",
+            "reaction.removed",
+            "message.deleted",
+        ]
+        assert [u.get("version") or u["message"]["version"] for u in seen] == [2, 3, 4, 5]
+        stream.close()
+        watcher.close()
+
     def test_errors_over_the_socket_have_the_http_codes_and_keep_the_socket_open(self, http, server):
         alice, bob, carol = http.signup(), http.signup(), http.signup()
         thread_id = http.open_thread(alice, [bob])

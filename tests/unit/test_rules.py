@@ -80,3 +80,52 @@ class TestRetention:
     )
     def test_a_cursor_expires_below_the_floor_or_past_the_newest(self, since, newest, floor, expired):
         assert rules.is_cursor_expired(since, newest, floor) is expired
+
+
+# Reactions and erasure -----------------------------------------------------------------------
+def test_a_reaction_summary_lists_at_most_100_user_ids_and_counts_them_all():
+    pairs = [("👍", f"u{i}") for i in range(150)] + [("🎉", "u1")]
+    thumbs, party = rules.reaction_summary(pairs)
+    assert (thumbs["emoji"], thumbs["count"], len(thumbs["user_ids"])) == ("👍", 150, 100)
+    assert thumbs["user_ids"][:2] == ["u0", "u1"]
+    assert party == {"emoji": "🎉", "count": 1, "user_ids": ["u1"]}
+
+
+def test_a_new_emoji_is_refused_only_past_the_distinct_limit():
+    assert rules.is_reaction_refused(["👍", "🎉"], "😂", 2)
+    assert not rules.is_reaction_refused(["👍", "🎉"], "🎉", 2)
+    assert not rules.is_reaction_refused(["👍"], "😂", 2)
+
+
+def message_body(seq: int, contents: str, quoted: int | None = None) -> dict:
+    reply_to = {"seq": quoted, "user_id": "a", "preview": "quoted text"} if quoted else None
+    return {
+        "message": {"thread_id": "t1", "seq": seq, "contents": contents, "reply_to": reply_to, "version": 3}
+    }
+
+
+def test_erasing_blanks_the_message_itself_or_only_its_quote():
+    own = rules.erase_from_body("message.new", message_body(2, "secret", quoted=1), "t1", 2)
+    assert own["message"] | {"contents": "x"} == {
+        "thread_id": "t1",
+        "seq": 2,
+        "contents": "x",
+        "reply_to": None,
+        "deleted": True,
+        "mentions": [],
+        "reactions": [],
+        "version": 3,
+    }
+    assert own["message"]["contents"] == ""
+    quote = rules.erase_from_body("message.edited", message_body(3, "mine", quoted=2), "t1", 2)
+    assert (quote["message"]["contents"], quote["message"]["reply_to"]["preview"]) == ("mine", "")
+
+
+def test_erasing_leaves_bodies_of_other_messages_and_threads_alone():
+    assert rules.erase_from_body("message.new", message_body(3, "other"), "t1", 2) is None
+    assert rules.erase_from_body("message.new", message_body(2, "elsewhere"), "t2", 2) is None
+    assert rules.erase_from_body("thread.read", {"thread_id": "t1", "last_read_seq": 2}, "t1", 2) is None
+    thread = {"thread": {"thread_id": "t1", "last_message": {"seq": 2, "contents": "hi", "user_id": "a"}}}
+    erased = rules.erase_from_body("thread.new", thread, "t1", 2)
+    assert erased["thread"]["last_message"] == {"seq": 2, "contents": "", "user_id": "a", "deleted": True}
+    assert thread["thread"]["last_message"]["contents"] == "hi"  # a new body, the old one untouched
