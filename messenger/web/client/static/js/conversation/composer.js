@@ -37,6 +37,7 @@ export function createComposer({ threadId, userId, sent }) {
 
   let mode = null; // {mode: 'reply'|'edit', seq} as last rendered
   let draft = ''; // what was in the box before an edit took it over
+  let shownBar = ''; // what the reply/edit bar says, to rebuild it only when that changes
 
   function current() {
     return threadId ? state.compose.get(threadId) ?? null : null;
@@ -131,9 +132,12 @@ export function createComposer({ threadId, userId, sent }) {
     sendButton.textContent = what?.mode === 'edit' ? 'Save' : 'Send';
     hint.textContent = what ? `Enter to ${what.mode === 'edit' ? 'save' : 'send'} · Escape to cancel` : HINT;
     bar.hidden = !what;
-    if (what) {
-      const thread = state.threads.get(threadId);
-      const label = what.mode === 'edit' ? 'Editing your message' : `Replying to ${username(thread, message.user_id)}`;
+    const thread = what ? state.threads.get(threadId) : null;
+    let label = '';
+    if (what) label = what.mode === 'edit' ? 'Editing your message' : `Replying to ${username(thread, message.user_id)}`;
+    const barKey = what ? `${what.mode} ${label} ${message.contents}` : '';
+    if (what && barKey !== shownBar) {
+      // Rebuilt only when it says something else, so focus on its Cancel button survives updates.
       replace(
         bar,
         h(
@@ -151,6 +155,7 @@ export function createComposer({ threadId, userId, sent }) {
         }),
       );
     }
+    shownBar = barKey;
     notice.textContent = (threadId && state.notices.get(threadId)) || '';
   }
 

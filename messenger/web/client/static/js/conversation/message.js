@@ -6,7 +6,7 @@ import { h } from '../dom.js';
 import { describeError } from '../api.js';
 import { clockTime, dayLabel, daysBetween, fullStamp, isoTime } from '../format.js';
 import * as chat from '../chat.js';
-import { state, username } from '../store.js';
+import { findMessage, previewOf, state, username } from '../store.js';
 import { messageActions, reactionChips } from './actions.js';
 import { withMentions } from './mentions.js';
 import { seenText } from './read.js';
@@ -54,7 +54,7 @@ function messageShape(thread, message, previous) {
       (previous.status ?? 'sent') === 'sent',
   );
   const sent = status === 'sent' && Boolean(thread);
-  const quote = message.reply_to;
+  const quote = message.reply_to ?? pendingQuote(thread, message);
   return {
     mine,
     status,
@@ -74,6 +74,12 @@ function messageShape(thread, message, previous) {
     canEdit: sent && mine && !message.deleted,
     canDelete: sent && !message.deleted && (mine || (thread.kind === 'group' && thread.created_by === state.me.user_id)),
   };
+}
+
+/** What a pending reply answers, from the loaded message (the server's copy will say it too). */
+function pendingQuote(thread, message) {
+  const quoted = message.reply_to_seq && thread ? findMessage(thread.thread_id, message.reply_to_seq)?.message : null;
+  return quoted ? { seq: quoted.seq, user_id: quoted.user_id, preview: previewOf(quoted.contents) } : null;
 }
 
 /** The usernames (lower case) this message calls by @name: the server's list, while members. */
@@ -112,7 +118,7 @@ function messageRow(message, shape) {
       h('button', { type: 'button', class: 'link', text: 'Discard', onclick: () => chat.discard(message.client_msg_id) }),
     );
   }
-  const threadId = message.thread_id;
+  const threadId = message.thread_id ?? message.threadId;
   const bubble = shape.deleted
     ? h('p', { class: 'bubble deleted', text: 'Message deleted' })
     : h('p', { class: 'bubble' }, withMentions(shape.contents, shape.mentioned)); // text nodes only
