@@ -86,6 +86,12 @@ export const api = {
   addMembers: (threadId, userIds) =>
     request('POST', path('/threads/{}/members', threadId), { body: { user_ids: userIds } }),
   removeMember: (threadId, userId) => request('DELETE', path('/threads/{}/members/{}', threadId, userId)),
+  editMessage: (threadId, seq, contents) =>
+    request('PATCH', path('/threads/{}/messages/{}', threadId, seq), { body: { contents } }),
+  deleteMessage: (threadId, seq) => request('DELETE', path('/threads/{}/messages/{}', threadId, seq)),
+  react: (threadId, seq, emoji) => request('PUT', path('/threads/{}/messages/{}/reactions/{}', threadId, seq, emoji)),
+  unreact: (threadId, seq, emoji) =>
+    request('DELETE', path('/threads/{}/messages/{}/reactions/{}', threadId, seq, emoji)),
   updates: (since, timeoutS, signal) =>
     request('GET', '/updates', { query: { since, timeout: timeoutS }, signal, timeoutMs: (timeoutS + 15) * 1000 }),
 };
@@ -114,6 +120,11 @@ const MESSAGES = {
   request_timeout: 'The connection is too slow. Try again.',
   readd_cooldown: 'Someone who left this group recently cannot be added back by you yet.',
   validation_error: 'Please check the fields below.',
+  message_not_found: 'That message no longer exists.',
+  not_allowed: "You can't change that message.",
+  edit_window_passed: 'This message is too old to edit.',
+  message_deleted: 'That message was deleted.',
+  too_many_reactions: 'This message has as many reactions as it can take.',
 };
 
 /** One sentence for a person; validation errors name the field when there is just one. */

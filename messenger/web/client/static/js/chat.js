@@ -99,7 +99,7 @@ export function directThreadWith(userId) {
 export async function openConversation(threadId) {
   const current = store.conversation(threadId);
   if (current && (current.loading || (!current.stale && !current.error))) return;
-  store.setConversation(threadId, { loading: true, error: null, early: [] });
+  store.setConversation(threadId, { loading: true, error: null, early: [], earlyChanges: [] });
   try {
     const { messages } = await api.latestMessages(threadId, MESSAGE_PAGE);
     store.conversationLoaded(threadId, messages.reverse());
@@ -109,16 +109,58 @@ export async function openConversation(threadId) {
   }
 }
 
+const loadingOlder = new Map(); // thread_id → the older page on its way
+
 /** Load the page before the oldest message shown (`before_seq`: as cheap at any depth). */
-export async function loadOlder(threadId) {
+export function loadOlder(threadId) {
+  if (loadingOlder.has(threadId)) return loadingOlder.get(threadId);
   const current = store.conversation(threadId);
-  if (!current || current.loading || current.loadingOlder || !current.hasOlder) return;
+  if (!current || current.loading || current.loadingOlder || !current.hasOlder) return Promise.resolve();
   store.setConversation(threadId, { loadingOlder: true, olderError: null });
-  try {
-    const { messages } = await api.messagesBefore(threadId, current.messages[0].seq, MESSAGE_PAGE);
-    store.olderLoaded(threadId, messages.reverse());
-  } catch (error) {
-    store.setConversation(threadId, { loadingOlder: false, olderError: error });
+  const done = api
+    .messagesBefore(threadId, current.messages[0].seq, MESSAGE_PAGE)
+    .then(({ messages }) => store.olderLoaded(threadId, messages.reverse()))
+    .catch((error) => store.setConversation(threadId, { loadingOlder: false, olderError: error }))
+    .finally(() => loadingOlder.delete(threadId));
+  loadingOlder.set(threadId, done);
+  return done;
+}
+
+/** Bring message `seq` into view (a quote was clicked), loading older pages until it is there. */
+export async function showMessage(threadId, seq) {
+  for (;;) {
+    const current = store.conversation(threadId);
+    if (!current || current.loading) return;
+    if (store.findMessage(threadId, seq) || !current.hasOlder || current.olderError) break;
+    await loadOlder(threadId);
+    if (store.conversation(threadId)?.olderError) return;
+  }
+  if (store.findMessage(threadId, seq)) store.focusMessage(threadId, seq);
+}
+
+// Changing messages ---------------------------------------------------------------------------
+// Replies that carry the message are applied at once (by version, so the log's copy of the same
+// change is skipped); a 204 (delete, unreact) is shown when its update arrives, moments later.
+
+/** Save new contents for one of your messages. */
+export async function editMessage(threadId, seq, contents) {
+  const { message } = await api.editMessage(threadId, seq, contents);
+  store.messageChanged(message);
+}
+
+export async function deleteMessage(threadId, seq) {
+  await api.deleteMessage(threadId, seq);
+}
+
+/** React with `emoji`, or take your reaction back if you already reacted with it. */
+export async function toggleReaction(threadId, seq, emoji) {
+  const message = store.findMessage(threadId, seq)?.message;
+  const reaction = message?.reactions.find((r) => r.emoji === emoji);
+  if (reaction?.user_ids.includes(state.me.user_id)) {
+    await api.unreact(threadId, seq, emoji);
+  } else {
+    const reply = await api.react(threadId, seq, emoji);
+    store.messageChanged(reply.message);
   }
 }
 
@@ -136,8 +178,9 @@ export function newClientMsgId() {
  * thread with it. The message shows at once as pending; the server's copy replaces it when the
  * reply or the live update arrives, whichever is first (matched by client_msg_id).
  */
-export function send(to, contents) {
+export function send(to, contents, { replyTo = null } = {}) {
   const entry = {
+    reply_to_seq: replyTo,
     client_msg_id: newClientMsgId(),
     target: to.threadId ?? `draft:${to.userId}`,
     threadId: to.threadId ?? null,
@@ -159,6 +202,7 @@ async function deliver(entry) {
     contents: entry.contents,
     timestamp: entry.timestamp,
     client_msg_id: entry.client_msg_id,
+    ...(entry.reply_to_seq ? { reply_to: entry.reply_to_seq } : {}),
   };
   try {
     if (entry.threadId) {
@@ -207,7 +251,11 @@ export function markRead(threadId) {
   const seq = thread.last_seq;
   if ((marking.get(threadId) ?? 0) >= seq) return;
   marking.set(threadId, seq);
-  const before = { last_read_seq: thread.last_read_seq, unread_count: thread.unread_count };
+  const before = {
+    last_read_seq: thread.last_read_seq,
+    unread_count: thread.unread_count,
+    unread_mentions: thread.unread_mentions,
+  };
   store.markReadLocally(threadId, seq);
   api
     .markRead(threadId, seq)

@@ -6,6 +6,8 @@
 // (messenger/model.py: PREVIEW_LENGTH = 140, `contents[:PREVIEW_LENGTH]` on a Python str). GET
 // /version's `limits` does not carry it, so this is the client's one copy of that number.
 export const PREVIEW_LENGTH = 140;
+// The server lists at most this many user ids per reaction (messenger/model.py).
+export const REACTION_USERS_LISTED = 100;
 
 export const state = {
   me: null, // {user_id, username}
@@ -16,6 +18,9 @@ export const state = {
   peerRead: new Map(), // thread_id → Map(user_id → the seq that member has read up to)
   typing: new Map(), // thread_id → Map(user_id → when the hint expires)
   drafts: new Map(), // user_id → the person a 1:1 chat is about to start with
+  compose: new Map(), // thread_id → {mode: 'reply'|'edit', seq}: what the compose box is doing
+  notices: new Map(), // thread_id → a sentence about a change that failed (shown by the composer)
+  focus: null, // {threadId, seq}: a message to bring into view (a quote was clicked)
   connection: { state: 'connecting', transport: 'socket', retryAt: null },
 };
 
@@ -49,6 +54,9 @@ export function reset() {
   state.peerRead.clear();
   state.typing.clear();
   state.drafts.clear();
+  state.compose.clear();
+  state.notices.clear();
+  state.focus = null;
   changed('all');
 }
 
@@ -148,6 +156,16 @@ export function applyUpdate(entry) {
     case 'member.removed':
       memberRemoved(entry.thread_id, entry.user_id);
       return null;
+    case 'message.edited':
+      messageChanged(entry.message);
+      return null;
+    case 'message.deleted':
+      messageDeleted(entry);
+      return null;
+    case 'reaction.added':
+    case 'reaction.removed':
+      reactionChanged(entry, entry.type === 'reaction.added');
+      return null;
     default:
       return null; // a type added after this client was written: nothing to do
   }
@@ -165,13 +183,16 @@ export function receiveMessage(message) {
       user_id: message.user_id,
       contents: previewOf(message.contents),
       timestamp: message.timestamp,
+      deleted: Boolean(message.deleted),
     };
     if (mine) {
       // Sending marks the thread read up to your own message (README, "Read state").
       thread.last_read_seq = message.seq;
       thread.unread_count = 0;
-    } else if (message.seq > thread.last_read_seq) {
+      thread.unread_mentions = 0;
+    } else if (message.seq > thread.last_read_seq && !message.deleted) {
       thread.unread_count += 1;
+      if (mentionsMe(message)) thread.unread_mentions = (thread.unread_mentions ?? 0) + 1;
     }
     changed('threads');
   }
@@ -192,7 +213,131 @@ function insertMessage(conversation, message) {
   const newest = messages.at(-1);
   if (!newest || message.seq === newest.seq + 1) messages.push(message);
   else if (message.seq > newest.seq + 1) conversation.stale = true; // a gap: reload the page
-  // seq at or below the newest: already shown
+  else replaceIfNewer(conversation, message); // already shown: keep the higher version
+}
+
+function mentionsMe(message) {
+  return (message.mentions ?? []).includes(state.me.user_id);
+}
+
+// Changes to a message (README, "Changes to a message"): per message, keep what its highest
+// version says. An update whose version is not above the message's is already reflected.
+
+/** The loaded message at (threadId, seq), with its conversation; null when not loaded. */
+export function findMessage(threadId, seq) {
+  const conversation = state.conversations.get(threadId);
+  const messages = conversation?.messages ?? [];
+  // Seqs grow along the list, so the message sits at most `seq - first seq` places in.
+  const index = messages.findIndex((m) => m.seq === seq);
+  return index < 0 ? null : { conversation, index, message: messages[index] };
+}
+
+function replaceIfNewer(conversation, message) {
+  const index = conversation.messages.findIndex((m) => m.seq === message.seq);
+  if (index < 0 || conversation.messages[index].version >= message.version) return false;
+  conversation.messages[index] = message;
+  return true;
+}
+
+/** The whole message as the server now has it (an edit, or the reply to a reaction). */
+export function messageChanged(message) {
+  const conversation = state.conversations.get(message.thread_id);
+  const before = findMessage(message.thread_id, message.seq)?.message;
+  if (conversation?.loading) conversation.early.push(message);
+  else if (conversation && replaceIfNewer(conversation, message)) changed(`thread:${message.thread_id}`);
+  const thread = state.threads.get(message.thread_id);
+  if (thread?.last_message?.seq === message.seq && !thread.last_message.deleted) {
+    thread.last_message = { ...thread.last_message, contents: previewOf(message.contents), deleted: message.deleted };
+    changed('threads');
+  }
+  // An edit may add or take away a mention of an unread message: exact only when it is loaded.
+  if (thread && before && before.version < message.version && message.user_id !== state.me.user_id) {
+    if (message.seq > thread.last_read_seq && mentionsMe(message) !== mentionsMe(before)) {
+      thread.unread_mentions = Math.max(0, (thread.unread_mentions ?? 0) + (mentionsMe(message) ? 1 : -1));
+      changed('threads');
+    }
+  }
+}
+
+function messageDeleted(entry) {
+  const { thread_id: threadId, seq, version } = entry;
+  if (deferWhileLoading(entry)) return;
+  const found = findMessage(threadId, seq);
+  const thread = state.threads.get(threadId);
+  if (thread?.last_message?.seq === seq && !thread.last_message.deleted) {
+    thread.last_message = { ...thread.last_message, contents: '', deleted: true };
+    changed('threads');
+  }
+  if (!found || found.message.version >= version) return;
+  const { conversation, index, message } = found;
+  if (thread && message.user_id !== state.me.user_id && seq > thread.last_read_seq && !message.deleted) {
+    // Unread counts leave deleted messages out, as the server's do.
+    thread.unread_count = Math.max(0, thread.unread_count - 1);
+    if (mentionsMe(message)) thread.unread_mentions = Math.max(0, (thread.unread_mentions ?? 0) - 1);
+    changed('threads');
+  }
+  const gone = { contents: '', deleted: true, reply_to: null, mentions: [], reactions: [] };
+  conversation.messages[index] = { ...message, ...gone, version };
+  conversation.messages.forEach((other, i) => {
+    if (other.reply_to?.seq === seq) conversation.messages[i] = { ...other, reply_to: { ...other.reply_to, preview: '' } };
+  });
+  const compose = state.compose.get(threadId);
+  if (compose?.seq === seq) setCompose(threadId, null); // replying to or editing what is gone
+  changed(`thread:${threadId}`);
+}
+
+function reactionChanged(entry, added) {
+  if (deferWhileLoading(entry)) return;
+  const found = findMessage(entry.thread_id, entry.seq);
+  if (!found || found.message.version >= entry.version) return;
+  const { conversation, index, message } = found;
+  const { emoji, user_id: userId, count } = entry;
+  const reactions = [];
+  let present = false;
+  for (const reaction of message.reactions ?? []) {
+    if (reaction.emoji !== emoji) {
+      reactions.push(reaction);
+      continue;
+    }
+    present = true;
+    let userIds = reaction.user_ids.filter((id) => id !== userId);
+    if (added) userIds = [...userIds, userId].slice(0, REACTION_USERS_LISTED);
+    if (count > 0) reactions.push({ emoji, count, user_ids: userIds });
+  }
+  if (added && !present && count > 0) reactions.push({ emoji, count, user_ids: [userId] });
+  conversation.messages[index] = { ...message, reactions, version: entry.version };
+  changed(`thread:${entry.thread_id}`);
+}
+
+/** A change for a conversation whose first page is on its way: applied when the page arrives. */
+function deferWhileLoading(entry) {
+  const conversation = state.conversations.get(entry.thread_id);
+  if (!conversation?.loading) return false;
+  conversation.earlyChanges.push(entry);
+  return true;
+}
+
+// What the compose box of a thread is doing besides writing a new message.
+
+/** Reply to or edit a message (`{mode, seq}`), or go back to a plain new message (null). */
+export function setCompose(threadId, what) {
+  if (what) state.compose.set(threadId, what);
+  else state.compose.delete(threadId);
+  changed(`compose:${threadId}`);
+}
+
+/** Say (or stop saying, with null) why a change to a message in a thread failed. */
+export function setNotice(threadId, text) {
+  if ((state.notices.get(threadId) ?? null) === text) return;
+  if (text) state.notices.set(threadId, text);
+  else state.notices.delete(threadId);
+  changed(`compose:${threadId}`);
+}
+
+/** Bring a message into view (and mark it briefly); the history clears it once shown. */
+export function focusMessage(threadId, seq) {
+  state.focus = seq === null ? null : { threadId, seq };
+  if (threadId) changed(`thread:${threadId}`);
 }
 
 function readUpTo(threadId, userId, seq) {
@@ -204,6 +349,7 @@ function readUpTo(threadId, userId, seq) {
   if (!thread || seq <= thread.last_read_seq) return;
   thread.last_read_seq = seq;
   thread.unread_count = countUnread(thread);
+  if (seq >= thread.last_seq) thread.unread_mentions = 0;
   changed('threads');
 }
 
@@ -213,7 +359,7 @@ function countUnread(thread) {
   const messages = state.conversations.get(thread.thread_id)?.messages ?? [];
   const after = messages.filter((m) => m.seq > thread.last_read_seq);
   if (after.length && after[0].seq === thread.last_read_seq + 1) {
-    return after.filter((m) => m.user_id !== state.me.user_id).length;
+    return after.filter((m) => m.user_id !== state.me.user_id && !m.deleted).length;
   }
   return Math.min(thread.unread_count, thread.last_seq - thread.last_read_seq);
 }
@@ -229,6 +375,7 @@ export function undoMarkRead(threadId, seq, before) {
   if (thread?.last_read_seq === seq) {
     thread.last_read_seq = before.last_read_seq;
     thread.unread_count = before.unread_count;
+    thread.unread_mentions = before.unread_mentions;
   }
   changed('threads');
 }
@@ -289,6 +436,7 @@ export function setConversation(threadId, fields) {
   const current = state.conversations.get(threadId) ?? {
     messages: [], // oldest first
     early: [], // live messages that arrived while the first page was loading
+    earlyChanges: [], // live deletions and reactions that arrived meanwhile
     hasOlder: false,
     loading: true,
     loadingOlder: false,
@@ -310,8 +458,11 @@ export function conversationLoaded(threadId, messages) {
     hasOlder: messages.length > 0 && messages[0].seq > 1,
   });
   const early = current.early.sort((a, b) => a.seq - b.seq);
+  const changes = current.earlyChanges;
   current.early = [];
+  current.earlyChanges = [];
   for (const message of early) insertMessage(current, message);
+  for (const entry of changes) applyUpdate(entry); // each skipped if the page already has it
 }
 
 /** Everything shown may be behind (the log expired): each conversation reloads when next shown. */

@@ -1,8 +1,13 @@
 // The compose box: Enter sends (Shift+Enter adds a line), typing is announced to the others,
 // and what was sent shows at once as pending (chat.send; retries live on its row, message.js).
+// It also replies to a message (a bar says to which) and edits one of yours in place (Enter
+// saves, Escape cancels), suggests members after "@", and says why a change to a message failed.
 
-import { h } from '../dom.js';
+import { h, replace } from '../dom.js';
+import { describeError } from '../api.js';
 import * as chat from '../chat.js';
+import { findMessage, setCompose, setNotice, state, username } from '../store.js';
+import { mentionCompleter } from './mentions.js';
 
 /** The box for a thread ({threadId}) or a draft 1:1 chat ({userId}); `sent()` runs after each send. */
 export function createComposer({ threadId, userId, sent }) {
@@ -13,38 +18,150 @@ export function createComposer({ threadId, userId, sent }) {
     'aria-describedby': 'composer-hint',
     enterkeyhint: 'send',
   });
+  const sendButton = h('button', { type: 'submit', class: 'button primary send', text: 'Send' });
+  const bar = h('div', { class: 'compose-bar', hidden: true });
+  const notice = h('p', { class: 'composer-error', role: 'alert' });
+  const hint = h('p', { id: 'composer-hint', class: 'composer-hint muted small', text: HINT });
+  const completer = mentionCompleter(input, () => (threadId ? state.threads.get(threadId)?.members ?? [] : []));
   const element = h(
     'form',
     { class: 'composer', novalidate: true, onsubmit: (event) => (event.preventDefault(), submit()) },
+    completer.element,
+    bar,
     h('label', { for: 'composer-input', class: 'visually-hidden', text: 'Message' }),
     input,
-    h('button', { type: 'submit', class: 'button primary send', text: 'Send' }),
-    h('p', { id: 'composer-hint', class: 'composer-hint muted small', text: 'Enter to send · Shift+Enter for a new line' }),
+    sendButton,
+    notice,
+    hint,
   );
+
+  let mode = null; // {mode: 'reply'|'edit', seq} as last rendered
+  let draft = ''; // what was in the box before an edit took it over
+  let shownBar = ''; // what the reply/edit bar says, to rebuild it only when that changes
+
+  function current() {
+    return threadId ? state.compose.get(threadId) ?? null : null;
+  }
 
   function submit() {
     const text = input.value.trim();
+    const what = current();
+    if (what?.mode === 'edit') {
+      saveEdit(what.seq, text);
+      return;
+    }
     if (!text) return;
-    chat.send(threadId ? { threadId } : { userId }, text);
+    chat.send(threadId ? { threadId } : { userId }, text, { replyTo: what?.mode === 'reply' ? what.seq : null });
     chat.typingStopped();
     input.value = '';
+    if (what) setCompose(threadId, null);
     input.focus();
     sent();
   }
 
+  function saveEdit(seq, text) {
+    const message = findMessage(threadId, seq)?.message;
+    if (!text || !message || text === message.contents) {
+      cancel(); // nothing to save (an empty edit is not a deletion: Delete is for that)
+      return;
+    }
+    sendButton.disabled = true;
+    setNotice(threadId, null);
+    chat
+      .editMessage(threadId, seq, text)
+      .then(() => {
+        if (current()?.seq === seq) setCompose(threadId, null);
+      })
+      .catch((error) => setNotice(threadId, describeError(error)))
+      .finally(() => {
+        sendButton.disabled = false;
+      });
+  }
+
+  function cancel() {
+    setCompose(threadId, null);
+    input.focus();
+  }
+
+  /** Edit your newest message (Arrow Up in an empty box, as in other chat apps). */
+  function editNewest() {
+    const messages = state.conversations.get(threadId)?.messages ?? [];
+    const newest = messages.findLast((m) => m.user_id === state.me.user_id && !m.deleted);
+    if (newest) setCompose(threadId, { mode: 'edit', seq: newest.seq });
+    return Boolean(newest);
+  }
+
   input.addEventListener('keydown', (event) => {
-    // Enter sends; Shift+Enter (and Enter while an input method is composing) adds a line.
-    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+    if (completer.keydown(event)) return;
+    if (event.key === 'Escape' && current()) {
+      event.preventDefault();
+      cancel();
+    } else if (event.key === 'ArrowUp' && threadId && !input.value && !current()) {
+      if (editNewest()) event.preventDefault();
+    } else if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+      // Enter sends; Shift+Enter (and Enter while an input method is composing) adds a line.
       event.preventDefault();
       submit();
     }
   });
   input.addEventListener('input', () => {
-    if (threadId && input.value.trim()) chat.typing(threadId);
+    if (threadId && input.value.trim() && current()?.mode !== 'edit') chat.typing(threadId);
   });
+
+  /** Show what the box is doing (replying, editing) and any failure; call on every change. */
+  function render() {
+    const what = current();
+    const message = what ? findMessage(threadId, what.seq)?.message : null;
+    if (what && !message) {
+      setCompose(threadId, null); // the message is no longer shown
+      return;
+    }
+    const changedMode = what?.mode !== mode?.mode || what?.seq !== mode?.seq;
+    if (changedMode) {
+      if (mode?.mode === 'edit') input.value = draft; // back to what was being written
+      if (what?.mode === 'edit') {
+        draft = mode?.mode === 'edit' ? draft : input.value;
+        input.value = message.contents;
+      }
+      mode = what;
+      if (what) {
+        input.focus();
+        input.setSelectionRange(input.value.length, input.value.length);
+      }
+    }
+    sendButton.textContent = what?.mode === 'edit' ? 'Save' : 'Send';
+    hint.textContent = what ? `Enter to ${what.mode === 'edit' ? 'save' : 'send'} · Escape to cancel` : HINT;
+    bar.hidden = !what;
+    const thread = what ? state.threads.get(threadId) : null;
+    let label = '';
+    if (what) label = what.mode === 'edit' ? 'Editing your message' : `Replying to ${username(thread, message.user_id)}`;
+    const barKey = what ? `${what.mode} ${label} ${message.contents}` : '';
+    if (what && barKey !== shownBar) {
+      // Rebuilt only when it says something else, so focus on its Cancel button survives updates.
+      replace(
+        bar,
+        h(
+          'span',
+          { class: 'compose-what' },
+          h('strong', { text: label }),
+          what.mode === 'reply' && h('span', { class: 'compose-quote', text: message.contents }),
+        ),
+        h('button', {
+          type: 'button',
+          class: 'icon-button small',
+          'aria-label': what.mode === 'edit' ? 'Cancel editing' : 'Cancel reply',
+          text: '×',
+          onclick: cancel,
+        }),
+      );
+    }
+    shownBar = barKey;
+    notice.textContent = (threadId && state.notices.get(threadId)) || '';
+  }
 
   return {
     element,
+    render,
     /** Say whom the message is for, in the empty box. */
     addressTo(name) {
       input.placeholder = name ? `Message ${name}` : 'Message';
@@ -55,3 +172,5 @@ export function createComposer({ threadId, userId, sent }) {
     },
   };
 }
+
+const HINT = 'Enter to send · Shift+Enter for a new line';

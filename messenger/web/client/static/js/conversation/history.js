@@ -5,11 +5,12 @@
 import { atBottom, h, replace } from '../dom.js';
 import { describeError } from '../api.js';
 import * as chat from '../chat.js';
-import { conversation as conversationOf, state } from '../store.js';
+import { conversation as conversationOf, focusMessage, state } from '../store.js';
 import { conversationRows } from './message.js';
 import { keyedList } from './rows.js';
 
 const LOAD_OLDER_WITHIN_PX = 200; // start fetching older history this close to the top
+const FLASH_MS = 2_000; // how long a message a quote jumped to stays marked
 
 /** The history of a thread ({threadId}) or of a draft 1:1 chat with `draftUser` (threadId null). */
 export function createHistory({ threadId, draftUser }) {
@@ -53,7 +54,21 @@ export function createHistory({ threadId, draftUser }) {
     }
     if (conversation && !conversation.loading) follow = false;
     if (!threadId) follow = false;
+    if (state.focus?.threadId === threadId && showFocused(state.focus.seq)) return;
     maybeLoadOlder();
+  }
+
+  /** Scroll a message (a quote's original) into the middle and mark it for a moment. */
+  function showFocused(seq) {
+    const row = list.querySelector(`:scope > .msg[data-seq="${seq}"]`);
+    if (!row) return false;
+    focusMessage(null, null);
+    follow = false;
+    row.scrollIntoView({ block: 'center' });
+    row.focus({ preventScroll: true });
+    row.classList.add('flash');
+    setTimeout(() => row.classList.remove('flash'), FLASH_MS);
+    return true;
   }
 
   /** The thread is not in this tab's list: still looking for it, or it is gone. */

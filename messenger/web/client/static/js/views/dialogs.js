@@ -299,3 +299,27 @@ export function membersDialog(threadId) {
   render();
   search.input.focus();
 }
+
+/**
+ * Ask before something that cannot be undone; resolves to true only if `confirmLabel` is chosen.
+ * In the page (a <dialog>), never window.confirm(): that blocks the page and looks foreign.
+ */
+export function confirmDialog(titleText, question, confirmLabel) {
+  return new Promise((resolve) => {
+    let confirmed = false;
+    const yes = h('button', { type: 'button', class: 'button danger', text: confirmLabel });
+    const no = h('button', { type: 'button', class: 'button subtle', text: 'Cancel' });
+    const dialog = openDialog(
+      titleText,
+      h('p', { text: question }),
+      h('div', { class: 'dialog-actions' }, no, yes),
+    );
+    yes.addEventListener('click', () => {
+      confirmed = true;
+      dialog.close();
+    });
+    no.addEventListener('click', () => dialog.close());
+    dialog.addEventListener('close', () => resolve(confirmed));
+    no.focus(); // the safe choice first: Enter right away cancels
+  });
+}

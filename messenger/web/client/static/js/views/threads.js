@@ -1,4 +1,5 @@
-// The thread list: newest activity first, with unread badges, the last message and its time.
+// The thread list: newest activity first, with unread badges (and "@" when someone mentioned you
+// in an unread message), the last message and its time.
 
 import { avatar, h, replace } from '../dom.js';
 import { describeError } from '../api.js';
@@ -68,6 +69,7 @@ export function threadList() {
 function item(thread, isOpen) {
   const name = threadName(thread);
   const unread = thread.unread_count;
+  const mentions = thread.unread_mentions ?? 0;
   const last = thread.last_message;
   const typists = [...(state.typing.get(thread.thread_id)?.keys() ?? [])];
   let preview;
@@ -76,7 +78,10 @@ function item(thread, isOpen) {
   } else if (last) {
     const mine = last.user_id === state.me.user_id;
     const who = mine ? 'You: ' : thread.kind === 'group' ? `${username(thread, last.user_id)}: ` : '';
-    preview = [who && h('span', { class: 'preview-who', text: who }), last.contents.replace(/\s+/g, ' ')];
+    const text = last.deleted
+      ? h('span', { class: 'preview-deleted', text: 'Message deleted' })
+      : last.contents.replace(/\s+/g, ' ');
+    preview = [who && h('span', { class: 'preview-who', text: who }), text];
   } else {
     preview = h('span', { class: 'muted', text: 'No messages yet' });
   }
@@ -103,6 +108,13 @@ function item(thread, isOpen) {
         'span',
         { class: 'thread-bottom' },
         h('span', { class: 'thread-preview' }, preview),
+        mentions > 0 &&
+          h('span', {
+            class: 'mention-badge',
+            title: mentions === 1 ? 'You were mentioned' : `You were mentioned ${mentions} times`,
+            text: '@',
+          }),
+        mentions > 0 && h('span', { class: 'visually-hidden', text: ' mentions you,' }),
         unread > 0 && h('span', { class: 'badge', text: unread > 99 ? '99+' : String(unread) }),
         unread > 0 && h('span', { class: 'visually-hidden', text: unread === 1 ? ' unread message' : ' unread messages' }),
       ),
