@@ -220,7 +220,7 @@ function mentionsMe(message) {
   return (message.mentions ?? []).includes(state.me.user_id);
 }
 
-// Changes to a message (README, "Changes to a message"): per message, keep what its highest
+// Changes to a message (README, Real-time delivery, Updates: "How a client applies them"): per message, keep what its highest
 // version says. An update whose version is not above the message's is already reflected.
 
 /** The loaded message at (threadId, seq), with its conversation; null when not loaded. */
