@@ -152,7 +152,7 @@ CREATE TABLE IF NOT EXISTS updates (
     type       TEXT NOT NULL,               -- 'message.new', 'thread.new', 'thread.read', ...
     body       TEXT NOT NULL,               -- JSON, served to clients as stored
     created_at INTEGER NOT NULL,
-    ref_thread TEXT,                        -- rules.text_refs: the thread whose text it holds,
+    ref_thread TEXT,                        -- rules.text_refs (not for message.new): the thread,
     ref_seq    INTEGER,                     -- the message it shows (or previews)
     ref_quoted INTEGER,                     -- and the one that message quotes
     PRIMARY KEY (user_id, cursor)
@@ -519,7 +519,7 @@ class SqliteStore:
                 "UPDATE messages SET reply_preview = '' WHERE thread_id = ? AND reply_seq = ?",
                 (thread_id, seq),
             )
-            _erase_from_updates(conn, thread_id, seq)
+            _erase_from_updates(conn, message)
             gone = _require_message(conn, thread_id, seq)
             return _told(conn, gone, MESSAGE_DELETED, message_deleted_body(gone), now)
 
@@ -718,13 +718,29 @@ def _has_reacted(conn: sqlite3.Connection, thread_id: str, seq: int, emoji: str,
     return row is not None
 
 
-def _erase_from_updates(conn: sqlite3.Connection, thread_id: str, seq: int) -> None:
-    """Rewrite every stored update body holding the text of message ``seq`` without it."""
+def _erase_from_updates(conn: sqlite3.Connection, message: Message) -> None:
+    """Rewrite every stored update body holding the text of ``message`` without it.
+
+    A message.new is found by its send's time (it is appended at ``message.timestamp``, and
+    the age index finds that millisecond's few rows), its own and those of the replies quoting
+    it; every other update holding text (an edit, a joiner's thread.new) by its refs. So a send,
+    the frequent write, indexes nothing more for erasure.
+    """
+    thread_id, seq = message.thread_id, message.seq
+    replies = conn.execute(
+        "SELECT timestamp FROM messages WHERE thread_id = ? AND reply_seq = ?", (thread_id, seq)
+    ).fetchall()
+    sent_at = sorted({message.timestamp, *(row["timestamp"] for row in replies)})
     rows = conn.execute(
         "SELECT user_id, cursor, type, body FROM updates WHERE ref_thread = ?1 AND ref_seq = ?2"
         " UNION SELECT user_id, cursor, type, body FROM updates WHERE ref_thread = ?1 AND ref_quoted = ?2",
         (thread_id, seq),
     ).fetchall()
+    for at in sent_at:
+        rows += conn.execute(
+            "SELECT user_id, cursor, type, body FROM updates WHERE created_at = ? AND type = ?",
+            (at, MESSAGE_NEW),
+        ).fetchall()
     for row in rows:
         erased = rules.erase_from_body(row["type"], json.loads(row["body"]), thread_id, seq)
         if erased is not None:
@@ -735,11 +751,11 @@ def _erase_from_updates(conn: sqlite3.Connection, thread_id: str, seq: int) -> N
 
 
 def _backfill_text_refs(conn: sqlite3.Connection) -> None:
-    """Note ``rules.text_refs`` on every update that holds message text and lacks them."""
-    kinds = (MESSAGE_NEW, MESSAGE_EDITED, THREAD_NEW)
+    """Note ``rules.text_refs`` on every update that holds message text and lacks them (a
+    message.new needs none: see ``_erase_from_updates``)."""
     rows = conn.execute(
-        "SELECT user_id, cursor, type, body FROM updates WHERE ref_thread IS NULL AND type IN (?, ?, ?)",
-        kinds,
+        "SELECT user_id, cursor, type, body FROM updates WHERE ref_thread IS NULL AND type IN (?, ?)",
+        (MESSAGE_EDITED, THREAD_NEW),
     )
     refs = [
         (
@@ -756,6 +772,8 @@ def _backfill_text_refs(conn: sqlite3.Connection) -> None:
 
 
 def _insert_mentions(conn: sqlite3.Connection, thread_id: str, seq: int, user_ids: list[str]) -> None:
+    if not user_ids:
+        return
     conn.executemany(
         "INSERT OR IGNORE INTO mentions (thread_id, seq, user_id) VALUES (?, ?, ?)",
         [(thread_id, seq, user_id) for user_id in user_ids],
@@ -769,7 +787,9 @@ def _forget_mentions(conn: sqlite3.Connection, thread_id: str, seq: int) -> None
 def _append(conn: sqlite3.Connection, user_ids: list[str], kind: str, body: dict, now: int) -> Cursors:
     """Append one update to each user's log, in the caller's transaction; the body is encoded once."""
     encoded = compact_json(body)
-    ref_thread, ref_seq, ref_quoted = rules.text_refs(kind, body) or (None, None, None)
+    # A message.new is found again by its time (``_erase_from_updates``): no refs to index.
+    refs = None if kind == MESSAGE_NEW else rules.text_refs(kind, body)
+    ref_thread, ref_seq, ref_quoted = refs or (None, None, None)
     cursors = {}
     for user_id in user_ids:
         cursor = conn.execute(
@@ -936,16 +956,27 @@ def _messages(conn: sqlite3.Connection, thread_id: str, rows: list[sqlite3.Row])
 
 
 def _message(row: sqlite3.Row, reactions: list[dict]) -> Message:
-    """A row selected with ``MESSAGE_COLUMNS`` as a model value."""
-    plain = {name: row[name] for name in PLAIN_FIELDS}
-    quoted = row["reply_seq"]
+    """A row selected with ``MESSAGE_COLUMNS`` as a model value (by position: a page builds
+    fifty of these, and keyword unpacking cost as much as the query)."""
+    quoted, mentions = row["reply_seq"], row["mentions"]
     return Message(
-        **{**plain, "deleted": bool(plain["deleted"])},
-        reply_to=None
+        row["message_id"],
+        row["thread_id"],
+        row["seq"],
+        row["user_id"],
+        row["contents"],
+        row["timestamp"],
+        row["client_timestamp"],
+        row["client_msg_id"],
+        row["edited_at"],
+        row["edit_count"],
+        bool(row["deleted"]),
+        row["version"],
+        None
         if quoted is None
         else {"seq": quoted, "user_id": row["reply_user_id"], "preview": row["reply_preview"]},
-        mentions=json.loads(row["mentions"]) if row["mentions"] else [],
-        reactions=reactions,
+        json.loads(mentions) if mentions else [],
+        reactions,
     )
 
 
