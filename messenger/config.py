@@ -74,6 +74,7 @@ class Settings:
     rate_limit_mark_read: str = "10 per second;300 per minute"  # per user: read markers
     rate_limit_read: str = "30 per second;900 per minute"  # per user: lists, threads, pages, search
     rate_limit_updates: str = "120 per minute"  # per user: GET /updates requests
+    rate_limit_profile: str = "10 per hour"  # per user: PATCH /me; each tells every co-member
     forwarded_hops: int = 0  # proxies in front (1 on Heroku) whose X-Forwarded-For to trust
     # Browser pages allowed to open the WebSocket besides the service's own origin ("*": any).
     allowed_origins: tuple[str, ...] = ()
@@ -180,6 +181,7 @@ class Settings:
             rate_limit_mark_read=env.get("RATE_LIMIT_MARK_READ", cls.rate_limit_mark_read),
             rate_limit_read=env.get("RATE_LIMIT_READ", cls.rate_limit_read),
             rate_limit_updates=env.get("RATE_LIMIT_UPDATES", cls.rate_limit_updates),
+            rate_limit_profile=env.get("RATE_LIMIT_PROFILE", cls.rate_limit_profile),
             # Behind Heroku's router every client shares its address: trust its one hop.
             forwarded_hops=_int(env, "FORWARDED_HOPS", 1 if on_dyno else cls.forwarded_hops),
             allowed_origins=tuple(

@@ -36,5 +36,8 @@ FEATURES: dict[str, int] = {
     "replies": 3,
     "reactions": 3,
     "mentions": 3,
+    # PATCH /me (username, display_name), display_name on every user shape and thread member,
+    # avatar (reserved, null), the user.updated update.
+    "profiles": 4,
 }
 FEATURE_LEVEL = max(FEATURES.values())

@@ -20,12 +20,14 @@ class User:
     email: str
     username: str
     created_at: int
+    display_name: str | None = None  # shown instead of the username where set
 
 
 @dataclass(frozen=True)
 class Member:
     user_id: str
     username: str
+    display_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -218,6 +220,7 @@ MESSAGE_EDITED = "message.edited"
 MESSAGE_DELETED = "message.deleted"
 REACTION_ADDED = "reaction.added"
 REACTION_REMOVED = "reaction.removed"
+USER_UPDATED = "user.updated"
 # Every type the log holds; schemas.UPDATE_SCHEMAS documents each (a test holds them equal).
 UPDATE_TYPES = (
     MESSAGE_NEW,
@@ -229,6 +232,7 @@ UPDATE_TYPES = (
     MESSAGE_DELETED,
     REACTION_ADDED,
     REACTION_REMOVED,
+    USER_UPDATED,
 )
 
 
@@ -336,3 +340,44 @@ def reaction_body(message: Message, user_id: str, emoji: str) -> dict:
         "count": count,
         "version": message.version,
     }
+
+
+# Profiles -------------------------------------------------------------------------------
+# The fields of a user's profile a client may change (PATCH /me), and that user.updated carries.
+PROFILE_FIELDS = ("username", "display_name")
+
+
+@dataclass(frozen=True)
+class ProfileEdit:
+    """A profile change the service has validated: ``changes`` maps some of ``PROFILE_FIELDS``
+    to their new values (a ``display_name`` of None clears it); the fields left out stay."""
+
+    user_id: str
+    changes: dict[str, str | None]
+    now: int
+
+
+@dataclass(frozen=True)
+class ProfileChanged:
+    """Outcome of a profile change: ``changed`` is False when it asked for what was there
+    already, and then no user.updated was appended (a store may still append one a crash left
+    pending: ``cursors``)."""
+
+    user: User
+    changed: bool
+    cursors: Cursors = field(default_factory=dict)
+
+
+def public_user(user: User) -> dict:
+    """A user as others see them: what user.updated carries. ``avatar`` is reserved (always None
+    until attachments bring avatars)."""
+    return {
+        "user_id": user.user_id,
+        "username": user.username,
+        "display_name": user.display_name,
+        "avatar": None,
+    }
+
+
+def user_updated_body(user: User) -> dict:
+    return {"user": public_user(user)}

@@ -19,6 +19,8 @@ from .model import (
     NewMessage,
     NewThread,
     Opened,
+    ProfileChanged,
+    ProfileEdit,
     ReadMarked,
     Sent,
     ThreadPage,
@@ -154,6 +156,14 @@ class Store(Protocol):
 
     def prune_updates(self, now: int, max_age_ms: int, max_per_user: int) -> int:
         """Apply the retention policy; return how many updates were dropped."""
+
+    # Profiles -------------------------------------------------------------------------
+    def update_profile(self, edit: ProfileEdit) -> ProfileChanged:
+        """Apply what of ``edit.changes`` differs (``rules.profile_changes``) and append
+        user.updated to ``rules.told_of_profile``: the user and everyone sharing a thread with
+        them now. ``UserNotFound`` for an unknown user; ``UsernameTaken`` when another user
+        holds the new username case-insensitively (the old one is free at once). Nothing to
+        change appends nothing of its own."""
 
 
 class Notifier(Protocol):

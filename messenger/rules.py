@@ -10,7 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .model import GROUP, MESSAGE_EDITED, MESSAGE_NEW, REACTION_USERS_LISTED, THREAD_NEW, Message, NewThread
+from .model import (
+    GROUP,
+    MESSAGE_EDITED,
+    MESSAGE_NEW,
+    PROFILE_FIELDS,
+    REACTION_USERS_LISTED,
+    THREAD_NEW,
+    Message,
+    NewThread,
+    User,
+)
 
 
 # Who is told: the recipients of each update type ------------------------------------------
@@ -47,6 +57,12 @@ def told_of_joining(added_id: str) -> list[str]:
 def told_of_removal(member_ids_before: Iterable[str], removed_id: str) -> list[str]:
     """member.removed goes to everyone who was a member before it, the removed one included."""
     return sorted({*member_ids_before, removed_id})
+
+
+def told_of_profile(user_id: str, co_member_ids: Iterable[str]) -> list[str]:
+    """user.updated goes to everyone who shares a thread with the user, each once, and to the
+    user (their other devices)."""
+    return sorted({*co_member_ids, user_id})
 
 
 def departure_actors(user_id: str, added_by: str | None, removed_by: str) -> list[str]:
@@ -145,3 +161,13 @@ def erase_from_body(kind: str, body: dict, thread_id: str, seq: int) -> dict | N
         gone = {"contents": "", "deleted": True, "reply_to": None, "mentions": [], "reactions": []}
         return {**body, "message": {**message, **gone}}
     return {**body, "message": {**message, "reply_to": {**message["reply_to"], "preview": ""}}}
+
+
+# Profiles ---------------------------------------------------------------------------------
+def profile_changes(user: User, changes: dict[str, str | None]) -> dict[str, str | None]:
+    """What of ``changes`` differs from ``user``'s profile: nothing means nothing to store or
+    announce. A username differing only in case is a change (it is shown as typed)."""
+    unknown = set(changes) - set(PROFILE_FIELDS)
+    if unknown:
+        raise ValueError(f"not profile fields: {sorted(unknown)}")
+    return {name: value for name, value in changes.items() if getattr(user, name) != value}

@@ -24,6 +24,8 @@ MAX_SAFE_INTEGER = 2**53 - 1
 # Matched whole (FullMatch): with re.match, "$" also matches before a final newline, so
 # "alice\n" would pass. The anchors stay for the OpenAPI document (JavaScript's "$" is strict).
 USERNAME_PATTERN = r"^[A-Za-z0-9_.\-]{3,32}$"
+USERNAME_RULE = "3 to 32 letters, digits, '_', '.' or '-'."
+DISPLAY_NAME_MAX_LENGTH = 64
 
 
 def load(schema: Schema, payload: Any) -> dict:
@@ -109,7 +111,7 @@ class SignupRequest(Schema):
     email = Email(required=True, validate=validate.Length(max=254))
     username = Text(
         required=True,
-        validate=FullMatch(USERNAME_PATTERN, error="3 to 32 letters, digits, '_', '.' or '-'."),
+        validate=FullMatch(USERNAME_PATTERN, error=USERNAME_RULE),
     )
     password = Text(
         required=True,
@@ -135,9 +137,29 @@ class SigninRequest(Schema):
     password = Text(required=True, validate=validate.Length(min=1, max=1024))
 
 
+def DisplayName(**kwargs) -> fields.String:  # noqa: N802 - reads like a field class
+    return fields.String(
+        allow_none=True,
+        metadata={"description": "Shown instead of the username where set; null: none."},
+        **kwargs,
+    )
+
+
+def Avatar() -> fields.Function:  # noqa: N802
+    """Reserved for avatars, which come with attachments: always null for now."""
+    return fields.Function(
+        lambda _user: None,
+        required=True,
+        allow_none=True,
+        metadata={"type": "string", "description": "Reserved: always null until avatars exist."},
+    )
+
+
 class SignedIn(Schema):
     user_id = fields.String(required=True)
     username = fields.String(required=True)
+    display_name = DisplayName(required=True)
+    avatar = Avatar()
     email = fields.String(required=True)
     token = fields.String(required=True, metadata={"description": "Send as 'Authorization: Bearer <token>'."})
 
@@ -145,6 +167,34 @@ class SignedIn(Schema):
 class PublicUser(Schema):
     user_id = fields.String(required=True)
     username = fields.String(required=True)
+    display_name = DisplayName(required=True)
+    avatar = Avatar()
+
+
+class MemberOut(Schema):
+    """A thread member. ``display_name`` is absent from thread.new updates stored before
+    profiles existed: read it as null."""
+
+    user_id = fields.String(required=True)
+    username = fields.String(required=True)
+    display_name = DisplayName()
+
+
+class ProfileRequest(Schema):
+    username = Text(
+        validate=FullMatch(USERNAME_PATTERN, error=USERNAME_RULE),
+        metadata={"description": "A new username, unique case-insensitively; the old one is free at once."},
+    )
+    display_name = Text(
+        allow_none=True,
+        validate=[validate.Length(min=1, max=DISPLAY_NAME_MAX_LENGTH), visible, no_bidi_controls],
+        metadata={"description": f"1 to {DISPLAY_NAME_MAX_LENGTH} characters; null clears it."},
+    )
+
+    @validates_schema
+    def check_something_to_change(self, data, **kwargs):
+        if not data:
+            raise ValidationError("Give username, display_name or both.")
 
 
 class Me(PublicUser):
@@ -392,7 +442,7 @@ class ThreadOut(Schema):
     title = fields.String(allow_none=True)
     created_by = fields.String(required=True)
     created_at = fields.Integer(required=True)
-    members = fields.List(fields.Nested(PublicUser), required=True)
+    members = fields.List(fields.Nested(MemberOut), required=True)
     last_activity = fields.Integer(required=True)
     last_seq = fields.Integer(required=True)
     last_read_seq = fields.Integer(required=True)
@@ -519,6 +569,15 @@ class ReactionRemovedUpdate(ReactionUpdateBase):
     type = Tag(model.REACTION_REMOVED)
 
 
+class UserUpdatedUpdate(UpdateBase):
+    type = Tag(model.USER_UPDATED)
+    user = fields.Nested(
+        PublicUser,
+        required=True,
+        metadata={"description": "The user's profile now: they renamed themselves or changed display_name."},
+    )
+
+
 UPDATE_SCHEMAS: dict[str, type[Schema]] = {
     model.MESSAGE_NEW: MessageNewUpdate,
     model.THREAD_NEW: ThreadNewUpdate,
@@ -529,6 +588,7 @@ UPDATE_SCHEMAS: dict[str, type[Schema]] = {
     model.MESSAGE_DELETED: MessageDeletedUpdate,
     model.REACTION_ADDED: ReactionAddedUpdate,
     model.REACTION_REMOVED: ReactionRemovedUpdate,
+    model.USER_UPDATED: UserUpdatedUpdate,
 }
 
 

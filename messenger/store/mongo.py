@@ -114,6 +114,29 @@ re-read sees the deletion. A reply stores ``model.quote_of`` its target, read in
 thread before anything is inserted (``ReplyNotFound``); the quote's copy in the reply
 document is emptied by the same re-read. What is left: a reply's own ``pending`` edit keeps
 the quote's text until announced (step 5 unsets it), and the append that announces it erases.
+
+Documented write order of ``update_profile``. The user document keeps ``profile_version``
+(one more per change) and ``profile_announced`` (the highest version whose user.updated every
+log it goes to holds), as a message keeps its version and ``announced``:
+
+1. Read the user document (``UserNotFound``). Settle it first: a version not yet announced
+   (announced < version: its writer crashed, or is still at it) has user.updated, built from
+   the document as read, appended to the user and everyone sharing a thread with them now,
+   keyed ``user.updated:<user_id>:<version>``; then announced raised to it ($max, only while
+   the version is still that one).
+2. Decide in Python what differs (``rules.profile_changes``); nothing returns
+   ``changed=False`` and appends nothing of its own (only what settling rolled forward).
+3. Compare-and-set: one update filtered on the version read, setting username, username_key,
+   display_name and the version + 1. The unique username_key index refuses a username another
+   user holds (``UsernameTaken``, nothing written), and makes the old one free at once. A miss
+   means a concurrent change won: read again from step 1 (at most ``SEQ_ATTEMPTS`` times).
+4. Append user.updated to the user and every co-member, keyed by the new version.
+5. Raise announced to it, as step 1 does.
+
+So every log holds a user's user.updated in version order, each once. A crash between steps 3
+and 4-5 leaves GET /me, thread members and search right at once and the logs without that
+user.updated: a gap the port allows until the user's next PATCH /me (a retry of the same one
+included, which finds nothing left to change) rolls it forward in step 1.
 """
 
 from __future__ import annotations
@@ -139,6 +162,7 @@ from ..errors import (
     ThreadNotFound,
     TooManyReactions,
     UsernameTaken,
+    UserNotFound,
 )
 from ..model import (
     MEMBER_ADDED,
@@ -150,6 +174,7 @@ from ..model import (
     REACTION_REMOVED,
     THREAD_NEW,
     THREAD_READ,
+    USER_UPDATED,
     Cursors,
     MembersChanged,
     Message,
@@ -158,6 +183,8 @@ from ..model import (
     NewMessage,
     NewThread,
     Opened,
+    ProfileChanged,
+    ProfileEdit,
     ReadMarked,
     Sent,
     ThreadPage,
@@ -172,6 +199,7 @@ from ..model import (
     reaction_body,
     thread_new_body,
     thread_read_body,
+    user_updated_body,
 )
 from .mongo_documents import (
     INDEXES,
@@ -183,6 +211,9 @@ from .mongo_documents import (
     fresh_view,
     message_doc,
     message_of,
+    profile_announced_of,
+    profile_fields,
+    profile_version_of,
     thread_doc,
     token_doc,
     user_doc,
@@ -781,3 +812,61 @@ class MongoStore:
         """The thread's current members, the users each change to it is appended for."""
         found = self._memberships.find({"thread_id": thread_id}, {"user_id": 1})
         return [doc["user_id"] for doc in found.sort("user_id", ASCENDING)]
+
+    # Profiles: the documented write order of ``update_profile`` -----------------------
+    @_unavailable_on_error
+    def update_profile(self, edit: ProfileEdit) -> ProfileChanged:
+        """Steps 1-5: settle, decide, compare-and-set the profile version, announce."""
+        healed: Cursors = {}
+        for attempt in range(1, SEQ_ATTEMPTS + 1):
+            doc = self._users.find_one({"_id": edit.user_id})
+            if doc is None:
+                raise UserNotFound()
+            healed |= self._settle_profile(doc, edit.now)
+            user = user_of(doc)
+            changes = rules.profile_changes(user, edit.changes)
+            if not changes:
+                return ProfileChanged(user, False, healed)
+            version = profile_version_of(doc) + 1
+            after = replace(user, **changes)
+            read = {"profile_version": version - 1} if "profile_version" in doc else {"profile_version": None}
+            try:
+                result = self._users.update_one(
+                    {"_id": user.user_id, **read},
+                    {"$set": {**profile_fields(after), "profile_version": version}},
+                )
+            except DuplicateKeyError:  # the unique username_key: another user holds the name
+                raise UsernameTaken() from None
+            if result.matched_count == 0:
+                logger.debug("profile of %s changed concurrently (attempt %d)", user.user_id, attempt)
+                continue
+            return ProfileChanged(after, True, healed | self._announce_profile(after, version, edit.now))
+        logger.warning("profile of %s kept changing for %d attempts", edit.user_id, SEQ_ATTEMPTS)
+        raise StoreUnavailable()
+
+    def _settle_profile(self, doc: Doc, now: int) -> Cursors:
+        """Step 1: announce a version whose writer crashed (or is still at it)."""
+        version = profile_version_of(doc)
+        if profile_announced_of(doc) >= version:
+            return {}
+        return self._announce_profile(user_of(doc), version, now)
+
+    def _announce_profile(self, user: User, version: int, now: int) -> Cursors:
+        """Steps 4-5: user.updated to the user and every co-member, then announced up to it."""
+        told = rules.told_of_profile(user.user_id, self._co_member_ids(user.user_id))
+        key = event_key(USER_UPDATED, user.user_id, version)
+        cursors = self._log.append(told, USER_UPDATED, user_updated_body(user), key, now)
+        self._users.update_one(
+            {"_id": user.user_id, "profile_version": version}, {"$max": {"profile_announced": version}}
+        )
+        return cursors
+
+    def _co_member_ids(self, user_id: str) -> list[str]:
+        """Everyone sharing a thread with the user: two indexed queries, by user then by thread."""
+        thread_ids = [
+            doc["thread_id"] for doc in self._memberships.find({"user_id": user_id}, {"thread_id": 1})
+        ]
+        if not thread_ids:
+            return []
+        found = self._memberships.find({"thread_id": {"$in": thread_ids}}, {"user_id": 1})
+        return list({doc["user_id"] for doc in found})

@@ -24,7 +24,11 @@ Doc = dict[str, Any]
 # repurpose an existing field. Timestamps are ints, ms since the epoch, unless noted.
 #
 # users:       {_id: user_id, email, email_key: lower(email), username (as typed),
-#               username_key: lower(username), password_hash, created_at}
+#               username_key: lower(username), password_hash, created_at,
+#               display_name: str or null, profile_version: one more per profile change,
+#               profile_announced: the highest profile_version whose user.updated every
+#               co-member's log holds. Documents older than profiles read as display_name
+#               null, profile_version 0, announced 0.}
 # tokens:      {_id: sha256 of the token (never the token), user_id, created_at, expires_at,
 #               expires: expires_at as a Date, for the optional TTL index}
 # threads:     {_id: thread_id, kind: 'direct'|'group', title, direct_key: sorted member ids of
@@ -184,6 +188,7 @@ def user_doc(user: User, password_hash: str) -> Doc:
         "username_key": user.username.lower(),
         "password_hash": password_hash,
         "created_at": user.created_at,
+        "display_name": user.display_name,
     }
 
 
@@ -240,7 +245,24 @@ def text_ref_fields(kind: str, body: dict) -> Doc:
 
 
 def user_of(doc: Doc) -> User:
-    return User(doc["_id"], doc["email"], doc["username"], doc["created_at"])
+    return User(doc["_id"], doc["email"], doc["username"], doc["created_at"], doc.get("display_name"))
+
+
+def profile_fields(user: User) -> Doc:
+    """What a profile change sets on the user's document."""
+    return {
+        "username": user.username,
+        "username_key": user.username.lower(),
+        "display_name": user.display_name,
+    }
+
+
+def profile_version_of(doc: Doc) -> int:
+    return doc.get("profile_version", 0)
+
+
+def profile_announced_of(doc: Doc) -> int:
+    return doc.get("profile_announced", 0)
 
 
 def message_of(doc: Doc) -> Message:

@@ -57,7 +57,8 @@ class ThreadViews:
         joined.sort(key=lambda ms: (ms["joined_at"], users[ms["user_id"]]["username_key"]))
         members: dict[str, list[Member]] = {}
         for ms in joined:
-            member = Member(ms["user_id"], users[ms["user_id"]]["username"])
+            user = users[ms["user_id"]]
+            member = Member(ms["user_id"], user["username"], user.get("display_name"))
             members.setdefault(ms["thread_id"], []).append(member)
         return members
 
@@ -97,4 +98,7 @@ class ThreadViews:
     def _usernames(self, user_ids: list[str]) -> dict[str, Doc]:
         """Name fields of many users in one query, for joining in Python."""
         query = {"_id": {"$in": list(set(user_ids))}}
-        return {doc["_id"]: doc for doc in self._users.find(query, {"username": 1, "username_key": 1})}
+        return {
+            doc["_id"]: doc
+            for doc in self._users.find(query, {"username": 1, "username_key": 1, "display_name": 1})
+        }

@@ -34,6 +34,7 @@ from ..errors import (
     ThreadNotFound,
     TooManyReactions,
     UsernameTaken,
+    UserNotFound,
 )
 from ..model import (
     MEMBER_ADDED,
@@ -46,6 +47,7 @@ from ..model import (
     REACTION_REMOVED,
     THREAD_NEW,
     THREAD_READ,
+    USER_UPDATED,
     Cursors,
     Member,
     MembersChanged,
@@ -56,6 +58,8 @@ from ..model import (
     NewThread,
     Opened,
     Preview,
+    ProfileChanged,
+    ProfileEdit,
     ReadMarked,
     Sent,
     ThreadPage,
@@ -72,6 +76,7 @@ from ..model import (
     reaction_body,
     thread_new_body,
     thread_read_body,
+    user_updated_body,
 )
 from .group_commit import GroupCommit
 
@@ -89,7 +94,8 @@ CREATE TABLE IF NOT EXISTS users (
     username      TEXT NOT NULL,            -- as typed at sign-up
     username_key  TEXT NOT NULL UNIQUE,     -- lower(username)
     password_hash TEXT NOT NULL,
-    created_at    INTEGER NOT NULL
+    created_at    INTEGER NOT NULL,
+    display_name  TEXT                      -- shown instead of the username; NULL: none
 );
 CREATE TABLE IF NOT EXISTS tokens (
     token_hash TEXT PRIMARY KEY,            -- sha256 of the token; the token itself is never stored
@@ -200,6 +206,7 @@ ADDED_COLUMNS = [
     ("updates", "ref_thread", "TEXT"),
     ("updates", "ref_seq", "INTEGER"),
     ("updates", "ref_quoted", "INTEGER"),
+    ("users", "display_name", "TEXT"),
 ]
 # Files at a lower ``PRAGMA user_version`` hold updates written before their text refs were
 # kept; set-up fills them in once, so deleting an old message erases it from old updates too.
@@ -327,7 +334,7 @@ class SqliteStore:
                 raise EmailTaken() if clash["same_email"] else UsernameTaken()
             conn.execute(
                 "INSERT INTO users (user_id, email, email_key, username, username_key, password_hash,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " created_at, display_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     user.user_id,
                     user.email,
@@ -336,6 +343,7 @@ class SqliteStore:
                     user.username.lower(),
                     password_hash,
                     user.created_at,
+                    user.display_name,
                 ),
             )
 
@@ -662,6 +670,32 @@ class SqliteStore:
         logger.info("pruned %d updates of %d users", deleted, len(floors))
         return deleted
 
+    # Profiles -------------------------------------------------------------------------
+    def update_profile(self, edit: ProfileEdit) -> ProfileChanged:
+        """One transaction: the user's row and user.updated in every co-member's log."""
+        with self._transaction(write=True) as conn:
+            row = conn.execute("SELECT * FROM users WHERE user_id = ?", (edit.user_id,)).fetchone()
+            if row is None:
+                raise UserNotFound()
+            user = _user(row)
+            changes = rules.profile_changes(user, edit.changes)
+            if not changes:
+                return ProfileChanged(user, changed=False)
+            if "username" in changes:
+                holder = conn.execute(
+                    "SELECT user_id FROM users WHERE username_key = ?", (changes["username"].lower(),)
+                ).fetchone()
+                if holder is not None and holder["user_id"] != user.user_id:
+                    raise UsernameTaken()
+            user = replace(user, **changes)
+            conn.execute(
+                "UPDATE users SET username = ?, username_key = ?, display_name = ? WHERE user_id = ?",
+                (user.username, user.username.lower(), user.display_name, user.user_id),
+            )
+            told = rules.told_of_profile(user.user_id, _co_member_ids(conn, user.user_id))
+            cursors = _append(conn, told, USER_UPDATED, user_updated_body(user), edit.now)
+            return ProfileChanged(user, changed=True, cursors=cursors)
+
 
 # Helpers that run inside a caller's transaction ---------------------------------------
 def _send_in(conn: sqlite3.Connection, new: NewMessage) -> Sent:
@@ -812,6 +846,16 @@ def _log_state(conn: sqlite3.Connection, user_id: str) -> tuple[int, int]:
     return (row["last_cursor"], row["floor"]) if row else (0, 0)
 
 
+def _co_member_ids(conn: sqlite3.Connection, user_id: str) -> list[str]:
+    """Everyone who shares a thread with ``user_id`` (the user too, while in any thread)."""
+    rows = conn.execute(
+        "SELECT DISTINCT other.user_id FROM memberships mine"
+        " JOIN memberships other ON other.thread_id = mine.thread_id WHERE mine.user_id = ?",
+        (user_id,),
+    )
+    return [row["user_id"] for row in rows]
+
+
 def _member_ids(conn: sqlite3.Connection, thread_id: str) -> list[str]:
     rows = conn.execute("SELECT user_id FROM memberships WHERE thread_id = ? ORDER BY user_id", (thread_id,))
     return [row["user_id"] for row in rows]
@@ -913,19 +957,20 @@ def _thread_views(conn: sqlite3.Connection, where: str, params: tuple) -> list[T
 def _members_of(conn: sqlite3.Connection, thread_ids: list[str]) -> dict[str, list[Member]]:
     marks = ",".join("?" * len(thread_ids))
     rows = conn.execute(
-        "SELECT ms.thread_id, u.user_id, u.username"
+        "SELECT ms.thread_id, u.user_id, u.username, u.display_name"
         " FROM memberships ms JOIN users u ON u.user_id = ms.user_id"
         f" WHERE ms.thread_id IN ({marks}) ORDER BY ms.joined_at, u.username_key",
         thread_ids,
     ).fetchall()
     members: dict[str, list[Member]] = {}
     for row in rows:
-        members.setdefault(row["thread_id"], []).append(Member(row["user_id"], row["username"]))
+        member = Member(row["user_id"], row["username"], row["display_name"])
+        members.setdefault(row["thread_id"], []).append(member)
     return members
 
 
 def _user(row: sqlite3.Row) -> User:
-    return User(row["user_id"], row["email"], row["username"], row["created_at"])
+    return User(row["user_id"], row["email"], row["username"], row["created_at"], row["display_name"])
 
 
 def _require_message(

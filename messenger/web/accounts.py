@@ -1,4 +1,4 @@
-"""Routes for sign-up, sign-in, sign-out and finding people."""
+"""Routes for sign-up, sign-in, sign-out, one's profile and finding people."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from flask import g
 
 from .. import schemas
 from ..errors import InvalidCredentials
-from ..service import accounts
+from ..model import User
+from ..service import accounts, profiles
 from .api import Blueprint
 from .auth import authenticated
 from .context import deps
@@ -24,7 +25,7 @@ PUBLIC = {"security": []}
 def sign_up(data):
     """Create an account and get a token for this device."""
     user, token = accounts.sign_up(deps(), data["email"], data["username"], data["password"])
-    return {"user_id": user.user_id, "username": user.username, "email": user.email, "token": token}
+    return signed_in(user, token)
 
 
 @blp.route("/auth/signin", methods=["POST"])
@@ -46,7 +47,7 @@ def sign_in(data):
     except InvalidCredentials:
         rate_limits().check("signin_failures", account)
         raise
-    return {"user_id": user.user_id, "username": user.username, "email": user.email, "token": token}
+    return signed_in(user, token)
 
 
 @blp.route("/auth/signout", methods=["POST"])
@@ -66,6 +67,16 @@ def me():
     return accounts.require_user(deps(), g.user_id)
 
 
+@blp.route("/me", methods=["PATCH"])
+@authenticated
+@limited_per_user("profile")
+@blp.arguments(schemas.ProfileRequest)
+@blp.response(200, schemas.Me)
+def update_profile(data):
+    """Change your username or display name (null clears it); everyone sharing a thread is told."""
+    return profiles.update_profile(deps(), g.user_id, data)
+
+
 @blp.route("/users", methods=["GET"])
 @authenticated
 @limited_per_user("read")
@@ -74,3 +85,14 @@ def me():
 def search_users(query):
     """Find people by username prefix (case-insensitive, at most 20) to start a thread."""
     return {"users": accounts.search_users(deps(), query["q"])}
+
+
+def signed_in(user: User, token: str) -> dict:
+    """What sign-up and sign-in answer: the user (``schemas.SignedIn`` adds ``avatar``) and the token."""
+    return {
+        "user_id": user.user_id,
+        "username": user.username,
+        "display_name": user.display_name,
+        "email": user.email,
+        "token": token,
+    }

@@ -52,6 +52,7 @@ SCOPES = (
     "mark_read",
     "read",
     "updates",
+    "profile",  # PATCH /me: a rename writes to the log of everyone sharing a thread
 )
 
 

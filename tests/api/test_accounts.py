@@ -32,7 +32,7 @@ def test_signup_returns_the_account_and_a_working_token(api):
 
     assert response.status_code == 201
     body = response.get_json()
-    assert set(body) == {"user_id", "username", "email", "token"}
+    assert set(body) == {"user_id", "username", "display_name", "avatar", "email", "token"}
     assert body["username"] == "Alice"
     assert body["email"] == "Alice@Example.com"
     assert body["user_id"] and body["token"]
@@ -50,7 +50,7 @@ def test_me_shows_the_account_as_signed_up(api):
     assert body["username"] == "Alice"
     assert body["email"] == "Alice@Example.com"
     assert body["created_at"] > START_MS
-    assert set(body) == {"user_id", "username", "email", "created_at"}
+    assert set(body) == {"user_id", "username", "display_name", "avatar", "email", "created_at"}
 
 
 def test_signup_with_an_email_already_used_is_refused_case_insensitively(api):
@@ -223,8 +223,8 @@ def test_user_search_finds_username_prefixes_case_insensitively_without_emails(a
     assert response.status_code == 200
     users = response.get_json()["users"]
     assert users == [
-        {"user_id": alfred.user_id, "username": "Alfred"},
-        {"user_id": alice.user_id, "username": "alice"},
+        {"user_id": alfred.user_id, "username": "Alfred", "display_name": None, "avatar": None},
+        {"user_id": alice.user_id, "username": "alice", "display_name": None, "avatar": None},
     ]
     assert "example.com" not in response.get_data(as_text=True)
 

@@ -53,7 +53,7 @@ def asyncapi(api: Api) -> dict:
 
 def every_update_type(api: Api) -> list[dict]:
     """bob's log after a group of alice, him and dave gets a message, a read, carol in and out,
-    an edit, a reaction added and taken back, and a deletion."""
+    an edit, a reaction added and taken back, a deletion, and dave's new display name."""
     alice, bob, carol, dave = api.signup(), api.signup(), api.signup(), api.signup()
     thread_id = api.open_thread(alice, [bob, dave], title="Trip")
     api.send_ok(alice, thread_id, "hi")
@@ -65,6 +65,7 @@ def every_update_type(api: Api) -> list[dict]:
     assert api.client.put(f"{message}/reactions/👍", headers=dave.headers).status_code == 200
     assert api.client.delete(f"{message}/reactions/👍", headers=dave.headers).status_code == 204
     assert api.client.delete(message, headers=alice.headers).status_code == 204
+    assert api.client.patch("/me", json={"display_name": "Dave"}, headers=dave.headers).status_code == 200
     reply = api.client.get("/updates", query_string={"since": 0, "timeout": 0}, headers=bob.headers)
     assert reply.status_code == 200
     return reply.get_json()["updates"]

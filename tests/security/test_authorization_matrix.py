@@ -290,6 +290,14 @@ MATRIX: dict[tuple[str, str], Guarded | Public | WebSocketOnly | dict[str, Guard
     ("GET", "/me"): Guarded(
         lambda w, actor, named, t: Request("GET", "/me"), (200, None), (200, None), (200,), False
     ),
+    ("PATCH", "/me"): Guarded(
+        # Only ever one's own profile: another user's token changes that user's display name.
+        lambda w, actor, named, t: Request("PATCH", "/me", {"display_name": f"{actor.username} (new)"}),
+        (200, None),
+        (200, None),
+        (200,),
+        False,
+    ),
     ("GET", "/users"): Guarded(
         lambda w, actor, named, t: Request("GET", "/users", query={"q": "a"}),
         (200, None),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from messenger.model import ProfileEdit
 from messenger.store.sqlite import SqliteStore
 
 from ..contract.test_message_changes import edit, react, reply, unreact
@@ -60,6 +61,8 @@ def serve_every_request_path(store: SqliteStore) -> None:
     unreact(store, alice, direct, seq)
     store.require_message(direct, seq, alice.user_id)
     store.delete_message(direct, 1, alice.user_id, now())
+    store.update_profile(ProfileEdit(bob.user_id, {"username": "robert", "display_name": "Bob"}, now()))
+    store.update_profile(ProfileEdit(bob.user_id, {"username": "robert"}, now()))  # nothing to change
     store.revoke_token("token-hash")
 
 

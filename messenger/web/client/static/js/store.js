@@ -116,17 +116,23 @@ export function otherMembers(thread) {
   return (thread?.members ?? []).filter((m) => m.user_id !== state.me?.user_id);
 }
 
+/** What a person is shown as: their display name where they set one, else their username. */
+export function shownName(user) {
+  return user.display_name ?? user.username;
+}
+
 /** What a thread is called: its title, else the other people's names. */
 export function threadName(thread) {
   if (thread.title) return thread.title;
-  const others = otherMembers(thread).map((m) => m.username);
+  const others = otherMembers(thread).map(shownName);
   if (others.length === 0) return thread.kind === 'group' ? 'Just you' : 'Unknown';
   return others.join(', ');
 }
 
 export function username(thread, userId) {
   if (userId === state.me?.user_id) return 'You';
-  return thread?.members.find((m) => m.user_id === userId)?.username ?? 'Someone';
+  const member = thread?.members.find((m) => m.user_id === userId);
+  return member ? shownName(member) : 'Someone';
 }
 
 export function totalUnread() {
@@ -165,6 +171,9 @@ export function applyUpdate(entry) {
     case 'reaction.added':
     case 'reaction.removed':
       reactionChanged(entry, entry.type === 'reaction.added');
+      return null;
+    case 'user.updated':
+      userUpdated(entry.user);
       return null;
     default:
       return null; // a type added after this client was written: nothing to do
@@ -399,6 +408,19 @@ function memberRemoved(threadId, userId) {
   state.peerRead.get(threadId)?.delete(userId);
   changed('threads');
   changed(`thread:${threadId}`);
+}
+
+/** Someone renamed themselves or changed their display name: show the new one everywhere. */
+function userUpdated(user) {
+  if (user.user_id === state.me?.user_id) state.me = { ...state.me, username: user.username };
+  for (const thread of state.threads.values()) {
+    if (!thread.members.some((m) => m.user_id === user.user_id)) continue;
+    thread.members = thread.members.map((m) =>
+      m.user_id === user.user_id ? { ...m, username: user.username, display_name: user.display_name } : m,
+    );
+    changed(`thread:${thread.thread_id}`);
+  }
+  changed('all');
 }
 
 // Typing hints ------------------------------------------------------------------------------
