@@ -15,7 +15,7 @@ from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, vali
 from . import model, passwords
 from .config import LONGPOLL_MAX_TIMEOUT_S
 from .errors import InvalidPayload
-from .text import bidi_controls_in, shows_something
+from .text import bidi_controls_in, has_control_characters, shows_something
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 50
@@ -73,6 +73,11 @@ def visible(text: str) -> None:
     """Refuse text that shows nothing: only spaces, zero-width, format or combining characters."""
     if not shows_something(text):
         raise ValidationError("Must show something: not only spaces, invisible or formatting characters.")
+
+
+def one_line(text: str) -> None:
+    if has_control_characters(text):
+        raise ValidationError("Must be one line, without control characters.")
 
 
 def no_bidi_controls(text: str) -> None:
@@ -187,8 +192,8 @@ class ProfileRequest(Schema):
     )
     display_name = Text(
         allow_none=True,
-        validate=[validate.Length(min=1, max=DISPLAY_NAME_MAX_LENGTH), visible, no_bidi_controls],
-        metadata={"description": f"1 to {DISPLAY_NAME_MAX_LENGTH} characters; null clears it."},
+        validate=[validate.Length(min=1, max=DISPLAY_NAME_MAX_LENGTH), visible, one_line, no_bidi_controls],
+        metadata={"description": f"1 to {DISPLAY_NAME_MAX_LENGTH} characters on one line; null clears it."},
     )
 
     @validates_schema

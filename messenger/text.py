@@ -31,6 +31,11 @@ def shows_something(text: str) -> bool:
     return any(is_visible(char) for char in text)
 
 
+def has_control_characters(text: str) -> bool:
+    """Line breaks, tabs and other control characters (Cc): a name is one line of text."""
+    return any(unicodedata.category(char) == "Cc" for char in text)
+
+
 def bidi_controls_in(text: str) -> list[str]:
     """The bidi controls in ``text``, as ``U+XXXX``, in code point order."""
     return [f"U+{ord(char):04X}" for char in sorted(BIDI_CONTROLS.intersection(text))]

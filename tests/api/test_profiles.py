@@ -105,6 +105,13 @@ def test_a_display_name_with_a_bidi_control_is_refused_naming_it(api, control):
     assert f"U+{ord(control):04X}" in details["display_name"][0]
 
 
+@pytest.mark.parametrize("name", ["Alice\nSmith", "Alice\tSmith", "Alice\x00", "\x1b[31mAlice"])
+def test_a_display_name_is_one_line_without_control_characters(api, name):
+    alice = api.signup("alice")
+    details = error_of(patch_me(api, alice, {"display_name": name}), 422, "validation_error")
+    assert details["display_name"] == ["Must be one line, without control characters."]
+
+
 def test_a_lone_surrogate_in_a_display_name_is_refused(api):
     alice = api.signup("alice")
     reply = api.raw(
