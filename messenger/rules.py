@@ -10,7 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .model import GROUP, MESSAGE_EDITED, MESSAGE_NEW, REACTION_USERS_LISTED, THREAD_NEW, Message, NewThread
+from .model import (
+    ANYONE,
+    CONTACTS,
+    GROUP,
+    INVITE,
+    MESSAGE_EDITED,
+    MESSAGE_NEW,
+    REACTION_USERS_LISTED,
+    THREAD_NEW,
+    Invitation,
+    Message,
+    NewThread,
+)
 
 
 # Who is told: the recipients of each update type ------------------------------------------
@@ -145,3 +157,36 @@ def erase_from_body(kind: str, body: dict, thread_id: str, seq: int) -> dict | N
         gone = {"contents": "", "deleted": True, "reply_to": None, "mentions": [], "reactions": []}
         return {**body, "message": {**message, **gone}}
     return {**body, "message": {**message, "reply_to": {**message["reply_to"], "preview": ""}}}
+
+
+# Blocks and group consent -----------------------------------------------------------------
+ADD = "add"  # becomes a member now
+INVITED = "invite"  # gets an invitation to accept or decline
+REFUSED = "refuse"  # the adder may not put them in a group
+
+
+def group_addition(policy: str, is_contact: bool) -> str:
+    """What adding someone to a group (at its creation or later) does under GROUP_ADD_POLICY:
+    ``anyone`` adds; ``contacts`` adds the people the adder shares a 1:1 thread with and refuses
+    the others; ``invite`` invites everyone, contacts too (consent is asked of all alike)."""
+    if policy == ANYONE or (policy == CONTACTS and is_contact):
+        return ADD
+    if policy == INVITE:
+        return INVITED
+    return REFUSED
+
+
+def is_invitation_sendable(existing: Invitation | None, now: int, cooldown_ms: int) -> bool:
+    """Whether inviting someone into a group sends them an invitation: not while one is pending
+    (from anyone), nor within ``cooldown_ms`` of their declining one into that group, so nobody
+    can keep one person's log filling with invitations to the same group."""
+    if existing is None:
+        return True
+    if existing.declined_at is None:
+        return False
+    return now - existing.declined_at >= cooldown_ms
+
+
+def told_of_invitation(invitee_id: str) -> list[str]:
+    """thread.invited goes to the invitee alone: the members learn of them only if they accept."""
+    return [invitee_id]
