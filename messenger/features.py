@@ -36,5 +36,9 @@ FEATURES: dict[str, int] = {
     "replies": 3,
     "reactions": 3,
     "mentions": 3,
+    # Blocking (/me/blocks) and group consent: GROUP_ADD_POLICY, not_a_contact, invitations
+    # (POST /threads/<id>/invitation, the thread.invited update, "invited" in thread replies).
+    "blocks": 4,
+    "group_consent": 4,
 }
 FEATURE_LEVEL = max(FEATURES.values())
