@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from messenger.errors import Blocked
+from messenger.web.actions import SOCKET_ACTIONS, dispatch
+from messenger.web.context import deps
+from messenger.web.limits import rate_limits
+
 from .client import Api, User, error_of, message_body
 
 UNKNOWN_USER = "0123456789abcdef0123456789abcdef"
@@ -167,3 +172,20 @@ def test_block_changes_share_the_members_limit_and_the_list_the_read_limit(make_
     assert blocks_of(api, alice) == []
     assert api.client.get("/me/blocks", headers=alice.headers).status_code == 200
     error_of(api.client.get("/me/blocks", headers=alice.headers), 429, "rate_limited")
+
+
+def test_a_blocked_user_cannot_send_or_open_a_thread_over_the_socket_either(app):
+    """The socket's actions run exactly as the socket runs them: through actions.dispatch."""
+    api = Api(app.test_client())
+    alice, bob = api.signup(), api.signup()
+    thread_id = api.open_thread(alice, [bob], "hi bob")
+    block(api, alice, bob)
+    frames = [
+        {"action": "send_message", "thread_id": thread_id, "message": message_body(bob, "hello?")},
+        {"action": "create_thread", "user_ids": [bob.user_id, alice.user_id], "message": message_body(bob)},
+    ]
+    with app.app_context():
+        for frame in frames:
+            with pytest.raises(Blocked):
+                dispatch(deps(), rate_limits(), bob.user_id, frame, SOCKET_ACTIONS)
+    assert api.seqs(alice, thread_id) == [1]
