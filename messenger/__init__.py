@@ -12,6 +12,7 @@ from .service.updates import start_pruning
 from .web import (
     accounts,
     asyncapi,
+    blocks,
     bodies,
     cors,
     headers,
@@ -50,7 +51,7 @@ def create_app(settings: Settings | None = None, deps: Deps | None = None) -> Fl
         "event_class": socket_io.FrameArrived,  # frames wake the session: no reader greenlet
     }
     api = MessengerApi(app)
-    for blueprint in (accounts.blp, threads.blp, messages.blp, updates.blp, ops.blp):
+    for blueprint in (accounts.blp, threads.blp, messages.blp, updates.blp, ops.blp, blocks.blp):
         api.register_blueprint(blueprint)
     stream.sock.init_app(app)
     app.register_blueprint(stream.bp)

@@ -12,6 +12,8 @@ from typing import Any
 
 from limits import parse_many
 
+from .model import GROUP_ADD_POLICIES
+
 SQLITE_SYNCHRONOUS_MODES = ("NORMAL", "FULL")
 LOG_FORMATS = ("text", "json")
 # Under the 30 s first-byte limit of Heroku-style routers, with room for the response.
@@ -90,6 +92,10 @@ class Settings:
     typing_relay_interval_s: int = 2
     # Whoever added or removed a member who then left may not add them back for this long.
     readd_cooldown_s: int = 3600
+    # Who may put you in a group: "anyone", "contacts" (people you share a 1:1 thread with) or
+    # "invite" (everyone's additions become invitations you accept or decline).
+    group_add_policy: str = "contacts"
+    max_blocks: int = 1000  # people one user may block; bounds the block list and every check on it
 
     # Observability.
     log_format: str = "text"  # "json": one JSON object per log line, for a log collector
@@ -171,6 +177,8 @@ class Settings:
             max_content_length=_int(env, "MAX_CONTENT_LENGTH", cls.max_content_length),
             typing_relay_interval_s=_int(env, "TYPING_RELAY_INTERVAL_S", cls.typing_relay_interval_s),
             readd_cooldown_s=_int(env, "READD_COOLDOWN_S", cls.readd_cooldown_s),
+            group_add_policy=env.get("GROUP_ADD_POLICY", cls.group_add_policy).strip().lower(),
+            max_blocks=_int(env, "MAX_BLOCKS", cls.max_blocks),
             rate_limits_enabled=_bool(env, "RATE_LIMITS_ENABLED", cls.rate_limits_enabled),
             rate_limit_signup=env.get("RATE_LIMIT_SIGNUP", cls.rate_limit_signup),
             rate_limit_signin=env.get("RATE_LIMIT_SIGNIN", cls.rate_limit_signin),
@@ -274,6 +282,10 @@ class Settings:
                 raise ConfigError(f"{name.upper()} must be 0 (off) or more")
         if self.max_thread_members < 2:
             raise ConfigError("MAX_THREAD_MEMBERS must be at least 2")
+        if self.group_add_policy not in GROUP_ADD_POLICIES:
+            raise ConfigError(f"GROUP_ADD_POLICY must be one of {GROUP_ADD_POLICIES}")
+        if self.max_blocks < 1:
+            raise ConfigError("MAX_BLOCKS must be at least 1")
 
 
 def environment_variables() -> frozenset[str]:

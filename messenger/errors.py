@@ -124,6 +124,42 @@ class ReaddCooldown(MessengerError):
     )
 
 
+# Blocks and group consent ---------------------------------------------------------------
+class Blocked(MessengerError):
+    """Someone named has blocked the caller; never says who (in a group, the caller named several)."""
+
+    code = "blocked"
+    status = 403
+    message = "You cannot message or add someone who has blocked you."
+
+
+class NotAContact(MessengerError):
+    code = "not_a_contact"
+    status = 403
+    message = (
+        "These people accept being added to a group only by someone they share a 1:1 thread with:"
+        " message them first (details names the user_ids; nobody was added)."
+    )
+
+
+class CannotBlockSelf(MessengerError):
+    code = "cannot_block_self"
+    status = 422
+    message = "You cannot block yourself."
+
+
+class TooManyBlocks(MessengerError):
+    code = "too_many_blocks"
+    status = 422
+    message = "You have blocked as many people as allowed (see max_blocks in details); unblock someone first."
+
+
+class AlreadyMember(MessengerError):
+    code = "already_a_member"
+    status = 409
+    message = "You are a member of this thread already: there is no invitation to decline."
+
+
 class ThreadNotFound(MessengerError):
     """Raised for a thread that does not exist and for one the caller is not a member of."""
 

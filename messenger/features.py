@@ -39,5 +39,9 @@ FEATURES: dict[str, int] = {
     # PATCH /me (username, display_name), display_name on every user shape and thread member,
     # avatar (reserved, null), the user.updated update.
     "profiles": 4,
+    # Blocking (/me/blocks) and group consent: GROUP_ADD_POLICY, not_a_contact, invitations
+    # (POST /threads/<id>/invitation, the thread.invited update, "invited" in thread replies).
+    "blocks": 4,
+    "group_consent": 4,
 }
 FEATURE_LEVEL = max(FEATURES.values())

@@ -221,6 +221,7 @@ MESSAGE_DELETED = "message.deleted"
 REACTION_ADDED = "reaction.added"
 REACTION_REMOVED = "reaction.removed"
 USER_UPDATED = "user.updated"
+THREAD_INVITED = "thread.invited"
 # Every type the log holds; schemas.UPDATE_SCHEMAS documents each (a test holds them equal).
 UPDATE_TYPES = (
     MESSAGE_NEW,
@@ -233,7 +234,36 @@ UPDATE_TYPES = (
     REACTION_ADDED,
     REACTION_REMOVED,
     USER_UPDATED,
+    THREAD_INVITED,
 )
+
+
+# Blocks and group consent ---------------------------------------------------------------
+# GROUP_ADD_POLICY: who may put a user in a group (rules.group_addition says what each means).
+ANYONE = "anyone"
+CONTACTS = "contacts"
+INVITE = "invite"
+GROUP_ADD_POLICIES = (ANYONE, CONTACTS, INVITE)
+
+
+@dataclass(frozen=True)
+class Block:
+    """One person a user has blocked, as GET /me/blocks lists it."""
+
+    user_id: str
+    username: str
+    blocked_at: int
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """A pending (``declined_at`` None) or declined invitation of ``user_id`` into a group."""
+
+    thread_id: str
+    user_id: str
+    invited_by: str
+    invited_at: int
+    declined_at: int | None = None
 
 
 @dataclass(frozen=True)
@@ -311,6 +341,13 @@ def thread_new_body(thread: ThreadView) -> dict:
     """The thread as GET /threads shows it, with nothing unread yet."""
     seen = replace(thread, last_read_seq=thread.last_seq, unread_count=0, unread_mentions=0)
     return {"thread": asdict(seen)}
+
+
+def thread_invited_body(thread: ThreadView, invited_by: str) -> dict:
+    """The group as an invitee may see it before accepting: who is in it and what it is called,
+    none of its messages (no preview, nothing unread)."""
+    shown = replace(thread, last_read_seq=0, unread_count=0, unread_mentions=0, last_message=None)
+    return {"thread": asdict(shown), "invited_by": invited_by}
 
 
 def thread_read_body(thread_id: str, user_id: str, last_read_seq: int) -> dict:

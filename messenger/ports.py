@@ -12,6 +12,8 @@ from typing import Protocol
 
 from .events import Event, Inbox
 from .model import (
+    Block,
+    Invitation,
     MembersChanged,
     Message,
     MessageChanged,
@@ -144,6 +146,49 @@ class Store(Protocol):
     def departures_involving(self, thread_id: str, actor_id: str, user_ids: list[str]) -> dict[str, int]:
         """When each of ``user_ids`` last left ``thread_id`` having been added or removed by
         ``actor_id``; users with no such departure are absent."""
+
+    # Blocks and invitations -----------------------------------------------------------
+    # The store keeps who blocked whom and the invitations into groups, and answers questions
+    # about them; who may do what because of them is the service's rule (``rules``).
+    def add_block(self, blocker_id: str, blocked_id: str, now: int) -> int:
+        """Note that ``blocker_id`` blocks ``blocked_id``; idempotent. Returns when the block
+        began (the first call's ``now`` when it was there already)."""
+
+    def remove_block(self, blocker_id: str, blocked_id: str) -> None:
+        """Lift the block; nothing when there was none."""
+
+    def list_blocks(self, blocker_id: str) -> list[Block]:
+        """Everyone ``blocker_id`` blocks, the newest block first."""
+
+    def blockers_among(self, user_id: str, other_ids: list[str]) -> list[str]:
+        """The users among ``other_ids`` who block ``user_id``."""
+
+    def blocked_in_direct(self, thread_id: str, user_id: str) -> bool:
+        """Whether ``thread_id`` is a 1:1 thread of ``user_id``'s whose other member blocks them
+        (False for a thread they are not in, so nothing is told about it)."""
+
+    def contacts_among(self, user_id: str, other_ids: list[str]) -> list[str]:
+        """The users among ``other_ids`` who share a 1:1 thread with ``user_id``."""
+
+    def invite(
+        self, thread_id: str, user_ids: list[str], invited_by: str, now: int, cooldown_ms: int
+    ) -> MembersChanged:
+        """Invite non-members into a group: thread.invited (``model.thread_invited_body``, the
+        group as ``invited_by`` sees it) to each invitee ``rules.is_invitation_sendable`` lets
+        it reach. ``user_ids`` are those invited now; ``ThreadNotFound`` unless ``invited_by``
+        is a member."""
+
+    def get_invitation(self, thread_id: str, user_id: str) -> Invitation | None:
+        """The user's pending or declined invitation into the thread, if any."""
+
+    def accept_invitation(self, thread_id: str, user_id: str, now: int, max_members: int) -> MembersChanged:
+        """Turn a pending invitation into a membership (added by the inviter, told as
+        ``add_members`` tells it) and drop it. Empty when there is no pending invitation;
+        ``TooManyMembers`` when the group is full."""
+
+    def decline_invitation(self, thread_id: str, user_id: str, now: int) -> bool:
+        """Mark a pending invitation declined (kept, for ``rules.is_invitation_sendable``);
+        True when there is a declined invitation after it, False when there was none."""
 
     # The per-user update log ----------------------------------------------------------
     # Every change above appends, with the change itself, an update to the log of each user

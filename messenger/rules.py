@@ -11,12 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .model import (
+    ANYONE,
+    CONTACTS,
     GROUP,
+    INVITE,
     MESSAGE_EDITED,
     MESSAGE_NEW,
     PROFILE_FIELDS,
     REACTION_USERS_LISTED,
     THREAD_NEW,
+    Invitation,
     Message,
     NewThread,
     User,
@@ -162,12 +166,16 @@ def erase_from_body(kind: str, body: dict, thread_id: str, seq: int) -> dict | N
         return {**body, "message": {**message, **gone}}
     return {**body, "message": {**message, "reply_to": {**message["reply_to"], "preview": ""}}}
 
-
-# Profiles ---------------------------------------------------------------------------------
-def profile_changes(user: User, changes: dict[str, str | None]) -> dict[str, str | None]:
-    """What of ``changes`` differs from ``user``'s profile: nothing means nothing to store or
-    announce. A username differing only in case is a change (it is shown as typed)."""
-    unknown = set(changes) - set(PROFILE_FIELDS)
-    if unknown:
-        raise ValueError(f"not profile fields: {sorted(unknown)}")
-    return {name: value for name, value in changes.items() if getattr(user, name) != value}
+    (ANYONE,)
+    (CONTACTS,)
+    (GROUP,)
+    (INVITE,)
+    (MESSAGE_EDITED,)
+    (MESSAGE_NEW,)
+    (PROFILE_FIELDS,)
+    (REACTION_USERS_LISTED,)
+    (THREAD_NEW,)
+    (Invitation,)
+    (Message,)
+    (NewThread,)
+    (User,)

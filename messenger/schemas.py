@@ -468,6 +468,13 @@ class MessageReply(Schema):
 class ThreadReply(Schema):
     thread = fields.Nested(ThreadOut, required=True)
     message = fields.Nested(MessageOut)
+    invited = fields.List(
+        fields.String(),
+        metadata={
+            "description": "Under GROUP_ADD_POLICY=invite: who was invited instead of added"
+            " (present only when anyone was)."
+        },
+    )
 
 
 class ThreadList(Schema):
@@ -485,6 +492,35 @@ class MessageList(Schema):
 class ReadMarker(Schema):
     thread_id = fields.String(required=True)
     last_read_seq = fields.Integer(required=True)
+
+
+# Blocks and invitations -------------------------------------------------------------------
+class BlockOut(Schema):
+    user_id = fields.String(required=True)
+    username = fields.String(required=True)
+    blocked_at = fields.Integer(required=True, metadata={"description": "Server time, ms since the epoch."})
+
+
+class BlockList(Schema):
+    blocks = fields.List(fields.Nested(BlockOut), required=True, metadata={"description": "Newest first."})
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON true or false only: not 1, "yes" or "on", which a typo would make an answer."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+class InvitationAnswer(Schema):
+    accept = StrictBoolean(required=True, metadata={"description": "true: join the group; false: decline."})
+
+
+class InvitationReply(Schema):
+    accepted = fields.Boolean(required=True)
+    thread = fields.Nested(ThreadOut, metadata={"description": "The group you joined (when accepted)."})
 
 
 # Updates ----------------------------------------------------------------------------------
@@ -583,6 +619,16 @@ class UserUpdatedUpdate(UpdateBase):
     )
 
 
+class ThreadInvitedUpdate(UpdateBase):
+    type = Tag(model.THREAD_INVITED)
+    thread = fields.Nested(
+        ThreadOut,
+        required=True,
+        metadata={"description": "The group as an invitee may see it: members and title, no messages."},
+    )
+    invited_by = fields.String(required=True)
+
+
 UPDATE_SCHEMAS: dict[str, type[Schema]] = {
     model.MESSAGE_NEW: MessageNewUpdate,
     model.THREAD_NEW: ThreadNewUpdate,
@@ -594,6 +640,7 @@ UPDATE_SCHEMAS: dict[str, type[Schema]] = {
     model.REACTION_ADDED: ReactionAddedUpdate,
     model.REACTION_REMOVED: ReactionRemovedUpdate,
     model.USER_UPDATED: UserUpdatedUpdate,
+    model.THREAD_INVITED: ThreadInvitedUpdate,
 }
 
 

@@ -89,8 +89,11 @@ def require_user(deps: Deps, user_id: str) -> User:
     return users[0]
 
 
-def search_users(deps: Deps, prefix: str) -> list[User]:
-    """Find people to talk to by username prefix; an empty prefix finds nobody."""
+def search_users(deps: Deps, prefix: str, searcher_id: str | None = None) -> list[User]:
+    """Find people to talk to by username prefix; an empty prefix finds nobody, and nobody
+    finds the people they block (fetching as many more as they block fills the page anyway)."""
     if not prefix:
         return []
-    return deps.store.search_users(prefix, USER_SEARCH_LIMIT)
+    blocked = {block.user_id for block in deps.store.list_blocks(searcher_id)} if searcher_id else set()
+    found = deps.store.search_users(prefix, USER_SEARCH_LIMIT + len(blocked))
+    return [user for user in found if user.user_id not in blocked][:USER_SEARCH_LIMIT]

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import emoji as emoji_data
 
-from ..errors import EditWindowPassed, InvalidPayload, NotAllowed
+from ..errors import Blocked, EditWindowPassed, InvalidPayload, NotAllowed
 from ..model import GROUP, Message, MessageChanged, MessageEdit, NewMessage, Sent
 from ..text import mentioned_names
 from .deps import Deps, new_id
@@ -63,6 +63,8 @@ def send_message(
     """Append a message, answering ``reply_to_seq`` if given; a retry with the same
     client_msg_id returns the original."""
     message = new_message(deps, sender_id, thread_id, contents, client_timestamp, client_msg_id)
+    if deps.store.blocked_in_direct(thread_id, sender_id):
+        raise Blocked()
     mentions = resolve_mentions(deps, sender_id, thread_id, contents)
     if reply_to_seq is not None or mentions:
         message = replace(message, reply_to_seq=reply_to_seq, mentions=mentions)

@@ -5,16 +5,20 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+from .. import rules
 from ..errors import (
+    AlreadyMember,
     DirectThreadMembersFixed,
     InvalidPayload,
     MemberNotFound,
+    NotAContact,
     NotThreadCreator,
     ReaddCooldown,
     TooManyMembers,
     UnknownUsers,
 )
-from ..model import DIRECT, GROUP, Message, NewThread, ThreadPage, ThreadView
+from ..model import CONTACTS, DIRECT, GROUP, Message, NewThread, ThreadPage, ThreadView
+from .blocks import refuse_if_blocked
 from .deps import Deps, new_id
 from .messages import mentions_among, new_message
 from .updates import relay_typing, ring
@@ -29,14 +33,21 @@ def create_thread(
     client_msg_id: str | None = None,
     title: str | None = None,
     usernames: list[str] | None = None,
-) -> tuple[ThreadView, Message, bool]:
+) -> tuple[ThreadView, Message, bool, list[str]]:
     """Open a 1:1 thread (reusing the existing one) or a new group, with its first message.
 
     Members are named by id, by username or both; the creator is one whether named or not.
-    Returns the thread as the creator sees it, the message, and whether the thread is new.
+    Returns the thread as the creator sees it, the message, whether the thread is new, and
+    who was invited instead of added (GROUP_ADD_POLICY=invite; see ``_consent``).
     """
     member_ids = _require_members(deps, creator_id, user_ids, usernames or [])
     kind = DIRECT if len(member_ids) == 2 else GROUP
+    invited: list[str] = []
+    if kind == DIRECT:
+        refuse_if_blocked(deps, creator_id, member_ids[1:])
+    else:
+        added, invited = _consent(deps, creator_id, member_ids[1:])
+        member_ids = [creator_id, *added]
     thread = NewThread(
         thread_id=new_id(),
         kind=kind,
@@ -51,7 +62,9 @@ def create_thread(
         first = replace(first, mentions=mentions_among(contents, members))
     opened = deps.store.open_thread(thread, first)
     ring(deps, opened.cursors)
-    return deps.store.require_thread(opened.thread_id, creator_id), opened.message, opened.created
+    if invited:
+        _invite(deps, creator_id, opened.thread_id, invited)
+    return deps.store.require_thread(opened.thread_id, creator_id), opened.message, opened.created, invited
 
 
 def list_threads(deps: Deps, user_id: str, start: int, end: int) -> ThreadPage:
@@ -71,17 +84,42 @@ def mark_read(deps: Deps, user_id: str, thread_id: str, seq: int) -> int:
     return marked.last_read_seq
 
 
-def add_members(deps: Deps, actor_id: str, thread_id: str, user_ids: list[str]) -> ThreadView:
-    """Any member of a group may add people; 1:1 threads keep their two members."""
+def add_members(
+    deps: Deps, actor_id: str, thread_id: str, user_ids: list[str]
+) -> tuple[ThreadView, list[str]]:
+    """Any member of a group may add people (as GROUP_ADD_POLICY lets them: ``_consent``);
+    1:1 threads keep their two members. Returns the thread and who was invited instead."""
     thread = _require_group(deps, actor_id, thread_id)
     wanted = list(dict.fromkeys(user_ids))
     _require_users_exist(deps, wanted)
     present = {member.user_id for member in thread.members}
     _check_member_count(deps, len(present | set(wanted)))
-    _check_readd_cooldown(deps, actor_id, thread_id, [uid for uid in wanted if uid not in present])
-    changed = deps.store.add_members(thread_id, wanted, deps.clock(), actor_id)
-    ring(deps, changed.cursors)
-    return deps.store.require_thread(thread_id, actor_id)
+    added, invited = _consent(deps, actor_id, [uid for uid in wanted if uid not in present])
+    _check_readd_cooldown(deps, actor_id, thread_id, added)
+    if added:
+        changed = deps.store.add_members(thread_id, added, deps.clock(), actor_id)
+        ring(deps, changed.cursors)
+    if invited:
+        _invite(deps, actor_id, thread_id, invited)
+    return deps.store.require_thread(thread_id, actor_id), invited
+
+
+def answer_invitation(deps: Deps, user_id: str, thread_id: str, accept: bool) -> ThreadView | None:
+    """Accept (join the group, as if added by the inviter) or decline an invitation.
+
+    Accepting again once a member returns the thread (a retry); without an invitation a
+    non-member gets ``ThreadNotFound``, as for a thread that does not exist.
+    """
+    if accept:
+        changed = deps.store.accept_invitation(
+            thread_id, user_id, deps.clock(), deps.settings.max_thread_members
+        )
+        ring(deps, changed.cursors)
+        return deps.store.require_thread(thread_id, user_id)
+    if deps.store.decline_invitation(thread_id, user_id, deps.clock()):
+        return None
+    deps.store.require_thread(thread_id, user_id)  # ThreadNotFound for a non-member
+    raise AlreadyMember()
 
 
 def remove_member(deps: Deps, actor_id: str, thread_id: str, user_id: str) -> None:
@@ -107,6 +145,31 @@ def announce_typing(deps: Deps, user_id: str, thread_id: str) -> None:
         return
     others = [member.user_id for member in thread.members if member.user_id != user_id]
     relay_typing(deps, others, thread_id, user_id)
+
+
+def _consent(deps: Deps, actor_id: str, user_ids: list[str]) -> tuple[list[str], list[str]]:
+    """Split the people ``actor_id`` puts in a group into those added now and those invited,
+    as GROUP_ADD_POLICY says (``rules.group_addition``). Refusals come first and leave nobody
+    added: ``NotAContact`` names the user ids the policy refuses (the adder named them; it says
+    nothing they did not know but that); then ``Blocked`` if anyone named blocks the adder,
+    never saying who."""
+    policy = deps.settings.group_add_policy
+    contacts = set(deps.store.contacts_among(actor_id, user_ids)) if policy == CONTACTS else set()
+    outcome = {uid: rules.group_addition(policy, uid in contacts) for uid in user_ids}
+    refused = [uid for uid in user_ids if outcome[uid] == rules.REFUSED]
+    if refused:
+        raise NotAContact(details={"user_ids": refused})
+    refuse_if_blocked(deps, actor_id, user_ids)
+    added = [uid for uid in user_ids if outcome[uid] == rules.ADD]
+    return added, [uid for uid in user_ids if outcome[uid] == rules.INVITED]
+
+
+def _invite(deps: Deps, actor_id: str, thread_id: str, user_ids: list[str]) -> None:
+    """Invitations to the people ``_consent`` invites; one declined lately is not sent again for
+    READD_COOLDOWN_S, nor is one still pending (``rules.is_invitation_sendable``)."""
+    cooldown_ms = deps.settings.readd_cooldown_s * 1000
+    invited = deps.store.invite(thread_id, user_ids, actor_id, deps.clock(), cooldown_ms)
+    ring(deps, invited.cursors)
 
 
 def _check_readd_cooldown(deps: Deps, actor_id: str, thread_id: str, user_ids: list[str]) -> None:

@@ -66,6 +66,22 @@ a find-and-delete), then append to the logs, only when it did. A crash in betwee
 gap in the logs, which the port allows: a retry finds nothing left to change and appends
 nothing, while the state itself, and so GET /threads, is right.
 
+Blocks are one document per pair, written with one upsert or delete: nothing to order.
+Documented write order of ``invite``: per invitee, read the invitation; when
+``rules.is_invitation_sendable`` lets it through, write it (an insert, or a compare-and-set
+on the declined invitation read), then append ``thread.invited`` keyed by the invitation's
+``invited_at``. A crash in between leaves a pending invitation whose update is missing: any
+later invite of that person into that group finds it pending and appends its update again
+(the key makes that a no-op when it is there), so a retry rolls forward.
+
+Documented write order of ``accept_invitation``: (1) read the pending invitation; (2) upsert the
+membership (added_by its inviter, ``invited_at`` naming the invitation); (3) append
+``member.added`` to every member and ``thread.new`` to the joiner, keyed by the invitation;
+(4) delete the invitation. A crash before (4) leaves the invitation pending, so a retry of
+the accept runs (2)-(4) again: the membership is there (made by this invitation: its
+``invited_at`` says so), the keyed appends find what was appended, and the delete finishes.
+A membership that holds another ``invited_at`` (or none) was there before: nothing appended.
+
 Documented write order of a change to a message (``edit_message``, ``delete_message``,
 ``add_reaction``, ``remove_reaction``; ``_change``). Each change is one more ``version`` of
 the message document, which also keeps ``announced`` (the highest version whose update every
@@ -141,6 +157,7 @@ included, which finds nothing left to change) rolls it forward in step 1.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 from collections.abc import Callable
@@ -160,11 +177,13 @@ from ..errors import (
     ReplyNotFound,
     StoreUnavailable,
     ThreadNotFound,
+    TooManyMembers,
     TooManyReactions,
     UsernameTaken,
     UserNotFound,
 )
 from ..model import (
+    DIRECT,
     MEMBER_ADDED,
     MEMBER_REMOVED,
     MESSAGE_DELETED,
@@ -172,10 +191,13 @@ from ..model import (
     MESSAGE_NEW,
     REACTION_ADDED,
     REACTION_REMOVED,
+    THREAD_INVITED,
     THREAD_NEW,
     THREAD_READ,
     USER_UPDATED,
+    Block,
     Cursors,
+    Invitation,
     MembersChanged,
     Message,
     MessageChanged,
@@ -191,12 +213,14 @@ from ..model import (
     ThreadView,
     UpdatePage,
     User,
+    direct_key,
     member_body,
     message_deleted_body,
     message_edited_body,
     message_new_body,
     quote_of,
     reaction_body,
+    thread_invited_body,
     thread_new_body,
     thread_read_body,
     user_updated_body,
@@ -209,6 +233,7 @@ from .mongo_documents import (
     event_key,
     first_docs,
     fresh_view,
+    invitation_of,
     message_doc,
     message_of,
     profile_announced_of,
@@ -286,6 +311,8 @@ class MongoStore:
         self._messages = self._db["messages"]
         self._heartbeat = self._db["heartbeat"]
         self._departures = self._db["departures"]
+        self._blocks = self._db["blocks"]
+        self._invitations = self._db["invitations"]
         self._log = UpdateLog(self._db)
         self._views = ThreadViews(self._db)
 
@@ -443,16 +470,20 @@ class MongoStore:
             raise ThreadNotFound()
         last_seq = self._newest_seq(thread_id)
         added = [uid for uid in user_ids if self._ensure_membership(thread_id, uid, now, last_seq, added_by)]
+        return MembersChanged(added, self._announce_joined(thread_id, added, now, now))
+
+    def _announce_joined(self, thread_id: str, added: list[str], at: object, now: int) -> Cursors:
+        """member.added to every member for each one added, thread.new to the joiner; keyed by ``at``."""
         members = self._member_ids(thread_id)
         cursors: Cursors = {}
         for user_id in added:
-            key = event_key(MEMBER_ADDED, thread_id, user_id, now)
+            key = event_key(MEMBER_ADDED, thread_id, user_id, at)
             told = rules.told_of_addition(members, user_id)
             cursors |= self._log.append(told, MEMBER_ADDED, member_body(thread_id, user_id), key, now)
             body = thread_new_body(self._views.one(self._require_member(thread_id, user_id)))
-            key = event_key(THREAD_NEW, thread_id, now)
+            key = event_key(THREAD_NEW, thread_id, at)
             cursors |= self._append_text(rules.told_of_joining(user_id), THREAD_NEW, body, key, now)
-        return MembersChanged(added, cursors)
+        return cursors
 
     @_unavailable_on_error
     def remove_member(self, thread_id: str, user_id: str, now: int, removed_by: str) -> MembersChanged:
@@ -482,6 +513,136 @@ class MongoStore:
             {"user_id": 1, "left_at": 1},
         )
         return {doc["user_id"]: doc["left_at"] for doc in found}
+
+    # Blocks and invitations -----------------------------------------------------------
+    @_unavailable_on_error
+    def add_block(self, blocker_id: str, blocked_id: str, now: int) -> int:
+        pair = {"blocker_id": blocker_id, "blocked_id": blocked_id}
+        with contextlib.suppress(DuplicateKeyError):  # a concurrent upsert of the same block won
+            self._blocks.update_one(pair, {"$setOnInsert": {"blocked_at": now}}, upsert=True)
+        return self._blocks.find_one(pair, {"blocked_at": 1})["blocked_at"]
+
+    @_unavailable_on_error
+    def remove_block(self, blocker_id: str, blocked_id: str) -> None:
+        self._blocks.delete_one({"blocker_id": blocker_id, "blocked_id": blocked_id})
+
+    @_unavailable_on_error
+    def list_blocks(self, blocker_id: str) -> list[Block]:
+        docs = list(self._blocks.find({"blocker_id": blocker_id}, {"blocked_id": 1, "blocked_at": 1}))
+        users = {
+            doc["_id"]: doc
+            for doc in self._users.find(
+                {"_id": {"$in": [d["blocked_id"] for d in docs]}}, {"username": 1, "username_key": 1}
+            )
+        }
+        found = [d for d in docs if d["blocked_id"] in users]  # as the join would: no user, no row
+        found.sort(key=lambda d: (-d["blocked_at"], users[d["blocked_id"]]["username_key"]))
+        return [Block(d["blocked_id"], users[d["blocked_id"]]["username"], d["blocked_at"]) for d in found]
+
+    @_unavailable_on_error
+    def blockers_among(self, user_id: str, other_ids: list[str]) -> list[str]:
+        if not other_ids:
+            return []
+        found = self._blocks.find(
+            {"blocked_id": user_id, "blocker_id": {"$in": other_ids}}, {"blocker_id": 1}
+        )
+        return [doc["blocker_id"] for doc in found]
+
+    @_unavailable_on_error
+    def blocked_in_direct(self, thread_id: str, user_id: str) -> bool:
+        # Most senders are blocked by nobody: that one indexed lookup answers for them.
+        blockers = [
+            doc["blocker_id"] for doc in self._blocks.find({"blocked_id": user_id}, {"blocker_id": 1})
+        ]
+        if not blockers:
+            return False
+        thread = self._threads.find_one({"_id": thread_id}, {"kind": 1})
+        if thread is None or thread["kind"] != DIRECT:
+            return False
+        members = set(self._member_ids(thread_id))
+        return user_id in members and bool(members & set(blockers))
+
+    @_unavailable_on_error
+    def contacts_among(self, user_id: str, other_ids: list[str]) -> list[str]:
+        if not other_ids:
+            return []
+        keys = {direct_key([user_id, other_id]): other_id for other_id in other_ids}
+        found = self._threads.find({"direct_key": {"$in": list(keys)}}, {"direct_key": 1})
+        return [keys[doc["direct_key"]] for doc in found]
+
+    @_unavailable_on_error
+    def invite(
+        self, thread_id: str, user_ids: list[str], invited_by: str, now: int, cooldown_ms: int
+    ) -> MembersChanged:
+        body = thread_invited_body(self._views.one(self._require_member(thread_id, invited_by)), invited_by)
+        present = set(self._member_ids(thread_id))
+        invited: list[str] = []
+        cursors: Cursors = {}
+        for user_id in dict.fromkeys(user_ids):
+            if user_id in present:
+                continue
+            doc = self._invitations.find_one({"thread_id": thread_id, "user_id": user_id})
+            existing = invitation_of(doc) if doc else None
+            if existing is not None and existing.declined_at is None:  # pending: roll its update forward
+                cursors |= self._append_invited(existing, body, now)
+                continue
+            if not rules.is_invitation_sendable(existing, now, cooldown_ms):
+                continue
+            fresh = Invitation(thread_id, user_id, invited_by, now)
+            if not self._write_invitation(fresh, existing):
+                continue  # a concurrent invite of the same person won
+            invited.append(user_id)
+            cursors |= self._append_invited(fresh, body, now)
+        return MembersChanged(invited, cursors)
+
+    def _write_invitation(self, fresh: Invitation, existing: Invitation | None) -> bool:
+        """Insert it, or replace the declined one read (compare-and-set); False when another won."""
+        fields = {"invited_by": fresh.invited_by, "invited_at": fresh.invited_at, "declined_at": None}
+        where = {"thread_id": fresh.thread_id, "user_id": fresh.user_id}
+        if existing is None:
+            try:
+                self._invitations.insert_one({**where, **fields})
+            except DuplicateKeyError:
+                return False
+            return True
+        read = {"declined_at": existing.declined_at, "invited_at": existing.invited_at}
+        return self._invitations.update_one({**where, **read}, {"$set": fields}).matched_count == 1
+
+    def _append_invited(self, invitation: Invitation, body: dict, now: int) -> Cursors:
+        key = event_key(THREAD_INVITED, invitation.thread_id, invitation.invited_at)
+        return self._log.append(rules.told_of_invitation(invitation.user_id), THREAD_INVITED, body, key, now)
+
+    @_unavailable_on_error
+    def get_invitation(self, thread_id: str, user_id: str) -> Invitation | None:
+        doc = self._invitations.find_one({"thread_id": thread_id, "user_id": user_id})
+        return invitation_of(doc) if doc else None
+
+    @_unavailable_on_error
+    def accept_invitation(self, thread_id: str, user_id: str, now: int, max_members: int) -> MembersChanged:
+        where = {"thread_id": thread_id, "user_id": user_id}
+        doc = self._invitations.find_one({**where, "declined_at": None})
+        if doc is None:
+            return MembersChanged([])
+        invitation = invitation_of(doc)
+        membership = self._memberships.find_one(where, {"invited_at": 1})
+        if membership is None:
+            if len(self._member_ids(thread_id)) >= max_members:
+                raise TooManyMembers(details={"max_members": max_members})
+            last_seq = self._newest_seq(thread_id)
+            made_by = {"invited_at": invitation.invited_at}
+            self._ensure_membership(thread_id, user_id, now, last_seq, invitation.invited_by, made_by)
+            membership = self._memberships.find_one(where, {"invited_at": 1})
+        ours = membership is not None and membership.get("invited_at") == invitation.invited_at
+        at = f"invited:{invitation.invited_at}"
+        cursors = self._announce_joined(thread_id, [user_id], at, now) if ours else {}
+        self._invitations.delete_one({**where, "invited_at": invitation.invited_at})
+        return MembersChanged([user_id] if ours else [], cursors)
+
+    @_unavailable_on_error
+    def decline_invitation(self, thread_id: str, user_id: str, now: int) -> bool:
+        where = {"thread_id": thread_id, "user_id": user_id}
+        self._invitations.update_one({**where, "declined_at": None}, {"$set": {"declined_at": now}})
+        return self._invitations.find_one(where, {"_id": 1}) is not None
 
     # Changes to a message: the documented write order of ``_change`` ------------------
     @_unavailable_on_error
@@ -782,7 +943,9 @@ class MongoStore:
         told = rules.told_of_creation(thread["member_ids"])
         return self._log.append(told, THREAD_NEW, body, key, thread["created_at"])
 
-    def _ensure_membership(self, thread_id: str, user_id: str, at: int, last_seq: int, added_by: str) -> bool:
+    def _ensure_membership(
+        self, thread_id: str, user_id: str, at: int, last_seq: int, added_by: str, extra: Doc | None = None
+    ) -> bool:
         """Add a membership unless it exists; True only when this call added it."""
         try:
             result = self._memberships.update_one(
@@ -794,6 +957,7 @@ class MongoStore:
                         "last_seq": last_seq,
                         "last_read_seq": last_seq,
                         "added_by": added_by,
+                        **(extra or {}),
                     }
                 },
                 upsert=True,

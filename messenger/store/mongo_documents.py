@@ -15,7 +15,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.cursor import Cursor
 
 from .. import rules
-from ..model import MESSAGE_FIELDS, Member, Message, NewThread, Preview, ThreadView, Update, User
+from ..model import MESSAGE_FIELDS, Invitation, Member, Message, NewThread, Preview, ThreadView, Update, User
 
 Doc = dict[str, Any]
 
@@ -60,6 +60,12 @@ Doc = dict[str, Any]
 #               bodies holding message text (to find them again when that message is deleted)}
 # update_logs: {_id: user_id, floor: every update of the user at or below it was pruned}
 # heartbeat:   {_id: "readyz", beat_at}: one document, upserted by every readiness check
+# blocks:      {_id: ObjectId, blocker_id, blocked_id, blocked_at}: one per pair, bounded per
+#               blocker by MAX_BLOCKS
+# invitations: {_id: ObjectId, thread_id, user_id: the invitee, invited_by, invited_at,
+#               declined_at: null while pending}: one per thread and invitee; an accepted one is
+#               deleted once its membership and updates are written. Memberships made by
+#               accepting one also hold invited_at: which invitation made them (the roll-forward).
 STRING = {"$type": "string"}
 INDEXES: dict[str, list[tuple[list[tuple[str, int]], Doc]]] = {
     "users": [
@@ -89,6 +95,19 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], Doc]]] = {
         (
             [("thread_id", ASCENDING), ("actor_id", ASCENDING), ("user_id", ASCENDING)],
             {"name": "departures_key", "unique": True},
+        ),
+    ],
+    "blocks": [
+        (
+            [("blocker_id", ASCENDING), ("blocked_id", ASCENDING)],
+            {"name": "blocks_key", "unique": True},
+        ),
+        ([("blocked_id", ASCENDING), ("blocker_id", ASCENDING)], {"name": "blocks_by_blocked"}),
+    ],
+    "invitations": [
+        (
+            [("thread_id", ASCENDING), ("user_id", ASCENDING)],
+            {"name": "invitations_key", "unique": True},
         ),
     ],
     # message_id is _id, unique by construction.
@@ -287,3 +306,9 @@ def update_of(doc: Doc) -> Update:
 def first_docs(cursor: Cursor, limit: int) -> list[Doc]:
     """Up to ``limit`` documents: a cursor reads limit(0) as "no limit", SQL's LIMIT 0 as none."""
     return list(cursor.limit(limit)) if limit > 0 else []
+
+
+def invitation_of(doc: Doc) -> Invitation:
+    return Invitation(
+        doc["thread_id"], doc["user_id"], doc["invited_by"], doc["invited_at"], doc.get("declined_at")
+    )

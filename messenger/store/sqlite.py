@@ -32,6 +32,7 @@ from ..errors import (
     ReplyNotFound,
     StoreUnavailable,
     ThreadNotFound,
+    TooManyMembers,
     TooManyReactions,
     UsernameTaken,
     UserNotFound,
@@ -45,10 +46,13 @@ from ..model import (
     MESSAGE_NEW,
     REACTION_ADDED,
     REACTION_REMOVED,
+    THREAD_INVITED,
     THREAD_NEW,
     THREAD_READ,
     USER_UPDATED,
+    Block,
     Cursors,
+    Invitation,
     Member,
     MembersChanged,
     Message,
@@ -68,12 +72,14 @@ from ..model import (
     UpdatePage,
     User,
     compact_json,
+    direct_key,
     member_body,
     message_deleted_body,
     message_edited_body,
     message_new_body,
     quote_of,
     reaction_body,
+    thread_invited_body,
     thread_new_body,
     thread_read_body,
     user_updated_body,
@@ -191,6 +197,21 @@ CREATE TABLE IF NOT EXISTS mentions (       -- who each message calls by name, f
     PRIMARY KEY (thread_id, seq, user_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS mentions_by_user ON mentions (user_id, thread_id, seq);
+CREATE TABLE IF NOT EXISTS blocks (         -- who blocks whom
+    blocker_id TEXT NOT NULL,
+    blocked_id TEXT NOT NULL,
+    blocked_at INTEGER NOT NULL,
+    PRIMARY KEY (blocker_id, blocked_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS blocks_by_blocked ON blocks (blocked_id, blocker_id);
+CREATE TABLE IF NOT EXISTS invitations (    -- into groups, under GROUP_ADD_POLICY=invite
+    thread_id   TEXT NOT NULL,
+    user_id     TEXT NOT NULL,              -- the invitee
+    invited_by  TEXT NOT NULL,
+    invited_at  INTEGER NOT NULL,
+    declined_at INTEGER,                    -- NULL: pending; an accepted one is deleted
+    PRIMARY KEY (thread_id, user_id)
+) WITHOUT ROWID;
 """
 # Columns added to tables after files with the table already existed: (table, column, type).
 ADDED_COLUMNS = [
@@ -586,16 +607,7 @@ class SqliteStore:
             present = set(_member_ids(conn, thread_id))
             added = [user_id for user_id in user_ids if user_id not in present]
             _insert_memberships(conn, thread_id, added, now, thread["last_seq"], added_by)
-            cursors: Cursors = {}
-            members = _member_ids(conn, thread_id)
-            for user_id in added:
-                told = rules.told_of_addition(members, user_id)
-                cursors |= _append(conn, told, MEMBER_ADDED, member_body(thread_id, user_id), now)
-                view = _view_for(conn, thread_id, user_id)
-                cursors |= _append(
-                    conn, rules.told_of_joining(user_id), THREAD_NEW, thread_new_body(view), now
-                )
-            return MembersChanged(added, cursors)
+            return MembersChanged(added, _announce_joined(conn, thread_id, added, now))
 
     def remove_member(self, thread_id: str, user_id: str, now: int, removed_by: str) -> MembersChanged:
         with self._transaction(write=True) as conn:
@@ -629,6 +641,118 @@ class SqliteStore:
                 (thread_id, actor_id, *user_ids),
             )
             return {row["user_id"]: row["left_at"] for row in rows}
+
+    # Blocks and invitations -----------------------------------------------------------
+    def add_block(self, blocker_id: str, blocked_id: str, now: int) -> int:
+        with self._transaction(write=True) as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO blocks (blocker_id, blocked_id, blocked_at) VALUES (?, ?, ?)",
+                (blocker_id, blocked_id, now),
+            )
+            return conn.execute(
+                "SELECT blocked_at FROM blocks WHERE blocker_id = ? AND blocked_id = ?",
+                (blocker_id, blocked_id),
+            ).fetchone()["blocked_at"]
+
+    def remove_block(self, blocker_id: str, blocked_id: str) -> None:
+        with self._connection() as conn:
+            conn.execute(
+                "DELETE FROM blocks WHERE blocker_id = ? AND blocked_id = ?", (blocker_id, blocked_id)
+            )
+
+    def list_blocks(self, blocker_id: str) -> list[Block]:
+        with self._connection() as conn:
+            rows = conn.execute(
+                "SELECT b.blocked_id, u.username, b.blocked_at FROM blocks b"
+                " JOIN users u ON u.user_id = b.blocked_id WHERE b.blocker_id = ?"
+                " ORDER BY b.blocked_at DESC, u.username_key",
+                (blocker_id,),
+            ).fetchall()
+        return [Block(row["blocked_id"], row["username"], row["blocked_at"]) for row in rows]
+
+    def blockers_among(self, user_id: str, other_ids: list[str]) -> list[str]:
+        if not other_ids:
+            return []
+        with self._connection() as conn:
+            rows = conn.execute(
+                "SELECT blocker_id FROM blocks WHERE blocked_id = ?"
+                f" AND blocker_id IN ({', '.join('?' * len(other_ids))})",
+                (user_id, *other_ids),
+            ).fetchall()
+        return [row["blocker_id"] for row in rows]
+
+    def blocked_in_direct(self, thread_id: str, user_id: str) -> bool:
+        with self._connection() as conn:
+            row = conn.execute(
+                "SELECT 1 FROM memberships me JOIN threads t ON t.thread_id = me.thread_id"
+                " JOIN memberships other ON other.thread_id = me.thread_id AND other.user_id != me.user_id"
+                " JOIN blocks b ON b.blocker_id = other.user_id AND b.blocked_id = me.user_id"
+                " WHERE me.user_id = ?1 AND me.thread_id = ?2 AND t.kind = 'direct' LIMIT 1",
+                (user_id, thread_id),
+            ).fetchone()
+        return row is not None
+
+    def contacts_among(self, user_id: str, other_ids: list[str]) -> list[str]:
+        if not other_ids:
+            return []
+        keys = {direct_key([user_id, other_id]): other_id for other_id in other_ids}
+        with self._connection() as conn:
+            rows = conn.execute(
+                f"SELECT direct_key FROM threads WHERE direct_key IN ({', '.join('?' * len(keys))})",
+                list(keys),
+            ).fetchall()
+        return [keys[row["direct_key"]] for row in rows]
+
+    def invite(
+        self, thread_id: str, user_ids: list[str], invited_by: str, now: int, cooldown_ms: int
+    ) -> MembersChanged:
+        with self._transaction(write=True) as conn:
+            view = _view_for(conn, thread_id, invited_by)
+            present = set(_member_ids(conn, thread_id))
+            body = thread_invited_body(view, invited_by)
+            invited: list[str] = []
+            cursors: Cursors = {}
+            for user_id in dict.fromkeys(user_ids):
+                existing = _invitation(conn, thread_id, user_id)
+                if user_id in present or not rules.is_invitation_sendable(existing, now, cooldown_ms):
+                    continue
+                conn.execute(
+                    "INSERT INTO invitations (thread_id, user_id, invited_by, invited_at) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT (thread_id, user_id) DO UPDATE SET invited_by = excluded.invited_by,"
+                    " invited_at = excluded.invited_at, declined_at = NULL",
+                    (thread_id, user_id, invited_by, now),
+                )
+                invited.append(user_id)
+                cursors |= _append(conn, rules.told_of_invitation(user_id), THREAD_INVITED, body, now)
+            return MembersChanged(invited, cursors)
+
+    def get_invitation(self, thread_id: str, user_id: str) -> Invitation | None:
+        with self._connection() as conn:
+            return _invitation(conn, thread_id, user_id)
+
+    def accept_invitation(self, thread_id: str, user_id: str, now: int, max_members: int) -> MembersChanged:
+        with self._transaction(write=True) as conn:
+            invitation = _invitation(conn, thread_id, user_id)
+            if invitation is None or invitation.declined_at is not None:
+                return MembersChanged([])
+            members = _member_ids(conn, thread_id)
+            conn.execute("DELETE FROM invitations WHERE thread_id = ? AND user_id = ?", (thread_id, user_id))
+            if user_id in members:
+                return MembersChanged([])
+            if len(members) >= max_members:
+                raise TooManyMembers(details={"max_members": max_members})
+            thread = conn.execute("SELECT last_seq FROM threads WHERE thread_id = ?", (thread_id,)).fetchone()
+            _insert_memberships(conn, thread_id, [user_id], now, thread["last_seq"], invitation.invited_by)
+            return MembersChanged([user_id], _announce_joined(conn, thread_id, [user_id], now))
+
+    def decline_invitation(self, thread_id: str, user_id: str, now: int) -> bool:
+        with self._transaction(write=True) as conn:
+            conn.execute(
+                "UPDATE invitations SET declined_at = ?"
+                " WHERE thread_id = ? AND user_id = ? AND declined_at IS NULL",
+                (now, thread_id, user_id),
+            )
+            return _invitation(conn, thread_id, user_id) is not None
 
     # The update log ---------------------------------------------------------------------
     def current_cursor(self, user_id: str) -> int:
@@ -838,6 +962,28 @@ def _append(conn: sqlite3.Connection, user_ids: list[str], kind: str, body: dict
         )
         cursors[user_id] = cursor
     return cursors
+
+
+def _announce_joined(conn: sqlite3.Connection, thread_id: str, added: list[str], now: int) -> Cursors:
+    """member.added to every member for each newly added one, and thread.new to the joiner."""
+    cursors: Cursors = {}
+    members = _member_ids(conn, thread_id)
+    for user_id in added:
+        told = rules.told_of_addition(members, user_id)
+        cursors |= _append(conn, told, MEMBER_ADDED, member_body(thread_id, user_id), now)
+        view = _view_for(conn, thread_id, user_id)
+        cursors |= _append(conn, rules.told_of_joining(user_id), THREAD_NEW, thread_new_body(view), now)
+    return cursors
+
+
+def _invitation(conn: sqlite3.Connection, thread_id: str, user_id: str) -> Invitation | None:
+    row = conn.execute(
+        "SELECT invited_by, invited_at, declined_at FROM invitations WHERE thread_id = ? AND user_id = ?",
+        (thread_id, user_id),
+    ).fetchone()
+    if row is None:
+        return None
+    return Invitation(thread_id, user_id, row["invited_by"], row["invited_at"], row["declined_at"])
 
 
 def _log_state(conn: sqlite3.Connection, user_id: str) -> tuple[int, int]:

@@ -84,7 +84,7 @@ def update_profile(data):
 @blp.response(200, schemas.UserList)
 def search_users(query):
     """Find people by username prefix (case-insensitive, at most 20) to start a thread."""
-    return {"users": accounts.search_users(deps(), query["q"])}
+    return {"users": accounts.search_users(deps(), query["q"], g.user_id)}
 
 
 def signed_in(user: User, token: str) -> dict:

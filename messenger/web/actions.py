@@ -47,7 +47,7 @@ def create_thread(deps: Deps, actor_id: str, data: dict) -> Reply:
     message = data["message"]
     require_self(actor_id, message.get("user_id"))
     with metrics.timed_send("create_thread"):
-        thread, first, created = threads.create_thread(
+        thread, first, created, invited = threads.create_thread(
             deps,
             actor_id,
             data.get("user_ids", []),
@@ -57,7 +57,8 @@ def create_thread(deps: Deps, actor_id: str, data: dict) -> Reply:
             data.get("title"),
             data.get("usernames", []),
         )
-    return {"thread": thread, "message": first}, 201 if created else 200
+    reply = {"thread": thread, "message": first} | ({"invited": invited} if invited else {})
+    return reply, 201 if created else 200
 
 
 def get_user_threads(deps: Deps, actor_id: str, data: dict) -> Reply:

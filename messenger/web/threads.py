@@ -96,8 +96,20 @@ def mark_read(data, thread_id):
 @blp.arguments(schemas.AddMembersRequest)
 @blp.response(200, schemas.ThreadReply)
 def add_members(data, thread_id):
-    """Add people to a group thread (any member may)."""
-    return {"thread": threads.add_members(deps(), g.user_id, thread_id, data["user_ids"])}
+    """Add people to a group thread (any member may, as GROUP_ADD_POLICY lets them)."""
+    thread, invited = threads.add_members(deps(), g.user_id, thread_id, data["user_ids"])
+    return {"thread": thread} | ({"invited": invited} if invited else {})
+
+
+@blp.route("/threads/<thread_id>/invitation", methods=["POST"])
+@authenticated
+@limited_per_user("members")
+@blp.arguments(schemas.InvitationAnswer)
+@blp.response(200, schemas.InvitationReply)
+def answer_invitation(data, thread_id):
+    """Accept or decline your invitation into a group (GROUP_ADD_POLICY=invite)."""
+    thread = threads.answer_invitation(deps(), g.user_id, thread_id, data["accept"])
+    return {"accepted": data["accept"]} | ({"thread": thread} if thread is not None else {})
 
 
 @blp.route("/threads/<thread_id>/members/<user_id>", methods=["DELETE"])

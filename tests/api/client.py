@@ -200,6 +200,11 @@ class Api:
         payload = {"user_ids": [user_id(member) for member in members]}
         return self.client.post(f"/threads/{thread_id}/members", json=payload, headers=headers(who))
 
+    def answer_invitation(self, who: User | str | None, thread_id: str, accept: Any) -> TestResponse:
+        """POST /threads/<id>/invitation: accept (True) or decline (False) an invitation."""
+        path = f"/threads/{thread_id}/invitation"
+        return self.client.post(path, json={"accept": accept}, headers=headers(who))
+
     def remove_member(self, who: User | str | None, thread_id: str, member: User | str) -> TestResponse:
         return self.client.delete(f"/threads/{thread_id}/members/{user_id(member)}", headers=headers(who))
 

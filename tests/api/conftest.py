@@ -10,6 +10,7 @@ from flask import Flask
 from messenger import create_app
 from messenger.config import Settings
 from messenger.lifecycle import stop_pruning
+from messenger.model import ANYONE
 from messenger.ports import Store
 from messenger.wiring import build_deps, build_store
 
@@ -29,13 +30,17 @@ def make_app(tmp_path, clock) -> Iterator[Callable[..., Flask]]:
     """Build an app on a fresh SQLite file; keyword arguments override settings.
 
     Rate limits are off unless a test turns them on: these tests sign up many users at once.
+    Anyone may add anyone to a group unless a test says otherwise (GROUP_ADD_POLICY): most
+    tests make groups of people who share no 1:1 thread, to test something else.
     """
     stores: list[Store] = []
     apps: list[Flask] = []
 
     def make(**overrides) -> Flask:
         path = tmp_path / f"m{len(stores)}.db"
-        settings = Settings(sqlite_path=str(path), rate_limits_enabled=False).with_overrides(**overrides)
+        settings = Settings(
+            sqlite_path=str(path), rate_limits_enabled=False, group_add_policy=ANYONE
+        ).with_overrides(**overrides)
         store = build_store(settings)
         store.setup()
         stores.append(store)

@@ -131,7 +131,7 @@ def limit_one(make_app):
         people = {name: api.signup(name) for name in ("alice", "bob", "carol", "dave", "erin")}
         group = [people[name].user_id for name in ("alice", "bob", "carol")]
         with app.app_context():  # not through the routes: this would count as alice's first
-            thread, _, _ = threads.create_thread(deps(), group[0], group, "hi", 1, title="G")
+            thread, *_ = threads.create_thread(deps(), group[0], group, "hi", 1, title="G")
         return app, api, people, thread.thread_id
 
     return make

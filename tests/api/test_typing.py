@@ -30,7 +30,9 @@ class RecordingNotifier:
 
 @pytest.fixture
 def world(tmp_path, clock):
-    settings = Settings(sqlite_path=str(tmp_path / "t.db"), typing_relay_interval_s=INTERVAL_S)
+    settings = Settings(
+        sqlite_path=str(tmp_path / "t.db"), typing_relay_interval_s=INTERVAL_S, group_add_policy="anyone"
+    )
     store = build_store(settings)
     store.setup()
     notifier = RecordingNotifier()
@@ -39,8 +41,8 @@ def world(tmp_path, clock):
     for name in ("alice", "bob", "carol"):
         ids[name] = f"{name}-id"
         store.add_user(User(ids[name], f"{name}@example.com", name, clock()), "hash")
-    one, _, _ = threads.create_thread(deps, ids["alice"], [ids["alice"], ids["bob"]], "hi", 1)
-    two, _, _ = threads.create_thread(deps, ids["alice"], [ids["alice"], ids["bob"], ids["carol"]], "hi", 1)
+    one, *_ = threads.create_thread(deps, ids["alice"], [ids["alice"], ids["bob"]], "hi", 1)
+    two, *_ = threads.create_thread(deps, ids["alice"], [ids["alice"], ids["bob"], ids["carol"]], "hi", 1)
     yield deps, notifier, ids, one.thread_id, two.thread_id
     store.close()
 

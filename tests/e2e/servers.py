@@ -18,5 +18,11 @@ TEST_RATE_LIMITS = {
 
 def start_server(directory: Path, **env: str) -> LiveServer:
     """A gunicorn process with its own SQLite file in ``directory``; the caller stops it."""
-    settings = {"MESSENGER_DB": str(directory / "messenger.db"), **TEST_RATE_LIMITS, **env}
+    # The browser tests make groups of people who share no 1:1 thread: anyone may add anyone.
+    settings = {
+        "MESSENGER_DB": str(directory / "messenger.db"),
+        "GROUP_ADD_POLICY": "anyone",
+        **TEST_RATE_LIMITS,
+        **env,
+    }
     return LiveServer(settings, log_path=directory / "gunicorn.log").start()

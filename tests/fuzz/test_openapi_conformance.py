@@ -226,7 +226,10 @@ def world(tmp_path_factory) -> World:
     path = tmp_path_factory.mktemp("fuzz") / "messenger.db"
     # No pruning thread; a long poll without a timeout answers at once (no case waits); no rate
     # limits (the cases come far faster than any person's, and the limits have their own tests).
-    settings = Settings(sqlite_path=str(path), prune_interval_s=0, longpoll_default_timeout_s=0)
+    # Anyone may add anyone (GROUP_ADD_POLICY): the group stand-in is of people who share no 1:1.
+    settings = Settings(
+        sqlite_path=str(path), prune_interval_s=0, longpoll_default_timeout_s=0, group_add_policy="anyone"
+    )
     if "rate_limits_enabled" in {f.name for f in dataclasses.fields(Settings)}:
         settings = settings.with_overrides(rate_limits_enabled=False)
     store = build_store(settings)

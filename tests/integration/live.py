@@ -17,6 +17,9 @@ ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 START_TIMEOUT_S = 30
 # These tests sign up and send far faster than a person; tests of the limits set their own.
+# These servers test other things than group consent, with groups of people who share no 1:1
+# thread; a test of the real default (contacts) says GROUP_ADD_POLICY itself.
+ANYONE_MAY_ADD = {"GROUP_ADD_POLICY": "anyone"}
 GENEROUS_RATE_LIMITS = {
     "RATE_LIMIT_SIGNUP": "10000 per minute",
     "RATE_LIMIT_SIGNIN": "10000 per minute",
@@ -51,7 +54,13 @@ class LiveServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> LiveServer:
-        env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(self.port), **GENEROUS_RATE_LIMITS}
+        env = {
+            **os.environ,
+            "HOST": "127.0.0.1",
+            "PORT": str(self.port),
+            **GENEROUS_RATE_LIMITS,
+            **ANYONE_MAY_ADD,
+        }
         env.pop("MONGODB_URI", None)  # the embedded store unless the test says otherwise
         env.update(self.env)
         log = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115 - closed below

@@ -6,9 +6,12 @@ import json
 import re
 import subprocess
 
+import pytest
 import requests
 
-from .live import ROOT
+from messenger.config import Settings
+
+from .live import ROOT, LiveServer
 
 MARKERS = re.compile(r"<!-- walkthrough:start -->(.*?)<!-- walkthrough:end -->", re.S)
 SH_BLOCK = re.compile(r"```sh\n(.*?)```", re.S)
@@ -17,6 +20,16 @@ SH_BLOCK = re.compile(r"```sh\n(.*?)```", re.S)
 def walkthrough_script() -> str:
     section = MARKERS.search((ROOT / "README.md").read_text()).group(1)
     return "\n".join(SH_BLOCK.findall(section))
+
+
+@pytest.fixture
+def live_server(tmp_path):
+    """A server on the real default GROUP_ADD_POLICY (contacts), as a new install runs it: the
+    walkthrough's readers meet no other (LiveServer lets anyone add anyone by default)."""
+    env = {"MESSENGER_DB": str(tmp_path / "messenger.db"), "GROUP_ADD_POLICY": Settings.group_add_policy}
+    server = LiveServer(env, log_path=tmp_path / "gunicorn.log").start()
+    yield server
+    server.stop()
 
 
 def run_walkthrough(base_url: str) -> list[str]:

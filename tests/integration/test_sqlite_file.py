@@ -20,8 +20,13 @@ SENDS_EACH = 50
 
 @pytest.fixture
 def settings(tmp_path):
-    # floods on purpose; no pruning thread (nothing here would stop it)
-    return Settings(sqlite_path=str(tmp_path / "messenger.db"), rate_limits_enabled=False, prune_interval_s=0)
+    # floods on purpose; no pruning thread (nothing here would stop it); groups of strangers
+    return Settings(
+        sqlite_path=str(tmp_path / "messenger.db"),
+        rate_limits_enabled=False,
+        prune_interval_s=0,
+        group_add_policy="anyone",
+    )
 
 
 def signup(client, name: str) -> dict:

@@ -109,6 +109,7 @@ def build_world(tmp_path) -> tuple[World, Store]:
         prune_interval_s=0,
         token_ttl_days=TOKEN_TTL_DAYS,
         metrics_token=METRICS_TOKEN,
+        group_add_policy="anyone",  # alice's group is of people who share no 1:1 thread
     )
     store = build_store(settings)
     store.setup()
@@ -364,6 +365,32 @@ MATRIX: dict[tuple[str, str], Guarded | Public | WebSocketOnly | dict[str, Guard
         NOT_FOUND,
         NOT_FOUND,
         (204,),
+    ),
+    # Blocks are the caller's own (dave is in none of the threads); an invitation answer is
+    # thread-scoped: without an invitation, a non-member gets the 404 of a missing thread, and
+    # a member accepting again gets the thread back.
+    ("PUT", "/me/blocks/<user_id>"): Guarded(
+        lambda w, actor, named, t: Request("PUT", f"/me/blocks/{w.dave.user_id}"),
+        (200, None),
+        (200, None),
+        (200,),
+        thread_scoped=False,
+    ),
+    ("DELETE", "/me/blocks/<user_id>"): Guarded(
+        lambda w, actor, named, t: Request("DELETE", f"/me/blocks/{w.dave.user_id}"),
+        (204, None),
+        (204, None),
+        (204,),
+        thread_scoped=False,
+    ),
+    ("GET", "/me/blocks"): Guarded(
+        lambda w, actor, named, t: Request("GET", "/me/blocks"), (200, None), (200, None), (200,), False
+    ),
+    ("POST", "/threads/<thread_id>/invitation"): Guarded(
+        lambda w, actor, named, t: Request("POST", f"/threads/{t}/invitation", {"accept": True}),
+        NOT_FOUND,
+        NOT_FOUND,
+        (200,),
     ),
     ("POST", "/actions"): ACTION_ROWS,
 }

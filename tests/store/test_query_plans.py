@@ -63,7 +63,22 @@ def serve_every_request_path(store: SqliteStore) -> None:
     store.delete_message(direct, 1, alice.user_id, now())
     store.update_profile(ProfileEdit(bob.user_id, {"username": "robert", "display_name": "Bob"}, now()))
     store.update_profile(ProfileEdit(bob.user_id, {"username": "robert"}, now()))  # nothing to change
+    serve_blocks_and_invitations(store, alice, bob, carol, direct, group)
     store.revoke_token("token-hash")
+
+
+def serve_blocks_and_invitations(store: SqliteStore, alice, bob, carol, direct: str, group: str) -> None:
+    store.add_block(alice.user_id, bob.user_id, now())
+    store.list_blocks(alice.user_id)
+    store.blockers_among(bob.user_id, [alice.user_id, carol.user_id])
+    store.blocked_in_direct(direct, bob.user_id)
+    store.contacts_among(alice.user_id, [bob.user_id, carol.user_id])
+    store.remove_block(alice.user_id, bob.user_id)
+    store.invite(group, [carol.user_id], alice.user_id, now(), 60_000)
+    store.get_invitation(group, carol.user_id)
+    store.decline_invitation(group, carol.user_id, now())
+    store.invite(group, [carol.user_id], alice.user_id, now() + 60_000, 60_000)
+    store.accept_invitation(group, carol.user_id, now(), 100)
 
 
 def test_no_statement_on_a_request_path_scans_a_table(tmp_path):

@@ -125,6 +125,8 @@ const MESSAGES = {
   edit_window_passed: 'This message is too old to edit.',
   message_deleted: 'That message was deleted.',
   too_many_reactions: 'This message has as many reactions as it can take.',
+  not_a_contact: 'Some of these people can be added only by someone they already chat with 1:1. Message them first.',
+  blocked: "You can't message or add this person.",
 };
 
 /** One sentence for a person; validation errors name the field when there is just one. */

@@ -1,0 +1,48 @@
+"""Blocking: the people a user does not want to hear from.
+
+A blocked user cannot open a 1:1 thread with the blocker, send into their 1:1 thread or add
+the blocker to a group (``threads`` and ``messages`` ask ``refuse_if_blocked``); groups they
+already share stay, and the blocker may leave them as anyone may. The blocker stops finding
+them in user search (``accounts.search_users``).
+"""
+
+from __future__ import annotations
+
+from ..errors import Blocked, CannotBlockSelf, TooManyBlocks
+from ..model import Block
+from .accounts import require_user
+from .deps import Deps
+
+
+def block(deps: Deps, blocker_id: str, blocked_id: str) -> Block:
+    """Block someone; blocking them again changes nothing (the first blocked_at stays).
+
+    The cap is checked before the write, so concurrent blocks by one user may pass it by the
+    few the per-user rate limit lets through at once: a bound, not an exact count.
+    """
+    if blocked_id == blocker_id:
+        raise CannotBlockSelf()
+    user = require_user(deps, blocked_id)
+    blocks = deps.store.list_blocks(blocker_id)
+    limit = deps.settings.max_blocks
+    if len(blocks) >= limit and all(held.user_id != blocked_id for held in blocks):
+        raise TooManyBlocks(details={"max_blocks": limit})
+    blocked_at = deps.store.add_block(blocker_id, blocked_id, deps.clock())
+    return Block(user.user_id, user.username, blocked_at)
+
+
+def unblock(deps: Deps, blocker_id: str, blocked_id: str) -> None:
+    """Lift a block; lifting one that is not there changes nothing."""
+    require_user(deps, blocked_id)
+    deps.store.remove_block(blocker_id, blocked_id)
+
+
+def list_blocks(deps: Deps, blocker_id: str) -> list[Block]:
+    """Everyone this user blocks, the newest block first (at most MAX_BLOCKS)."""
+    return deps.store.list_blocks(blocker_id)
+
+
+def refuse_if_blocked(deps: Deps, actor_id: str, user_ids: list[str]) -> None:
+    """``Blocked`` when anyone among ``user_ids`` blocks ``actor_id``, never saying who."""
+    if deps.store.blockers_among(actor_id, user_ids):
+        raise Blocked()
