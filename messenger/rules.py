@@ -166,16 +166,45 @@ def erase_from_body(kind: str, body: dict, thread_id: str, seq: int) -> dict | N
         return {**body, "message": {**message, **gone}}
     return {**body, "message": {**message, "reply_to": {**message["reply_to"], "preview": ""}}}
 
-    (ANYONE,)
-    (CONTACTS,)
-    (GROUP,)
-    (INVITE,)
-    (MESSAGE_EDITED,)
-    (MESSAGE_NEW,)
-    (PROFILE_FIELDS,)
-    (REACTION_USERS_LISTED,)
-    (THREAD_NEW,)
-    (Invitation,)
-    (Message,)
-    (NewThread,)
-    (User,)
+
+# Profiles ---------------------------------------------------------------------------------
+def profile_changes(user: User, changes: dict[str, str | None]) -> dict[str, str | None]:
+    """What of ``changes`` differs from ``user``'s profile: nothing means nothing to store or
+    announce. A username differing only in case is a change (it is shown as typed)."""
+    unknown = set(changes) - set(PROFILE_FIELDS)
+    if unknown:
+        raise ValueError(f"not profile fields: {sorted(unknown)}")
+    return {name: value for name, value in changes.items() if getattr(user, name) != value}
+
+
+# Blocks and group consent -----------------------------------------------------------------
+ADD = "add"  # becomes a member now
+INVITED = "invite"  # gets an invitation to accept or decline
+REFUSED = "refuse"  # the adder may not put them in a group
+
+
+def group_addition(policy: str, is_contact: bool) -> str:
+    """What adding someone to a group (at its creation or later) does under GROUP_ADD_POLICY:
+    ``anyone`` adds; ``contacts`` adds the people the adder shares a 1:1 thread with and refuses
+    the others; ``invite`` invites everyone, contacts too (consent is asked of all alike)."""
+    if policy == ANYONE or (policy == CONTACTS and is_contact):
+        return ADD
+    if policy == INVITE:
+        return INVITED
+    return REFUSED
+
+
+def is_invitation_sendable(existing: Invitation | None, now: int, cooldown_ms: int) -> bool:
+    """Whether inviting someone into a group sends them an invitation: not while one is pending
+    (from anyone), nor within ``cooldown_ms`` of their declining one into that group, so nobody
+    can keep one person's log filling with invitations to the same group."""
+    if existing is None:
+        return True
+    if existing.declined_at is None:
+        return False
+    return now - existing.declined_at >= cooldown_ms
+
+
+def told_of_invitation(invitee_id: str) -> list[str]:
+    """thread.invited goes to the invitee alone: the members learn of them only if they accept."""
+    return [invitee_id]
