@@ -36,5 +36,9 @@ FEATURES: dict[str, int] = {
     "replies": 3,
     "reactions": 3,
     "mentions": 3,
+    # Sessions: "device" at sign-up and sign-in, GET /me/sessions, DELETE /me/sessions/<id>,
+    # POST /auth/signout-everywhere; a session in use does not expire (sliding expiry).
+    "sessions": 4,
+    "password_change": 4,  # POST /me/password
 }
 FEATURE_LEVEL = max(FEATURES.values())

@@ -187,6 +187,7 @@ COSTLY_REQUESTS: dict[str, tuple[str, Callable]] = {
     "GET /threads/<id>/messages": ("read", lambda api, p, t, i: api.messages(p["alice"], t)),
     "GET /users?q=": ("read", lambda api, p, t, i: api.users(p["alice"], "b")),
     "GET /me": ("read", lambda api, p, t, i: api.me(p["alice"])),
+    "GET /me/sessions": ("read", lambda api, p, t, i: api.sessions(p["alice"])),
     "POST /actions get_user_threads": (
         "read",
         lambda api, p, t, i: api.action(
