@@ -7,10 +7,11 @@ was last seen and the coarse address it came from, and, once a day, its expiry m
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 
 from .. import rules
-from ..errors import SessionNotFound
+from ..errors import SessionNotFound, StoreUnavailable
 from ..events import TokenRevoked
 from ..model import Session
 from .deps import Deps
@@ -46,7 +47,10 @@ def seen(deps: Deps, session: Session, address: str | None) -> None:
     if session.last_seen_at > rules.touch_cutoff(now):
         return
     expires_at = rules.slid_expiry(session.expires_at, now, lifetime_ms(deps))
-    deps.store.touch_session(session.token_hash, now, coarse_address(address), expires_at)
+    # Noting a use is no reason to refuse a request that only reads while the store cannot
+    # write (read-only, full, locked): the next request tries again; the store logged it.
+    with contextlib.suppress(StoreUnavailable):
+        deps.store.touch_session(session.token_hash, now, coarse_address(address), expires_at)
 
 
 def list_sessions(deps: Deps, user_id: str) -> list[Session]:

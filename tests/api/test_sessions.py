@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from messenger.errors import StoreUnavailable
 from messenger.service.accounts import hash_token
 
 from .client import PASSWORD, Api, User, error_of
@@ -153,6 +154,23 @@ def test_last_use_and_address_are_written_at_most_once_a_minute(api, clock):
     assert seen["last_seen_at"] > created["last_seen_at"] + MINUTE_MS
     assert seen["address"] == "203.0.113.0/24"
     assert seen["expires_at"] > created["expires_at"]  # and its use moved the expiry on
+
+
+def test_a_use_the_store_cannot_write_does_not_fail_the_request(app, clock):
+    api = Api(app.test_client())
+    alice = api.signup("alice")
+    store = app.extensions["messenger"].store
+
+    def cannot_write(*args):
+        raise StoreUnavailable()
+
+    store.touch_session = cannot_write
+    try:
+        clock.advance(2 * MINUTE_MS)
+        assert api.me(alice).status_code == 200
+        assert api.thread_list(alice) == []
+    finally:
+        del store.touch_session
 
 
 def test_a_phone_in_daily_use_is_never_signed_out_and_a_forgotten_one_is(api, clock):
