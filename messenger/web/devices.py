@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ua_parser
 from flask import request
+from ua_parser import Domain
 
 from ..model import UNKNOWN_DEVICE
 from ..schemas import MAX_DEVICE_LENGTH
@@ -34,7 +35,7 @@ def device_of_request(named: str | None) -> str:
 
 def device_of_user_agent(user_agent: str) -> str:
     """Name a device by its User-Agent, e.g. "Firefox on Linux"; "unknown" when it tells nothing."""
-    parsed = ua_parser.parse(user_agent[:MAX_USER_AGENT_READ])
+    parsed = ua_parser.parser(user_agent[:MAX_USER_AGENT_READ], Domain.USER_AGENT | Domain.OS)
     browser = parsed.user_agent.family if parsed.user_agent else None
     system = parsed.os.family if parsed.os else None
     name = f"{browser} on {system}" if browser and system else browser or system or UNKNOWN_DEVICE

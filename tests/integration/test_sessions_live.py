@@ -113,15 +113,6 @@ def test_a_password_change_closes_the_other_sessions_sockets_and_keeps_this_one(
     phone_stream.close()
 
 
-@pytest.fixture
-def two_servers(tmp_path, redis_server):
-    env = {"MESSENGER_DB": str(tmp_path / "shared.db"), "REDIS_URL": redis_server.url}
-    servers = [LiveServer(env, log_path=tmp_path / f"gunicorn-{name}.log").start() for name in "ab"]
-    yield servers
-    for one in servers:
-        one.stop()
-
-
 def test_a_session_signed_out_through_one_server_has_its_socket_closed_on_the_other(two_servers):
     server_a, server_b = two_servers
     http_a = Http(server_a.url)
