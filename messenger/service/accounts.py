@@ -117,8 +117,8 @@ def change_password(deps: Deps, session: Session, current_password: str, new_pas
     found = passwords.problems_with_names(new_password, user.username, user.email)
     if found:
         raise InvalidPayload(details={"new_password": found})
-    password_hash = deps.store.get_password_hash(user.user_id) or _DUMMY_HASH
-    if not deps.run_blocking(check_password_hash, password_hash, current_password):
+    password_hash = deps.store.get_password_hash(user.user_id)
+    if password_hash is None or not deps.run_blocking(check_password_hash, password_hash, current_password):
         raise WrongPassword()
     deps.store.set_password_hash(user.user_id, deps.run_blocking(generate_password_hash, new_password))
     sessions.sign_out_others(deps, user.user_id, session.token_hash)
