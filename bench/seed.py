@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from messenger.model import DIRECT, NewMessage, NewThread, User
+from messenger.model import DIRECT, NewMessage, NewThread, Session, User
 from messenger.store.sqlite import SqliteStore
 
 TOKEN_TTL_MS = 30 * 24 * 60 * 60 * 1000
@@ -67,7 +67,8 @@ def add_users(path: Path, count: int, prefix: str) -> list[SeededUser]:
             user = User(uuid.uuid4().hex, f"{username}@bench.invalid", username, now)
             store.add_user(user, SEEDED_PASSWORD_HASH)
             token = secrets.token_urlsafe(32)
-            store.add_token(hashlib.sha256(token.encode()).hexdigest(), user.user_id, now, now + TOKEN_TTL_MS)
+            token_hash = hashlib.sha256(token.encode()).hexdigest()
+            store.add_session(Session(token_hash, user.user_id, "bench", now, now, now + TOKEN_TTL_MS))
             users.append(SeededUser(user.user_id, username, token))
     finally:
         store.close()

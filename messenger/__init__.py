@@ -19,6 +19,7 @@ from .web import (
     messages,
     observe,
     ops,
+    sessions,
     socket_io,
     stream,
     threads,
@@ -51,7 +52,15 @@ def create_app(settings: Settings | None = None, deps: Deps | None = None) -> Fl
         "event_class": socket_io.FrameArrived,  # frames wake the session: no reader greenlet
     }
     api = MessengerApi(app)
-    for blueprint in (accounts.blp, threads.blp, messages.blp, updates.blp, ops.blp, blocks.blp):
+    for blueprint in (
+        accounts.blp,
+        sessions.blp,
+        threads.blp,
+        messages.blp,
+        updates.blp,
+        ops.blp,
+        blocks.blp,
+    ):
         api.register_blueprint(blueprint)
     stream.sock.init_app(app)
     app.register_blueprint(stream.bp)

@@ -70,6 +70,15 @@ class InvalidCredentials(MessengerError):
     message = "Wrong login or password."
 
 
+class WrongPassword(MessengerError):
+    """The signed-in user's current password, mistyped: not a 401, which would sign the client
+    out. Counted as a failed sign-in of the account."""
+
+    code = "wrong_password"
+    status = 403
+    message = "The current password is not right."
+
+
 class UserMismatch(MessengerError):
     code = "user_mismatch"
     status = 403
@@ -178,6 +187,14 @@ class MessageNotFound(MessengerError):
     code = "message_not_found"
     status = 404
     message = "No message with this seq in this thread."
+
+
+class SessionNotFound(MessengerError):
+    """Raised for an unknown session id and for another user's: the same answer."""
+
+    code = "session_not_found"
+    status = 404
+    message = "No such session of yours."
 
 
 class UserNotFound(MessengerError):

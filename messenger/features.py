@@ -43,5 +43,9 @@ FEATURES: dict[str, int] = {
     # (POST /threads/<id>/invitation, the thread.invited update, "invited" in thread replies).
     "blocks": 4,
     "group_consent": 4,
+    # Sessions: "device" at sign-up and sign-in, GET /me/sessions, DELETE /me/sessions/<id>,
+    # POST /auth/signout-everywhere; a session in use does not expire (sliding expiry).
+    "sessions": 4,
+    "password_change": 4,  # POST /me/password
 }
 FEATURE_LEVEL = max(FEATURES.values())

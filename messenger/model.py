@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -21,6 +22,40 @@ class User:
     username: str
     created_at: int
     display_name: str | None = None  # shown instead of the username where set
+
+
+# A session stored before devices were kept (or whose device is not known) is shown with this.
+UNKNOWN_DEVICE = "unknown"
+
+
+@dataclass(frozen=True)
+class Session:
+    """A signed-in device: one token. Only the token's hash is stored; ``session_id`` names the
+    session to its user without it (the hash is the secret's stand-in: it never leaves the server).
+
+    ``address`` is where it was last used from, coarsened (an IPv4 /24, an IPv6 /48), or None.
+    """
+
+    token_hash: str
+    user_id: str
+    device: str
+    created_at: int
+    last_seen_at: int
+    expires_at: int
+    address: str | None = None
+
+    @property
+    def session_id(self) -> str:
+        return session_id_of(self.token_hash)
+
+
+def session_id_of(token_hash: str) -> str:
+    """The public id of a session: derived from its token's hash, so every session has one,
+    those stored before ids existed too, and it cannot be turned back into the hash.
+
+    A contract with clients holding ids: change the derivation and every id changes.
+    """
+    return hashlib.sha256(b"session:" + token_hash.encode("ascii")).hexdigest()[:32]
 
 
 @dataclass(frozen=True)

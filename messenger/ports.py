@@ -25,6 +25,7 @@ from .model import (
     ProfileEdit,
     ReadMarked,
     Sent,
+    Session,
     ThreadPage,
     ThreadView,
     UpdatePage,
@@ -33,7 +34,7 @@ from .model import (
 
 
 class Store(Protocol):
-    """Durable storage for users, tokens, threads, memberships and messages.
+    """Durable storage for users, sessions, threads, memberships and messages.
 
     Invariant both adapters keep: a thread's messages have seq 1, 2, 3... with no gaps,
     so "the i-th newest message" is seq ``last_seq - i`` and any page is an index range.
@@ -68,12 +69,36 @@ class Store(Protocol):
     def search_users(self, prefix: str, limit: int) -> list[User]:
         """Users whose username starts with ``prefix`` (case-insensitive), by username."""
 
-    def add_token(self, token_hash: str, user_id: str, created_at: int, expires_at: int) -> None: ...
+    def get_password_hash(self, user_id: str) -> str | None:
+        """The user's password hash; None for no such user."""
 
-    def get_token_user_id(self, token_hash: str, now: int) -> str | None:
-        """The user a live (unexpired, unrevoked) token belongs to, else None."""
+    def set_password_hash(self, user_id: str, password_hash: str) -> None:
+        """Replace the user's password hash (sessions are the caller's to revoke)."""
 
-    def revoke_token(self, token_hash: str) -> None: ...
+    # Sessions: one per token, stored by its hash (the token itself never is) ------------
+    def add_session(self, session: Session) -> None:
+        """Store a new session, and drop the user's sessions expired by ``session.created_at``."""
+
+    def get_session(self, token_hash: str, now: int) -> Session | None:
+        """The live (unexpired, unrevoked) session of a token, else None: one indexed read.
+
+        Sessions stored before devices were kept read with ``UNKNOWN_DEVICE``, their creation
+        as their last use and no address."""
+
+    def touch_session(self, token_hash: str, now: int, address: str | None, expires_at: int | None) -> bool:
+        """Record a use: ``last_seen_at = now``, the address (unless None) and the expiry (unless
+        None). Only for a live session last seen at or before ``rules.touch_cutoff(now)``, so
+        racing requests write once; True if it wrote."""
+
+    def list_sessions(self, user_id: str, now: int) -> list[Session]:
+        """The user's live sessions, the most recently used first (then the newest)."""
+
+    def revoke_token(self, token_hash: str) -> None:
+        """Delete the session of this token (nothing when there is none)."""
+
+    def revoke_sessions(self, user_id: str, keep_token_hash: str | None = None) -> list[str]:
+        """Delete every session of the user but ``keep_token_hash``'s; return the token hashes
+        deleted, for closing their sockets."""
 
     # Threads and messages -------------------------------------------------------------
     def open_thread(self, thread: NewThread, first: NewMessage) -> Opened:

@@ -208,3 +208,30 @@ def is_invitation_sendable(existing: Invitation | None, now: int, cooldown_ms: i
 def told_of_invitation(invitee_id: str) -> list[str]:
     """thread.invited goes to the invitee alone: the members learn of them only if they accept."""
     return [invitee_id]
+
+
+# Sessions ---------------------------------------------------------------------------------
+# A session's use is written (last seen, address, and the expiry moved on) at most this often:
+# every request reads its session, and only one a minute per session writes.
+SESSION_TOUCH_INTERVAL_MS = 60_000
+# How far past TOKEN_TTL_DAYS a use moves a session's expiry: that many uses in a row need no
+# write of it, so the expiry is written at most once a day, not once a minute.
+SESSION_SLIDE_INTERVAL_MS = 24 * 60 * 60 * 1000
+
+
+def touch_cutoff(now: int) -> int:
+    """A use at ``now`` is written only for a session last seen at or before this."""
+    return now - SESSION_TOUCH_INTERVAL_MS
+
+
+def slid_expiry(expires_at: int, now: int, ttl_ms: int) -> int | None:
+    """Where a use at ``now`` that is written moves a session's expiry, or None while it stays.
+
+    It moves once less than the lifetime (and the minute until the next written use) is left,
+    to a day past the lifetime: so a session is valid for at least ``ttl_ms`` after its last
+    use, and for at most a day more. It never moves back (lowering TOKEN_TTL_DAYS leaves
+    longer expiries as they are).
+    """
+    if expires_at > now + ttl_ms + SESSION_TOUCH_INTERVAL_MS:
+        return None
+    return now + ttl_ms + SESSION_SLIDE_INTERVAL_MS

@@ -26,6 +26,7 @@ MAX_SAFE_INTEGER = 2**53 - 1
 USERNAME_PATTERN = r"^[A-Za-z0-9_.\-]{3,32}$"
 USERNAME_RULE = "3 to 32 letters, digits, '_', '.' or '-'."
 DISPLAY_NAME_MAX_LENGTH = 64
+MAX_DEVICE_LENGTH = 64
 
 
 def load(schema: Schema, payload: Any) -> dict:
@@ -93,6 +94,28 @@ def password_on_its_own(password: str) -> None:
         raise ValidationError(found)
 
 
+def NewPassword(**kwargs) -> Text:  # noqa: N802 - reads like a field class at the call sites
+    """A password being set: the policy's checks on the password alone (``passwords.problems``);
+    those against the account's names need the account (sign-up: the body; a change: the store)."""
+    return Text(
+        validate=[validate.Length(min=passwords.MIN_LENGTH, max=passwords.MAX_LENGTH), password_on_its_own],
+        metadata={"description": "At least 8 characters; not a common password, nor one holding your names."},
+        **kwargs,
+    )
+
+
+def DeviceName(**kwargs) -> Text:  # noqa: N802
+    """A device's name as its user will read it in their sessions list."""
+    return Text(
+        validate=[validate.Length(min=1, max=MAX_DEVICE_LENGTH), visible, no_bidi_controls],
+        metadata={
+            "description": 'Optional: names this device in GET /me/sessions, e.g. "Pixel 8"; else it is '
+            'named from the User-Agent, e.g. "Firefox on Linux".'
+        },
+        **kwargs,
+    )
+
+
 def Id(**kwargs) -> Text:  # noqa: N802 - reads like a field class at the call sites
     return Text(validate=validate.Length(min=1, max=64), **kwargs)
 
@@ -118,11 +141,8 @@ class SignupRequest(Schema):
         required=True,
         validate=FullMatch(USERNAME_PATTERN, error=USERNAME_RULE),
     )
-    password = Text(
-        required=True,
-        validate=[validate.Length(min=passwords.MIN_LENGTH, max=passwords.MAX_LENGTH), password_on_its_own],
-        metadata={"description": "At least 8 characters; not a common password, nor one holding your names."},
-    )
+    password = NewPassword(required=True)
+    device = DeviceName()
 
     @validates_schema(skip_on_field_errors=False)
     def check_password_against_names(self, data, **kwargs):
@@ -140,6 +160,7 @@ class SigninRequest(Schema):
         metadata={"description": "Email or username."},
     )
     password = Text(required=True, validate=validate.Length(min=1, max=1024))
+    device = DeviceName()
 
 
 def DisplayName(**kwargs) -> fields.String:  # noqa: N802 - reads like a field class
@@ -205,6 +226,31 @@ class ProfileRequest(Schema):
 class Me(PublicUser):
     email = fields.String(required=True)
     created_at = fields.Integer(required=True)
+
+
+class PasswordChangeRequest(Schema):
+    current_password = Text(required=True, validate=validate.Length(min=1, max=passwords.MAX_LENGTH))
+    new_password = NewPassword(required=True)
+
+
+class SessionOut(Schema):
+    session_id = fields.String(required=True, metadata={"description": "DELETE /me/sessions/<it> ends it."})
+    device = fields.String(required=True, metadata={"description": 'As named at sign-in, or "unknown".'})
+    created_at = fields.Integer(required=True, metadata={"description": "When it signed in."})
+    last_seen_at = fields.Integer(required=True, metadata={"description": "Its last use, to the minute."})
+    expires_at = fields.Integer(required=True, metadata={"description": "Each use moves it on (daily)."})
+    address = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The network it was last used from (an IPv4 /24, an IPv6 /48), or null."},
+    )
+    current = fields.Boolean(required=True, metadata={"description": "The session of this request."})
+
+
+class SessionList(Schema):
+    sessions = fields.List(
+        fields.Nested(SessionOut), required=True, metadata={"description": "The most recently used first."}
+    )
 
 
 class UserSearchQuery(Schema):

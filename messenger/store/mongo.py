@@ -209,6 +209,7 @@ from ..model import (
     ProfileEdit,
     ReadMarked,
     Sent,
+    Session,
     ThreadPage,
     ThreadView,
     UpdatePage,
@@ -231,6 +232,7 @@ from .mongo_documents import (
     Doc,
     announced_of,
     event_key,
+    expiry_date,
     first_docs,
     fresh_view,
     invitation_of,
@@ -239,8 +241,9 @@ from .mongo_documents import (
     profile_announced_of,
     profile_fields,
     profile_version_of,
+    session_doc,
+    session_of,
     thread_doc,
-    token_doc,
     user_doc,
     user_of,
     version_of,
@@ -374,17 +377,63 @@ class MongoStore:
         return [user_of(doc) for doc in first_docs(cursor.sort("username_key", ASCENDING), limit)]
 
     @_unavailable_on_error
-    def add_token(self, token_hash: str, user_id: str, created_at: int, expires_at: int) -> None:
-        self._tokens.insert_one(token_doc(token_hash, user_id, created_at, expires_at))
+    def get_password_hash(self, user_id: str) -> str | None:
+        doc = self._users.find_one({"_id": user_id}, {"password_hash": 1})
+        return doc["password_hash"] if doc else None
 
     @_unavailable_on_error
-    def get_token_user_id(self, token_hash: str, now: int) -> str | None:
-        doc = self._tokens.find_one({"_id": token_hash, "expires_at": {"$gt": now}}, {"user_id": 1})
-        return doc["user_id"] if doc else None
+    def set_password_hash(self, user_id: str, password_hash: str) -> None:
+        self._users.update_one({"_id": user_id}, {"$set": {"password_hash": password_hash}})
+
+    @_unavailable_on_error
+    def add_session(self, session: Session) -> None:
+        self._tokens.delete_many({"user_id": session.user_id, "expires_at": {"$lte": session.created_at}})
+        self._tokens.insert_one(session_doc(session))
+
+    @_unavailable_on_error
+    def get_session(self, token_hash: str, now: int) -> Session | None:
+        doc = self._tokens.find_one({"_id": token_hash, "expires_at": {"$gt": now}})
+        return session_of(doc) if doc else None
+
+    @_unavailable_on_error
+    def touch_session(self, token_hash: str, now: int, address: str | None, expires_at: int | None) -> bool:
+        cutoff = rules.touch_cutoff(now)
+        query: Doc = {
+            "_id": token_hash,
+            "expires_at": {"$gt": now},
+            "$or": [  # documents older than last_seen_at were last seen when created
+                {"last_seen_at": {"$lte": cutoff}},
+                {"last_seen_at": {"$exists": False}, "created_at": {"$lte": cutoff}},
+            ],
+        }
+        change: Doc = {"$set": {"last_seen_at": now}}
+        if address is not None:
+            change["$set"]["address"] = address
+        if expires_at is not None:
+            change["$max"] = {"expires_at": expires_at, "expires": expiry_date(expires_at)}
+        return self._tokens.update_one(query, change).modified_count == 1
+
+    @_unavailable_on_error
+    def list_sessions(self, user_id: str, now: int) -> list[Session]:
+        docs = self._tokens.find({"user_id": user_id, "expires_at": {"$gt": now}})
+        sessions = [session_of(doc) for doc in docs]
+        return sorted(sessions, key=lambda s: (s.last_seen_at, s.created_at), reverse=True)
 
     @_unavailable_on_error
     def revoke_token(self, token_hash: str) -> None:
         self._tokens.delete_one({"_id": token_hash})
+
+    @_unavailable_on_error
+    def revoke_sessions(self, user_id: str, keep_token_hash: str | None = None) -> list[str]:
+        query: Doc = {"user_id": user_id}
+        if keep_token_hash is not None:
+            query["_id"] = {"$ne": keep_token_hash}
+        token_hashes = [doc["_id"] for doc in self._tokens.find(query, {"_id": 1})]
+        # Only those found: a session signed in meanwhile is no sign-in this call saw, and one
+        # deleted unseen would keep its sockets open.
+        if token_hashes:
+            self._tokens.delete_many({"_id": {"$in": token_hashes}})
+        return token_hashes
 
     # Threads and messages -------------------------------------------------------------
     @_unavailable_on_error

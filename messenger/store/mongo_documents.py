@@ -15,7 +15,19 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.cursor import Cursor
 
 from .. import rules
-from ..model import MESSAGE_FIELDS, Invitation, Member, Message, NewThread, Preview, ThreadView, Update, User
+from ..model import (
+    MESSAGE_FIELDS,
+    UNKNOWN_DEVICE,
+    Invitation,
+    Member,
+    Message,
+    NewThread,
+    Preview,
+    Session,
+    ThreadView,
+    Update,
+    User,
+)
 
 Doc = dict[str, Any]
 
@@ -29,8 +41,11 @@ Doc = dict[str, Any]
 #               profile_announced: the highest profile_version whose user.updated every
 #               co-member's log holds. Documents older than profiles read as display_name
 #               null, profile_version 0, announced 0.}
-# tokens:      {_id: sha256 of the token (never the token), user_id, created_at, expires_at,
-#               expires: expires_at as a Date, for the optional TTL index}
+# tokens:      {_id: sha256 of the token (never the token), user_id, created_at, expires_at
+#               (moved on by use: rules.slid_expiry), expires: expires_at as a Date, for the
+#               optional TTL index, device, last_seen_at, address: where it was last used
+#               from, coarsened, or null. Documents older than the last three read as device
+#               'unknown', last seen at created_at, no address (session_of).}
 # threads:     {_id: thread_id, kind: 'direct'|'group', title, direct_key: sorted member ids of
 #               a 1:1 thread else null, created_by, created_at,
 #               member_ids: the members at creation, never updated (bounded by the member limit)}
@@ -188,14 +203,34 @@ def fresh_view(thread: Doc, members: list[Member]) -> ThreadView:
     )
 
 
-def token_doc(token_hash: str, user_id: str, created_at: int, expires_at: int) -> Doc:
+def session_doc(session: Session) -> Doc:
     return {
-        "_id": token_hash,
-        "user_id": user_id,
-        "created_at": created_at,
-        "expires_at": expires_at,
-        "expires": datetime.fromtimestamp(expires_at / 1000, tz=UTC),
+        "_id": session.token_hash,
+        "user_id": session.user_id,
+        "created_at": session.created_at,
+        "expires_at": session.expires_at,
+        "expires": expiry_date(session.expires_at),
+        "device": session.device,
+        "last_seen_at": session.last_seen_at,
+        "address": session.address,
     }
+
+
+def expiry_date(expires_at: int) -> datetime:
+    """What the optional TTL index reads: the expiry as a Date."""
+    return datetime.fromtimestamp(expires_at / 1000, tz=UTC)
+
+
+def session_of(doc: Doc) -> Session:
+    return Session(
+        token_hash=doc["_id"],
+        user_id=doc["user_id"],
+        device=doc.get("device", UNKNOWN_DEVICE),
+        created_at=doc["created_at"],
+        last_seen_at=doc.get("last_seen_at", doc["created_at"]),
+        expires_at=doc["expires_at"],
+        address=doc.get("address"),
+    )
 
 
 def user_doc(user: User, password_hash: str) -> Doc:

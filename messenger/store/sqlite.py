@@ -66,6 +66,7 @@ from ..model import (
     ProfileEdit,
     ReadMarked,
     Sent,
+    Session,
     ThreadPage,
     ThreadView,
     Update,
@@ -103,11 +104,14 @@ CREATE TABLE IF NOT EXISTS users (
     created_at    INTEGER NOT NULL,
     display_name  TEXT                      -- shown instead of the username; NULL: none
 );
-CREATE TABLE IF NOT EXISTS tokens (
-    token_hash TEXT PRIMARY KEY,            -- sha256 of the token; the token itself is never stored
-    user_id    TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    expires_at INTEGER NOT NULL
+CREATE TABLE IF NOT EXISTS tokens (         -- one row a session
+    token_hash   TEXT PRIMARY KEY,          -- sha256 of the token; the token itself is never stored
+    user_id      TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL,          -- moved on by use (rules.slid_expiry)
+    device       TEXT NOT NULL DEFAULT 'unknown',  -- named at sign-in, or from its User-Agent
+    last_seen_at INTEGER,                   -- NULL: not used since before it was kept (created_at)
+    address      TEXT                       -- where it was last used from, coarsened; NULL: unknown
 );
 CREATE INDEX IF NOT EXISTS tokens_by_user ON tokens (user_id);
 CREATE TABLE IF NOT EXISTS threads (
@@ -215,6 +219,9 @@ CREATE TABLE IF NOT EXISTS invitations (    -- into groups, under GROUP_ADD_POLI
 """
 # Columns added to tables after files with the table already existed: (table, column, type).
 ADDED_COLUMNS = [
+    ("tokens", "device", "TEXT NOT NULL DEFAULT 'unknown'"),
+    ("tokens", "last_seen_at", "INTEGER"),
+    ("tokens", "address", "TEXT"),
     ("memberships", "added_by", "TEXT"),
     ("messages", "edited_at", "INTEGER"),
     ("messages", "edit_count", "INTEGER NOT NULL DEFAULT 0"),
@@ -400,23 +407,72 @@ class SqliteStore:
             ).fetchall()
         return [_user(row) for row in rows]
 
-    def add_token(self, token_hash: str, user_id: str, created_at: int, expires_at: int) -> None:
+    def get_password_hash(self, user_id: str) -> str | None:
         with self._connection() as conn:
+            row = conn.execute("SELECT password_hash FROM users WHERE user_id = ?", (user_id,)).fetchone()
+        return row["password_hash"] if row else None
+
+    def set_password_hash(self, user_id: str, password_hash: str) -> None:
+        with self._connection() as conn:
+            conn.execute("UPDATE users SET password_hash = ? WHERE user_id = ?", (password_hash, user_id))
+
+    def add_session(self, session: Session) -> None:
+        with self._transaction(write=True) as conn:
             conn.execute(
-                "INSERT INTO tokens (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
-                (token_hash, user_id, created_at, expires_at),
+                "DELETE FROM tokens WHERE user_id = ? AND expires_at <= ?",
+                (session.user_id, session.created_at),
+            )
+            conn.execute(
+                "INSERT INTO tokens (token_hash, user_id, created_at, expires_at, device, last_seen_at,"
+                " address) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    session.token_hash,
+                    session.user_id,
+                    session.created_at,
+                    session.expires_at,
+                    session.device,
+                    session.last_seen_at,
+                    session.address,
+                ),
             )
 
-    def get_token_user_id(self, token_hash: str, now: int) -> str | None:
+    def get_session(self, token_hash: str, now: int) -> Session | None:
         with self._connection() as conn:
             row = conn.execute(
-                "SELECT user_id FROM tokens WHERE token_hash = ? AND expires_at > ?", (token_hash, now)
+                "SELECT * FROM tokens WHERE token_hash = ? AND expires_at > ?", (token_hash, now)
             ).fetchone()
-        return row["user_id"] if row else None
+        return _session(row) if row else None
+
+    def touch_session(self, token_hash: str, now: int, address: str | None, expires_at: int | None) -> bool:
+        with self._connection() as conn:
+            cursor = conn.execute(
+                "UPDATE tokens SET last_seen_at = ?, address = COALESCE(?, address),"
+                " expires_at = MAX(expires_at, COALESCE(?, expires_at))"
+                " WHERE token_hash = ? AND expires_at > ? AND COALESCE(last_seen_at, created_at) <= ?",
+                (now, address, expires_at, token_hash, now, rules.touch_cutoff(now)),
+            )
+        return cursor.rowcount == 1
+
+    def list_sessions(self, user_id: str, now: int) -> list[Session]:
+        with self._connection() as conn:
+            rows = conn.execute(
+                "SELECT * FROM tokens WHERE user_id = ? AND expires_at > ?"
+                " ORDER BY COALESCE(last_seen_at, created_at) DESC, created_at DESC",
+                (user_id, now),
+            ).fetchall()
+        return [_session(row) for row in rows]
 
     def revoke_token(self, token_hash: str) -> None:
         with self._connection() as conn:
             conn.execute("DELETE FROM tokens WHERE token_hash = ?", (token_hash,))
+
+    def revoke_sessions(self, user_id: str, keep_token_hash: str | None = None) -> list[str]:
+        with self._connection() as conn:
+            rows = conn.execute(
+                "DELETE FROM tokens WHERE user_id = ? AND token_hash IS NOT ? RETURNING token_hash",
+                (user_id, keep_token_hash),
+            ).fetchall()
+        return [row["token_hash"] for row in rows]
 
     # Threads and messages -------------------------------------------------------------
     def open_thread(self, thread: NewThread, first: NewMessage) -> Opened:
@@ -1117,6 +1173,18 @@ def _members_of(conn: sqlite3.Connection, thread_ids: list[str]) -> dict[str, li
 
 def _user(row: sqlite3.Row) -> User:
     return User(row["user_id"], row["email"], row["username"], row["created_at"], row["display_name"])
+
+
+def _session(row: sqlite3.Row) -> Session:
+    return Session(
+        token_hash=row["token_hash"],
+        user_id=row["user_id"],
+        device=row["device"],
+        created_at=row["created_at"],
+        last_seen_at=row["last_seen_at"] if row["last_seen_at"] is not None else row["created_at"],
+        expires_at=row["expires_at"],
+        address=row["address"],
+    )
 
 
 def _require_message(

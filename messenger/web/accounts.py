@@ -11,7 +11,8 @@ from ..service import accounts, profiles
 from .api import Blueprint
 from .auth import authenticated
 from .context import deps
-from .limits import limited_by_address, limited_per_user, rate_limits
+from .devices import device_of_request
+from .limits import client_address, failures_counted, limited_by_address, limited_per_user
 
 blp = Blueprint("accounts", __name__, description="Accounts and tokens")
 PUBLIC = {"security": []}
@@ -24,7 +25,10 @@ PUBLIC = {"security": []}
 @blp.doc(**PUBLIC)
 def sign_up(data):
     """Create an account and get a token for this device."""
-    user, token = accounts.sign_up(deps(), data["email"], data["username"], data["password"])
+    device = device_of_request(data.get("device"))
+    user, token = accounts.sign_up(
+        deps(), data["email"], data["username"], data["password"], device, client_address()
+    )
     return signed_in(user, token)
 
 
@@ -40,13 +44,10 @@ def sign_in(data):
     gets 429 until the window ends, the right password too: a guesser rotating addresses is
     stopped, and the answer is the same whether the account exists or not.
     """
-    account = accounts.login_key(deps(), data["login"])
-    rate_limits().require_under("signin_failures", account)
-    try:
-        user, token = accounts.sign_in(deps(), data["login"], data["password"])
-    except InvalidCredentials:
-        rate_limits().check("signin_failures", account)
-        raise
+    with failures_counted("signin_failures", accounts.login_key(deps(), data["login"]), InvalidCredentials):
+        user, token = accounts.sign_in(
+            deps(), data["login"], data["password"], device_of_request(data.get("device")), client_address()
+        )
     return signed_in(user, token)
 
 

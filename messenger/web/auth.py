@@ -8,7 +8,7 @@ from flask import g, request
 
 from ..service import accounts
 from .context import deps
-from .limits import hold_request_slot
+from .limits import client_address, hold_request_slot
 
 
 def bearer_token() -> str | None:
@@ -26,7 +26,8 @@ def authenticated(view):
     @wraps(view)
     def wrapper(*args, **kwargs):
         g.token = bearer_token()
-        g.user_id = accounts.authenticate(deps(), g.token)
+        g.session = accounts.authenticate(deps(), g.token, client_address())
+        g.user_id = g.session.user_id
         hold_request_slot(g.user_id)
         return view(*args, **kwargs)
 

@@ -16,7 +16,8 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 
 from flask import Flask, current_app, g, request
@@ -199,6 +200,19 @@ class RateLimits:
 def rate_limits() -> RateLimits:
     """The app's limits, for the code that runs a limited action."""
     return current_app.extensions[LIMITS_KEY]
+
+
+@contextmanager
+def failures_counted(scope: str, key: str, failure: type[Exception]) -> Iterator[None]:
+    """Refuse while ``key`` has used up ``scope`` (429, whatever the request), and count the
+    block's ``failure``, re-raised: failed password checks, not attempts, are what is limited."""
+    limits = rate_limits()
+    limits.require_under(scope, key)
+    try:
+        yield
+    except failure:
+        limits.check(scope, key)
+        raise
 
 
 def client_address() -> str:

@@ -50,7 +50,7 @@ from .auth import bearer_token
 from .context import deps
 from .errors import handle_messenger_error
 from .jsonio import parse_json
-from .limits import RateLimits, TokenBucket, rate_limits
+from .limits import RateLimits, TokenBucket, client_address, rate_limits
 from .socket_io import Close, SocketWriter
 
 logger = logging.getLogger(__name__)
@@ -81,15 +81,16 @@ def stream(ws) -> None:
     """Authenticate, replay what the client missed, then stream until it goes away."""
     app_deps = deps()
     token = request.args.get("token") or bearer_token()
+    address = client_address()
     try:
         _require_allowed_origin(app_deps.settings.allowed_origins)
-        user_id = accounts.authenticate(app_deps, token)
+        user_id = accounts.authenticate(app_deps, token, address).user_id
         since = _cursor_arg(request.args.get("since"))
     except MessengerError as error:
         _refuse(ws, error, CLOSE_FOR_STATUS.get(error.status, CLOSE_BAD_REQUEST))
         return
     g.user_id = user_id  # for the request's log line
-    StreamSession(ws, app_deps, rate_limits(), user_id, token).run(since)
+    StreamSession(ws, app_deps, rate_limits(), user_id, token, address).run(since)
 
 
 # wsproto decodes these headers as ASCII (Host as IDNA) and fails with a bare UnicodeError,
@@ -169,13 +170,16 @@ class StreamSession:
     """One connected socket: this greenlet answers the client's frames and streams the user's
     updates; a ``SocketWriter`` owns the socket's output (see ``socket_io``)."""
 
-    def __init__(self, ws, app_deps: Deps, limits: RateLimits, user_id: str, token: str) -> None:
+    def __init__(
+        self, ws, app_deps: Deps, limits: RateLimits, user_id: str, token: str, address: str
+    ) -> None:
         settings = app_deps.settings
         self.ws = ws
         self.deps = app_deps
         self.limits = limits
         self.user_id = user_id
         self.token = token
+        self.address = address  # the client's, for the session's last use (every re-check is one)
         self.inbox = updates.subscribe(app_deps, user_id, token, InboxKind.SOCKET)
         socket_io.adapt(ws, self._frame_arrived)
         # A client that stops reading must not make the server hold its updates or answers
@@ -288,7 +292,7 @@ class StreamSession:
 
     def _token_still_valid(self) -> bool:
         try:
-            return accounts.authenticate(self.deps, self.token) == self.user_id
+            return accounts.authenticate(self.deps, self.token, self.address).user_id == self.user_id
         except StoreUnavailable:
             return True  # an outage is no reason to sign anyone out
         except MessengerError:

@@ -117,6 +117,29 @@ class Api:
     def me(self, who: User | str | None) -> TestResponse:
         return self.client.get("/me", headers=headers(who))
 
+    # Sessions and the password ---------------------------------------------------------
+    def sessions(self, who: User | str | None) -> TestResponse:
+        return self.client.get("/me/sessions", headers=headers(who))
+
+    def session_list(self, who: User) -> list[dict]:
+        response = self.sessions(who)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return response.get_json()["sessions"]
+
+    def current_session_id(self, who: User) -> str:
+        (current,) = [session for session in self.session_list(who) if session["current"]]
+        return current["session_id"]
+
+    def end_session(self, who: User | str | None, session_id: str) -> TestResponse:
+        return self.client.delete(f"/me/sessions/{session_id}", headers=headers(who))
+
+    def signout_everywhere(self, who: User | str | None) -> TestResponse:
+        return self.client.post("/auth/signout-everywhere", headers=headers(who))
+
+    def change_password(self, who: User | str | None, current: Any, new: Any) -> TestResponse:
+        body = {"current_password": current, "new_password": new}
+        return self.client.post("/me/password", json=body, headers=headers(who))
+
     def users(self, who: User | str | None, q: str) -> TestResponse:
         return self.client.get("/users", query_string={"q": q}, headers=headers(who))
 

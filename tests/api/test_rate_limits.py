@@ -193,6 +193,7 @@ COSTLY_REQUESTS: dict[str, tuple[str, Callable]] = {
             "/me", json={"display_name": f"A {i}"}, headers=p["alice"].headers
         ),
     ),
+    "GET /me/sessions": ("read", lambda api, p, t, i: api.sessions(p["alice"])),
     "POST /actions get_user_threads": (
         "read",
         lambda api, p, t, i: api.action(

@@ -47,7 +47,7 @@ def send(store, user: User, thread_id: str, contents: str = "hi", client_msg_id:
     return store.send(new_message(user, thread_id, contents, client_msg_id))
 
 
-# Users and tokens -----------------------------------------------------------------------
+# Users (sessions: test_sessions.py) -----------------------------------------------------------------------
 class TestUsers:
     def test_added_user_is_found_by_id_email_and_username_case_insensitively(self, store):
         alice = add_user(store, "Alice")
@@ -83,15 +83,6 @@ class TestUsers:
         found = store.get_users_by_username(["BOB", "Carol", "ghost", "carol@example.com"])
         assert sorted(found, key=lambda u: u.username) == [bob, carol]
         assert store.get_users_by_username([]) == []
-
-    def test_token_lives_until_expiry_or_revocation(self, store):
-        alice = add_user(store)
-        store.add_token("t1", alice.user_id, 100, 200)
-        assert store.get_token_user_id("t1", 150) == alice.user_id
-        assert store.get_token_user_id("t1", 200) is None
-        assert store.get_token_user_id("other", 150) is None
-        store.revoke_token("t1")
-        assert store.get_token_user_id("t1", 150) is None
 
 
 # Threads -----------------------------------------------------------------------------

@@ -16,6 +16,16 @@ def live_server(tmp_path):
 
 
 @pytest.fixture
+def two_servers(tmp_path, redis_server):
+    """Two gunicorn processes sharing one SQLite file and one real Redis, as two machines."""
+    env = {"MESSENGER_DB": str(tmp_path / "shared.db"), "REDIS_URL": redis_server.url}
+    servers = [LiveServer(env, log_path=tmp_path / f"gunicorn-{name}.log").start() for name in "ab"]
+    yield servers
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
 def redis_server():
     """A redis-server of the test's own on a free loopback port."""
     server = RedisServer().start()

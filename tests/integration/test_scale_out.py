@@ -2,19 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 from .clients import Http, Stream, check_delivery_across, contents_of
 from .live import LiveServer
-
-
-@pytest.fixture
-def two_servers(tmp_path, redis_server):
-    env = {"MESSENGER_DB": str(tmp_path / "shared.db"), "REDIS_URL": redis_server.url}
-    servers = [LiveServer(env, log_path=tmp_path / f"gunicorn-{name}.log").start() for name in "ab"]
-    yield servers
-    for server in servers:
-        server.stop()
 
 
 def test_a_message_sent_through_one_server_reaches_sockets_and_polls_on_the_other(two_servers):

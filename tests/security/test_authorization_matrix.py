@@ -21,10 +21,11 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.security import generate_password_hash
 
 from messenger import create_app
 from messenger.config import Settings
-from messenger.model import User
+from messenger.model import User, session_id_of
 from messenger.ports import Store
 from messenger.service import accounts
 from messenger.service.deps import new_id
@@ -38,6 +39,7 @@ DAY_MS = 24 * 60 * 60 * 1000
 TOKEN_TTL_DAYS = 30
 METRICS_TOKEN = "the-operator-s-scraper-token"
 UNKNOWN_THREAD = "0123456789abcdef0123456789abcdef"  # shaped like a real id; no such thread
+PASSWORD = "a long walk through the old town"
 MALFORMED_AUTHORIZATION = [
     "Bearer not-a-real-token",
     "Bearer " + "A" * 2000,
@@ -81,6 +83,11 @@ class World:
         person.token = accounts.issue_token(self.app.extensions[EXTENSION_KEY], person.user_id)
         return person.token
 
+    def spare_session_id(self, person: Person) -> str:
+        """The id of a new session of ``person``'s (another device), for signing one out."""
+        token = accounts.issue_token(self.app.extensions[EXTENSION_KEY], person.user_id, "spare")
+        return session_id_of(accounts.hash_token(token))
+
     @property
     def secrets(self) -> list[str]:
         """Everything about the thread a stranger must never be told."""
@@ -117,9 +124,10 @@ def build_world(tmp_path) -> tuple[World, Store]:
     app = create_app(settings, deps=deps)
     world = World(app, app.test_client())
     for name in ("alice", "bob", "erin", "carol", "dave"):
-        # Straight into the store: no password hashing, these people only ever use tokens.
+        # Straight into the store, with a hash of one cheap round: these people use tokens, and
+        # their password only to change it (to itself).
         user = User(new_id(), f"{name}@example.com", f"{name}_x7q", clock())
-        store.add_user(user, "not-a-password-hash")
+        store.add_user(user, generate_password_hash(PASSWORD, method="pbkdf2:sha256:1"))
         world.people[name] = Person(user.user_id, user.username)
     world.expired_token = accounts.issue_token(deps, world.alice.user_id)
     assert world.client.get("/me", headers=bearer(world.expired_token)).status_code == 200  # valid until...
@@ -298,6 +306,34 @@ MATRIX: dict[tuple[str, str], Guarded | Public | WebSocketOnly | dict[str, Guard
         (200, None),
         (200,),
         False,
+    ),
+    ("GET", "/me/sessions"): Guarded(
+        lambda w, actor, named, t: Request("GET", "/me/sessions"), (200, None), (200, None), (200,), False
+    ),
+    ("DELETE", "/me/sessions/<session_id>"): Guarded(
+        # Another of the named person's sessions: carol may not end alice's, only her own.
+        lambda w, actor, named, t: Request("DELETE", f"/me/sessions/{w.spare_session_id(named)}"),
+        (404, "session_not_found"),
+        (204, None),
+        (204,),
+        thread_scoped=False,
+    ),
+    ("POST", "/auth/signout-everywhere"): Guarded(
+        lambda w, actor, named, t: Request("POST", "/auth/signout-everywhere"),
+        (204, None),
+        (204, None),
+        (204,),
+        thread_scoped=False,
+    ),
+    ("POST", "/me/password"): Guarded(
+        # To the same password, so every caller's attempt finds it unchanged.
+        lambda w, actor, named, t: Request(
+            "POST", "/me/password", {"current_password": PASSWORD, "new_password": PASSWORD}
+        ),
+        (204, None),
+        (204, None),
+        (204,),
+        thread_scoped=False,
     ),
     ("GET", "/users"): Guarded(
         lambda w, actor, named, t: Request("GET", "/users", query={"q": "a"}),

@@ -24,6 +24,7 @@ import pytest
 import requests
 import websocket
 
+from messenger.model import Session
 from messenger.service.accounts import hash_token
 from messenger.service.deps import now_ms
 from messenger.store.sqlite import SqliteStore
@@ -90,7 +91,9 @@ def world(tmp_path_factory) -> World:
     expired = "expired-" + alice.user_id
     store = SqliteStore(str(db))
     now = now_ms()
-    store.add_token(hash_token(expired), alice.user_id, now - 2_000, now - 1_000)
+    store.add_session(
+        Session(hash_token(expired), alice.user_id, "unknown", now - 2_000, now - 2_000, now - 1_000)
+    )
     store.close()
     # A signed-out token of alice's.
     signed_in = http.session.post(

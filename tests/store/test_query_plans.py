@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from messenger.model import ProfileEdit
+from messenger.model import ProfileEdit, Session
 from messenger.store.sqlite import SqliteStore
 
 from ..contract.test_message_changes import edit, react, reply, unreact
@@ -35,8 +35,13 @@ def traced_store(path: str) -> tuple[SqliteStore, list[str]]:
 
 def serve_every_request_path(store: SqliteStore) -> None:
     alice, bob, carol = add_user(store, "alice"), add_user(store, "bob"), add_user(store, "carol")
-    store.add_token("token-hash", alice.user_id, now(), now() + 60_000)
-    store.get_token_user_id("token-hash", now())
+    store.add_session(Session("token-hash", alice.user_id, "Pixel 8", now(), now(), now() + 60_000))
+    store.add_session(Session("other-hash", alice.user_id, "Firefox on Linux", now(), now(), now() + 60_000))
+    store.get_session("token-hash", now())
+    store.touch_session("token-hash", now() + 60_000, "203.0.113.0/24", now() + 120_000)
+    store.list_sessions(alice.user_id, now())
+    store.get_password_hash(alice.user_id)
+    store.set_password_hash(alice.user_id, "another-hash")
     store.find_login("alice")
     store.search_users("bo", 20)
     store.get_users([alice.user_id, bob.user_id])
@@ -64,6 +69,7 @@ def serve_every_request_path(store: SqliteStore) -> None:
     store.update_profile(ProfileEdit(bob.user_id, {"username": "robert", "display_name": "Bob"}, now()))
     store.update_profile(ProfileEdit(bob.user_id, {"username": "robert"}, now()))  # nothing to change
     serve_blocks_and_invitations(store, alice, bob, carol, direct, group)
+    store.revoke_sessions(alice.user_id, "token-hash")
     store.revoke_token("token-hash")
 
 

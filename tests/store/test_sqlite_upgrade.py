@@ -87,3 +87,36 @@ def test_updates_written_before_text_refs_are_erased_too_once_set_up_again(tmp_p
         assert "said long ago" not in str(bodies)
     finally:
         store.close()
+
+
+# tokens as files created before sessions (devices, last use, address) hold them.
+OLD_TOKENS = """
+CREATE TABLE tokens (
+    token_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX tokens_by_user ON tokens (user_id);
+"""
+
+
+def test_an_old_files_tokens_become_sessions_of_an_unknown_device_and_keep_working(tmp_path):
+    path = str(tmp_path / "old.db")
+    at = now()
+    with sqlite3.connect(path) as conn:
+        conn.executescript(OLD_TOKENS)
+        conn.execute("INSERT INTO tokens VALUES ('old-hash', 'u1', ?, ?)", (at, at + 86_400_000))
+    store = SqliteStore(path)
+    store.setup()
+    store.setup()  # again, as every start does
+    try:
+        session = store.get_session("old-hash", at + 1)
+        assert (session.user_id, session.device, session.last_seen_at, session.address) == (
+            "u1",
+            "unknown",
+            at,
+            None,
+        )
+        assert store.touch_session("old-hash", at + 60_000, "203.0.113.0/24", at + 2 * 86_400_000)
+        assert store.list_sessions("u1", at + 86_400_000).pop().address == "203.0.113.0/24"
+    finally:
+        store.close()
