@@ -76,6 +76,27 @@ class UserMismatch(MessengerError):
     message = "The user_id in the payload must be the signed-in user."
 
 
+class WrongPassword(MessengerError):
+    """A signed-in user confirming a change with a wrong password: 403, not 401, so a client
+    does not take it for a dead token and sign out."""
+
+    code = "wrong_password"
+    status = 403
+    message = "The password is wrong."
+
+
+class EmailNotVerified(MessengerError):
+    code = "email_not_verified"
+    status = 403
+    message = "Verify your email address first: open the link mailed to it, or ask for another."
+
+
+class InvalidOneTimeToken(MessengerError):
+    code = "invalid_one_time_token"
+    status = 400
+    message = "This link is unknown, used or expired: ask for a new one."
+
+
 class OriginNotAllowed(MessengerError):
     code = "origin_not_allowed"
     status = 403
@@ -238,7 +259,22 @@ class InternalError(MessengerError):
     message = "The request failed unexpectedly."
 
 
+class MailNotConfigured(MessengerError):
+    code = "mail_not_configured"
+    status = 503
+    message = "This server sends no mail (SMTP_URL is not set): ask its operator to reset your password."
+
+
 class StoreUnavailable(MessengerError):
     code = "store_unavailable"
     status = 503
     message = "The message store is unavailable; try again shortly."
+
+
+class MailDeliveryError(Exception):
+    """A mail transport could not hand a mail over; never shown to a client (the outbox keeps
+    the mail). ``permanent``: the server refused it for good (a 5xx reply), so retrying is vain."""
+
+    def __init__(self, reason: str, permanent: bool = False):
+        super().__init__(reason)
+        self.permanent = permanent

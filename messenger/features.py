@@ -39,5 +39,9 @@ FEATURES: dict[str, int] = {
     # PATCH /me (username, display_name), display_name on every user shape and thread member,
     # avatar (reserved, null), the user.updated update.
     "profiles": 4,
+    # POST /auth/password-reset and /auth/password-reset/confirm; POST /auth/verify-email,
+    # /me/email and /me/email/verification; email_verified on /me; 403 email_not_verified.
+    "password_reset": 4,
+    "email_verification": 4,
 }
 FEATURE_LEVEL = max(FEATURES.values())

@@ -7,7 +7,7 @@ from flask import g
 from .. import schemas
 from ..errors import InvalidCredentials
 from ..model import User
-from ..service import accounts, profiles
+from ..service import accounts, email, profiles
 from .api import Blueprint
 from .auth import authenticated
 from .context import deps
@@ -25,6 +25,7 @@ PUBLIC = {"security": []}
 def sign_up(data):
     """Create an account and get a token for this device."""
     user, token = accounts.sign_up(deps(), data["email"], data["username"], data["password"])
+    email.maybe_send_verification(deps(), user)  # when SMTP_URL is set
     return signed_in(user, token)
 
 
