@@ -122,8 +122,13 @@ def resend_verification(deps: Deps, user_id: str) -> None:
 def verify_email(deps: Deps, token: str) -> None:
     """Mark the address verified with its token (once); a link mailed to an address the
     account has since changed verifies nothing."""
-    found = deps.store.use_one_time_token(hash_token(token), VERIFY_EMAIL, deps.clock())
-    if found is None or not deps.store.set_email_verified(found.user_id, found.email):
+    token_hash = hash_token(token)
+    found = deps.store.get_one_time_token(token_hash, VERIFY_EMAIL, deps.clock())
+    # A stale link is refused without being used: using it would kill the current one too.
+    if found is None or require_user(deps, found.user_id).email.lower() != found.email.lower():
+        raise InvalidOneTimeToken()
+    used = deps.store.use_one_time_token(token_hash, VERIFY_EMAIL, deps.clock())
+    if used is None or not deps.store.set_email_verified(used.user_id, used.email):
         raise InvalidOneTimeToken()
 
 
