@@ -260,8 +260,11 @@ class InternalError(MessengerError):
 
 
 class MailNotConfigured(MessengerError):
+    """404, not 503: the feature is absent on this server, not down for a while (a client
+    should not retry), and a 5xx would be a server error by the fuzzer's and monitors' rule."""
+
     code = "mail_not_configured"
-    status = 503
+    status = 404
     message = "This server sends no mail (SMTP_URL is not set): ask its operator to reset your password."
 
 

@@ -22,11 +22,11 @@ VERIFICATION_ACCEPTED = {"message": "If the address is not verified yet, a link 
 @limited_by_address("password_reset")
 @blp.arguments(schemas.PasswordResetRequest)
 @blp.response(202, schemas.Accepted)
-@blp.alt_response(503, schema=schemas.ErrorReply, description="mail_not_configured: no SMTP_URL")
+@blp.alt_response(404, schema=schemas.ErrorReply, description="mail_not_configured: no SMTP_URL")
 @blp.doc(**PUBLIC)
 def request_password_reset(data):
     """Mail a single-use reset link if an account has this address; the answer is the same
-    either way (503 mail_not_configured on a server without SMTP_URL)."""
+    either way (404 mail_not_configured on a server without SMTP_URL)."""
     email.request_password_reset(
         deps(), data["email"], lambda account: rate_limits().check("password_reset_account", account)
     )
@@ -69,8 +69,8 @@ def change_email(data):
 @authenticated
 @limited_per_user("email")
 @blp.response(202, schemas.Accepted)
-@blp.alt_response(503, schema=schemas.ErrorReply, description="mail_not_configured: no SMTP_URL")
+@blp.alt_response(404, schema=schemas.ErrorReply, description="mail_not_configured: no SMTP_URL")
 def resend_verification():
-    """Mail another verification link to your address (503 mail_not_configured without SMTP_URL)."""
+    """Mail another verification link to your address (404 mail_not_configured without SMTP_URL)."""
     email.resend_verification(deps(), g.user_id)
     return VERIFICATION_ACCEPTED

@@ -285,11 +285,11 @@ MATRIX: dict[tuple[str, str], Guarded | Public | WebSocketOnly | dict[str, Guard
         False,
     ),
     ("POST", "/me/email/verification"): Guarded(
-        # One's own address; this world has no SMTP_URL, so every caller gets 503.
+        # One's own address; this world has no SMTP_URL, so every caller gets 404.
         lambda w, actor, named, t: Request("POST", "/me/email/verification"),
-        (503, "mail_not_configured"),
-        (503, "mail_not_configured"),
-        (503,),
+        (404, "mail_not_configured"),
+        (404, "mail_not_configured"),
+        (404,),
         False,
     ),
     ("GET", "/healthz"): Public("/healthz", "health check"),
