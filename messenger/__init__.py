@@ -8,6 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from .config import Settings
 from .logs import configure_logging
 from .service.deps import Deps
+from .service.outbox import start_mail_sender
 from .service.updates import start_pruning
 from .web import (
     accounts,
@@ -15,6 +16,7 @@ from .web import (
     blocks,
     bodies,
     cors,
+    email,
     headers,
     messages,
     observe,
@@ -27,7 +29,7 @@ from .web import (
 )
 from .web.api import MessengerApi, openapi_config
 from .web.client import bp as client_bp
-from .web.context import EXTENSION_KEY, PRUNER_KEY
+from .web.context import EXTENSION_KEY, MAIL_SENDER_KEY, PRUNER_KEY
 from .web.errors import register_error_handlers
 from .web.jsonio import JsonProvider
 from .web.limits import install_rate_limits
@@ -60,6 +62,7 @@ def create_app(settings: Settings | None = None, deps: Deps | None = None) -> Fl
         updates.blp,
         ops.blp,
         blocks.blp,
+        email.blp,
     ):
         api.register_blueprint(blueprint)
     stream.sock.init_app(app)
@@ -82,6 +85,8 @@ def create_app(settings: Settings | None = None, deps: Deps | None = None) -> Fl
     register_commands(app)
     if settings.prune_interval_s > 0:
         app.extensions[PRUNER_KEY] = start_pruning(app.extensions[EXTENSION_KEY])
+    if app.extensions[EXTENSION_KEY].mailer is not None:
+        app.extensions[MAIL_SENDER_KEY] = start_mail_sender(app.extensions[EXTENSION_KEY])
     return app
 
 

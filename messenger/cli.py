@@ -1,13 +1,16 @@
-"""Flask CLI commands for operators: ``flask --app app create-user`` and ``create-indexes``."""
+"""Flask CLI commands for operators: ``flask --app app create-user``, ``create-indexes`` and
+``reset-password``."""
 
 from __future__ import annotations
+
+import secrets
 
 import click
 from flask import Flask
 
 from .errors import MessengerError
 from .schemas import SignupRequest, load
-from .service import accounts
+from .service import accounts, email
 from .web.context import deps
 
 
@@ -30,3 +33,20 @@ def register_commands(app: Flask) -> None:
         """Create every table, collection and index (also done at every start)."""
         deps().store.setup()
         click.echo("indexes are in place")
+
+    @app.cli.command("reset-password")
+    @click.argument("login")
+    def reset_password(login: str) -> None:
+        """Give an account (email or username) a new one-time password, printed once, and sign
+        it out everywhere: hand it to its owner, who then chooses their own (no SMTP_URL needed)."""
+        found = deps().store.find_login(login)
+        if found is None:
+            raise click.ClickException(f"no account has the login {login!r}")
+        user = found[0]
+        password = secrets.token_urlsafe(OPERATOR_PASSWORD_BYTES)
+        email.set_password(deps(), user.user_id, password)
+        click.echo(f"new password of {user.username} ({user.user_id}): {password}")
+        click.echo("every session of the account is signed out")
+
+
+OPERATOR_PASSWORD_BYTES = 12  # 16 characters, 96 random bits: never common, never a name

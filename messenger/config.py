@@ -9,6 +9,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from limits import parse_many
 
@@ -21,6 +22,10 @@ LONGPOLL_MAX_TIMEOUT_S = 25
 MIN_METRICS_TOKEN_LENGTH = 16  # e.g. `openssl rand -hex 16` gives 32
 # "none" accepts any certificate: Heroku Redis serves rediss:// with a self-signed one.
 REDIS_TLS_VERIFY_MODES = ("required", "none")
+SMTP_SCHEMES = ("smtp", "smtps")
+# smtp://...?starttls=: "auto" upgrades when the server offers it, "required" refuses to send
+# otherwise, "false" never upgrades (a relay on the same host). smtps:// is TLS from the start.
+STARTTLS_MODES = ("auto", "required", "false")
 
 
 class ConfigError(ValueError):
@@ -47,6 +52,19 @@ class Settings:
 
     # Accounts.
     token_ttl_days: int = 30
+
+    # Mail: password reset and email verification, off without SMTP_URL (README "Passwords and email").
+    smtp_url: str = ""  # smtp://user:password@host:587 (STARTTLS when offered) or smtps://host:465
+    mail_from: str = ""  # the From address of every mail; required with SMTP_URL
+    public_url: str = ""  # the service's public base URL, for links in mails; required with SMTP_URL
+    reset_ttl_min: int = 30  # how long a password reset link works
+    verify_ttl_hours: int = 48  # how long an email verification link works
+    require_verified_email: bool = False  # unverified accounts may not send (needs SMTP_URL)
+    mail_max_pending_per_account: int = 5  # unsent mails one account may have in the outbox
+    mail_max_attempts: int = 8  # tries of one mail (backoff between them) before it is given up
+    mail_interval_s: int = 5  # how often each worker's sender looks for due mail
+    mail_lease_s: int = 120  # a claimed mail is another sender's again after this (a crash)
+    smtp_timeout_s: int = 20  # each SMTP connection and command; keep it well under the lease
 
     # Real-time delivery.
     redis_url: str = ""  # Redis pub/sub between workers and machines; in-process when unset
@@ -77,6 +95,11 @@ class Settings:
     rate_limit_read: str = "30 per second;900 per minute"  # per user: lists, threads, pages, search
     rate_limit_updates: str = "120 per minute"  # per user: GET /updates requests
     rate_limit_profile: str = "10 per hour"  # per user: PATCH /me; each tells every co-member
+    rate_limit_password_reset: str = "5 per minute;20 per hour"  # per client address: each may mail
+    # Per account (or per address typed, when no account has it: counted alike), whatever the address.
+    rate_limit_password_reset_account: str = "3 per hour;10 per day"
+    rate_limit_one_time_token: str = "10 per minute;100 per hour"  # per address: confirm, verify
+    rate_limit_email: str = "5 per hour;20 per day"  # per user: POST /me/email and resending a link
     forwarded_hops: int = 0  # proxies in front (1 on Heroku) whose X-Forwarded-For to trust
     # Browser pages allowed to open the WebSocket besides the service's own origin ("*": any).
     allowed_origins: tuple[str, ...] = ()
@@ -157,6 +180,19 @@ class Settings:
             ephemeral_disk=on_dyno or _bool(env, "EPHEMERAL_DISK", False),
             allow_ephemeral_sqlite=_bool(env, "ALLOW_EPHEMERAL_SQLITE", cls.allow_ephemeral_sqlite),
             token_ttl_days=_int(env, "TOKEN_TTL_DAYS", cls.token_ttl_days),
+            smtp_url=env.get("SMTP_URL", "").strip(),
+            mail_from=env.get("MAIL_FROM", "").strip(),
+            public_url=env.get("PUBLIC_URL", "").strip().rstrip("/"),
+            reset_ttl_min=_int(env, "RESET_TTL_MIN", cls.reset_ttl_min),
+            verify_ttl_hours=_int(env, "VERIFY_TTL_HOURS", cls.verify_ttl_hours),
+            require_verified_email=_bool(env, "REQUIRE_VERIFIED_EMAIL", cls.require_verified_email),
+            mail_max_pending_per_account=_int(
+                env, "MAIL_MAX_PENDING_PER_ACCOUNT", cls.mail_max_pending_per_account
+            ),
+            mail_max_attempts=_int(env, "MAIL_MAX_ATTEMPTS", cls.mail_max_attempts),
+            mail_interval_s=_int(env, "MAIL_INTERVAL_S", cls.mail_interval_s),
+            mail_lease_s=_int(env, "MAIL_LEASE_S", cls.mail_lease_s),
+            smtp_timeout_s=_int(env, "SMTP_TIMEOUT_S", cls.smtp_timeout_s),
             redis_url=env.get("REDIS_URL", ""),
             redis_tls_verify=env.get("REDIS_TLS_VERIFY", cls.redis_tls_verify).strip().lower(),
             updates_max_age_days=_int(env, "UPDATES_MAX_AGE_DAYS", cls.updates_max_age_days),
@@ -190,6 +226,12 @@ class Settings:
             rate_limit_read=env.get("RATE_LIMIT_READ", cls.rate_limit_read),
             rate_limit_updates=env.get("RATE_LIMIT_UPDATES", cls.rate_limit_updates),
             rate_limit_profile=env.get("RATE_LIMIT_PROFILE", cls.rate_limit_profile),
+            rate_limit_password_reset=env.get("RATE_LIMIT_PASSWORD_RESET", cls.rate_limit_password_reset),
+            rate_limit_password_reset_account=env.get(
+                "RATE_LIMIT_PASSWORD_RESET_ACCOUNT", cls.rate_limit_password_reset_account
+            ),
+            rate_limit_one_time_token=env.get("RATE_LIMIT_ONE_TIME_TOKEN", cls.rate_limit_one_time_token),
+            rate_limit_email=env.get("RATE_LIMIT_EMAIL", cls.rate_limit_email),
             # Behind Heroku's router every client shares its address: trust its one hop.
             forwarded_hops=_int(env, "FORWARDED_HOPS", 1 if on_dyno else cls.forwarded_hops),
             allowed_origins=tuple(
@@ -286,6 +328,46 @@ class Settings:
             raise ConfigError(f"GROUP_ADD_POLICY must be one of {GROUP_ADD_POLICIES}")
         if self.max_blocks < 1:
             raise ConfigError("MAX_BLOCKS must be at least 1")
+        self._validate_mail()
+
+    @property
+    def mail_enabled(self) -> bool:
+        """Password reset by email and email verification work only with a mail server."""
+        return bool(self.smtp_url)
+
+    def _validate_mail(self) -> None:
+        for name in (
+            "reset_ttl_min",
+            "verify_ttl_hours",
+            "mail_max_pending_per_account",
+            "mail_max_attempts",
+            "mail_interval_s",
+            "mail_lease_s",
+            "smtp_timeout_s",
+        ):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name.upper()} must be at least 1")
+        if self.require_verified_email and not self.smtp_url:
+            raise ConfigError("REQUIRE_VERIFIED_EMAIL needs SMTP_URL: nobody could ever verify an address")
+        if not self.smtp_url:
+            return
+        parsed = urlsplit(self.smtp_url)
+        if parsed.scheme not in SMTP_SCHEMES or not parsed.hostname:
+            raise ConfigError("SMTP_URL must look like smtp://user:password@host:587 or smtps://host:465")
+        try:
+            parsed.port  # noqa: B018 - raises on a port that is not a number
+        except ValueError:
+            raise ConfigError("SMTP_URL has a port that is not a number") from None
+        if parse_qs(parsed.query).get("starttls", ["auto"])[-1] not in STARTTLS_MODES:
+            raise ConfigError(f"SMTP_URL's starttls must be one of {STARTTLS_MODES}")
+        if "@" not in self.mail_from:
+            raise ConfigError("MAIL_FROM must be set to an address (e.g. noreply@example.com) with SMTP_URL")
+        if urlsplit(self.public_url).scheme not in ("http", "https"):
+            raise ConfigError("PUBLIC_URL must be set to the service's https:// address with SMTP_URL")
+        if self.mail_lease_s <= 4 * self.smtp_timeout_s:
+            raise ConfigError(
+                "MAIL_LEASE_S must exceed 4 x SMTP_TIMEOUT_S, or a slow send could be claimed twice"
+            )
 
 
 def environment_variables() -> frozenset[str]:

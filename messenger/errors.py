@@ -71,18 +71,31 @@ class InvalidCredentials(MessengerError):
 
 
 class WrongPassword(MessengerError):
-    """The signed-in user's current password, mistyped: not a 401, which would sign the client
-    out. Counted as a failed sign-in of the account."""
+    """A signed-in user confirming a change (a new password, a new email) with a wrong password:
+    403, not 401, which a client would take for a dead token and sign out. Counted as a failed
+    sign-in of the account."""
 
     code = "wrong_password"
     status = 403
-    message = "The current password is not right."
+    message = "The password is wrong."
 
 
 class UserMismatch(MessengerError):
     code = "user_mismatch"
     status = 403
     message = "The user_id in the payload must be the signed-in user."
+
+
+class EmailNotVerified(MessengerError):
+    code = "email_not_verified"
+    status = 403
+    message = "Verify your email address first: open the link mailed to it, or ask for another."
+
+
+class InvalidOneTimeToken(MessengerError):
+    code = "invalid_one_time_token"
+    status = 400
+    message = "This link is unknown, used or expired: ask for a new one."
 
 
 class OriginNotAllowed(MessengerError):
@@ -291,7 +304,25 @@ class InternalError(MessengerError):
     message = "The request failed unexpectedly."
 
 
+class MailNotConfigured(MessengerError):
+    """404, not 503: the feature is absent on this server, not down for a while (a client
+    should not retry), and a 5xx would be a server error by the fuzzer's and monitors' rule."""
+
+    code = "mail_not_configured"
+    status = 404
+    message = "This server sends no mail (SMTP_URL is not set): ask its operator to reset your password."
+
+
 class StoreUnavailable(MessengerError):
     code = "store_unavailable"
     status = 503
     message = "The message store is unavailable; try again shortly."
+
+
+class MailDeliveryError(Exception):
+    """A mail transport could not hand a mail over; never shown to a client (the outbox keeps
+    the mail). ``permanent``: the server refused it for good (a 5xx reply), so retrying is vain."""
+
+    def __init__(self, reason: str, permanent: bool = False):
+        super().__init__(reason)
+        self.permanent = permanent

@@ -47,5 +47,9 @@ FEATURES: dict[str, int] = {
     # POST /auth/signout-everywhere; a session in use does not expire (sliding expiry).
     "sessions": 4,
     "password_change": 4,  # POST /me/password
+    # POST /auth/password-reset and /auth/password-reset/confirm; POST /auth/verify-email,
+    # /me/email and /me/email/verification; email_verified on /me; 403 email_not_verified.
+    "password_reset": 4,
+    "email_verification": 4,
 }
 FEATURE_LEVEL = max(FEATURES.values())

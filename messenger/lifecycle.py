@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask
 
-from .web.context import EXTENSION_KEY, PRUNER_KEY
+from .web.context import EXTENSION_KEY, MAIL_SENDER_KEY, PRUNER_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -27,5 +27,12 @@ def drain(app: Flask) -> None:
 def stop_pruning(app: Flask) -> None:
     """End the app's background pruner, if it runs one (tests end each app's this way)."""
     stop = getattr(app, "extensions", {}).pop(PRUNER_KEY, None)
+    if stop is not None:
+        stop.set()
+
+
+def stop_mail_sender(app: Flask) -> None:
+    """End the app's mail sender, if it runs one; mail it has not sent stays in the outbox."""
+    stop = getattr(app, "extensions", {}).pop(MAIL_SENDER_KEY, None)
     if stop is not None:
         stop.set()

@@ -22,6 +22,7 @@ class User:
     username: str
     created_at: int
     display_name: str | None = None  # shown instead of the username where set
+    email_verified: bool = False  # a verification link mailed to ``email`` was opened
 
 
 # A session stored before devices were kept (or whose device is not known) is shown with this.
@@ -453,3 +454,45 @@ def public_user(user: User) -> dict:
 
 def user_updated_body(user: User) -> dict:
     return {"user": public_user(user)}
+
+
+# Mail and one-time tokens ------------------------------------------------------------
+PASSWORD_RESET = "password_reset"  # a one-time token's purpose: sets a new password
+VERIFY_EMAIL = "verify_email"  # ...or proves the account holds ``email``
+MAIL_PENDING = "pending"  # an outbox mail's status: waiting (or leased to a sender)...
+MAIL_SENT = "sent"  # ...accepted by the mail server (its body is erased)...
+MAIL_FAILED = "failed"  # ...or given up after MAIL_MAX_ATTEMPTS (its body is erased too)
+
+
+@dataclass(frozen=True)
+class OneTimeToken:
+    """A token mailed to ``email`` for ``purpose``; stored only as ``token_hash`` (sha256)."""
+
+    token_hash: str
+    purpose: str
+    user_id: str
+    email: str
+    created_at: int
+    expires_at: int
+
+
+@dataclass(frozen=True)
+class OutgoingMail:
+    """A mail in the outbox: written with its token, sent by a worker's mail sender."""
+
+    mail_id: str
+    user_id: str  # the account it is for: pending mails are bounded per account
+    to: str
+    subject: str
+    text: str
+    created_at: int
+
+
+@dataclass(frozen=True)
+class ClaimedMail:
+    """A mail a sender leased: only ``claim_id`` may mark it sent or failed; ``attempts``
+    counts this one."""
+
+    mail: OutgoingMail
+    claim_id: str
+    attempts: int

@@ -13,6 +13,7 @@ from typing import Protocol
 from .events import Event, Inbox
 from .model import (
     Block,
+    ClaimedMail,
     Invitation,
     MembersChanged,
     Message,
@@ -20,7 +21,9 @@ from .model import (
     MessageEdit,
     NewMessage,
     NewThread,
+    OneTimeToken,
     Opened,
+    OutgoingMail,
     ProfileChanged,
     ProfileEdit,
     ReadMarked,
@@ -234,6 +237,49 @@ class Store(Protocol):
         them now. ``UserNotFound`` for an unknown user; ``UsernameTaken`` when another user
         holds the new username case-insensitively (the old one is free at once). Nothing to
         change appends nothing of its own."""
+
+    # Mail and one-time tokens ---------------------------------------------------------
+    # The outbox: a request writes its mail with its token, a worker's sender claims it with a
+    # lease (another claimer skips it until the lease ends), sends it and marks it sent.
+    def get_user_by_email(self, email: str) -> User | None:
+        """The user whose email is ``email``, case-insensitively (usernames are not looked at)."""
+
+    def change_email(self, user_id: str, email: str) -> User:
+        """Set a new email, unverified; ``EmailTaken`` (case-insensitive) when another user has it."""
+
+    def set_email_verified(self, user_id: str, email: str) -> bool:
+        """Mark the email verified if it is still ``email`` (case-insensitive); whether it was."""
+
+    def add_one_time_token(self, token: OneTimeToken, mail: OutgoingMail, max_pending: int) -> bool:
+        """Store the token and enqueue its mail in one write; write nothing and return False when
+        the mail's account already has ``max_pending`` mails pending (one user cannot fill it)."""
+
+    def get_one_time_token(self, token_hash: str, purpose: str, now: int) -> OneTimeToken | None:
+        """The unexpired token, without using it."""
+
+    def use_one_time_token(self, token_hash: str, purpose: str, now: int) -> OneTimeToken | None:
+        """Use the unexpired token: of concurrent callers exactly one gets it; every token of
+        the same account and purpose is deleted with it (an older link dies too)."""
+
+    def claim_mail(self, now: int, lease_ms: int, limit: int) -> list[ClaimedMail]:
+        """Lease up to ``limit`` pending mails due at ``now`` (oldest due first) until
+        ``now + lease_ms``, counting one more attempt each; two claimers never get one mail."""
+
+    def mark_mail_sent(self, mail_id: str, claim_id: str, now: int) -> bool:
+        """The mail server accepted it: sent, its body erased; False if the claim was lost."""
+
+    def mark_mail_failed(self, mail_id: str, claim_id: str, now: int, retry_at: int | None) -> bool:
+        """Not sent: due again at ``retry_at``, or failed for good (body erased) when None."""
+
+    def prune_mail(self, now: int, keep_ms: int) -> int:
+        """Delete expired one-time tokens and mails sent or failed over ``keep_ms`` ago."""
+
+
+class MailTransport(Protocol):
+    """Hands one mail to a mail server (the SMTP adapter in ``messenger.mail``)."""
+
+    def send(self, mail: OutgoingMail) -> None:
+        """Return once the server accepted it; raise ``MailDeliveryError`` otherwise."""
 
 
 class Notifier(Protocol):

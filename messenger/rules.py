@@ -235,3 +235,14 @@ def slid_expiry(expires_at: int, now: int, ttl_ms: int) -> int | None:
     if expires_at > now + ttl_ms + SESSION_TOUCH_INTERVAL_MS:
         return None
     return now + ttl_ms + SESSION_SLIDE_INTERVAL_MS
+
+
+# Mail ---------------------------------------------------------------------------------
+MAIL_RETRY_BASE_S = 30  # the first retry of a mail the server did not take...
+MAIL_RETRY_MAX_S = 3600  # ...doubling each time up to this: 8 attempts span about 1 h 4 min
+
+
+def mail_retry_at(now: int, attempts: int) -> int:
+    """When a mail that failed its ``attempts``-th try is due again (ms)."""
+    delay_s = min(MAIL_RETRY_BASE_S * 2 ** max(0, attempts - 1), MAIL_RETRY_MAX_S)
+    return now + delay_s * 1000

@@ -226,6 +226,45 @@ class ProfileRequest(Schema):
 class Me(PublicUser):
     email = fields.String(required=True)
     created_at = fields.Integer(required=True)
+    email_verified = fields.Boolean(
+        required=True,
+        metadata={"description": "A link mailed to the address was opened; false without SMTP_URL."},
+    )
+
+
+# Passwords and email ------------------------------------------------------------------
+def OneTimeTokenField() -> fields.String:  # noqa: N802 - reads like a field class
+    return Text(
+        required=True,
+        validate=validate.Length(min=1, max=128),
+        metadata={"description": "The token from the mailed link (its token= parameter)."},
+    )
+
+
+class PasswordResetRequest(Schema):
+    email = Email(required=True, validate=validate.Length(max=254))
+
+
+class PasswordResetConfirmRequest(Schema):
+    token = OneTimeTokenField()
+    new_password = Text(
+        required=True,
+        validate=validate.Length(min=passwords.MIN_LENGTH, max=passwords.MAX_LENGTH),
+        metadata={"description": "As at sign-up: 8 characters or more, not common, not holding your names."},
+    )
+
+
+class VerifyEmailRequest(Schema):
+    token = OneTimeTokenField()
+
+
+class EmailChangeRequest(Schema):
+    email = Email(required=True, validate=validate.Length(max=254))
+    password = Text(required=True, validate=validate.Length(min=1, max=1024))
+
+
+class Accepted(Schema):
+    message = fields.String(required=True)
 
 
 class PasswordChangeRequest(Schema):

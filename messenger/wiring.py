@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from .config import Settings
 from .errors import StoreUnavailable
-from .ports import Notifier, Store
+from .ports import MailTransport, Notifier, Store
 from .service.deps import Deps, run_inline
 
 logger = logging.getLogger(__name__)
@@ -82,6 +82,13 @@ def build_notifier(settings: Settings) -> Notifier:
     return InProcessNotifier()
 
 
+def build_mailer(settings: Settings) -> MailTransport:
+    """The SMTP client for SMTP_URL."""
+    from .mail.smtp import SmtpTransport
+
+    return SmtpTransport(settings.smtp_url, settings.mail_from, settings.smtp_timeout_s)
+
+
 def blocking_runner() -> Callable[..., object]:
     """Under a gevent worker, run CPU-heavy calls in gevent's thread pool; inline otherwise."""
     try:
@@ -102,6 +109,8 @@ def build_deps(settings: Settings, store: Store | None = None, **overrides) -> D
     # listener thread even when the caller passes its own notifier.
     if "notifier" not in overrides:
         overrides["notifier"] = build_notifier(settings)
+    if "mailer" not in overrides and settings.mail_enabled:
+        overrides["mailer"] = build_mailer(settings)
     if "run_blocking" not in overrides:
         overrides["run_blocking"] = blocking_runner()
     return Deps(settings=settings, store=store, **overrides)

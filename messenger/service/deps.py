@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from ..config import Settings
-from ..ports import Notifier, Store
+from ..ports import MailTransport, Notifier, Store
 from .health import ReadinessCheck
 from .throttle import Throttle
 from .waiters import WaiterLimits
@@ -44,3 +45,7 @@ class Deps:
     readiness: ReadinessCheck = field(default_factory=ReadinessCheck)
     # Each user's sockets and long-polls in this process, for MAX_SOCKETS/POLLS_PER_USER.
     waiters: WaiterLimits = field(default_factory=WaiterLimits)
+    # The mail server's adapter (None without SMTP_URL), and the doorbell that wakes this
+    # worker's mail sender when a request has just written to the outbox.
+    mailer: MailTransport | None = None
+    mail_wakeup: threading.Event = field(default_factory=threading.Event)

@@ -11,6 +11,7 @@ from ..errors import Blocked, EditWindowPassed, InvalidPayload, NotAllowed
 from ..model import GROUP, Message, MessageChanged, MessageEdit, NewMessage, Sent
 from ..text import mentioned_names
 from .deps import Deps, new_id
+from .email import require_verified_email
 from .updates import ring
 
 
@@ -28,6 +29,7 @@ def new_message(
     stored shape stays an integer (old rows, the SQLite column, clients typed on it).
     """
     check_contents(deps, contents)
+    require_verified_email(deps, sender_id)
     now = deps.clock()
     return NewMessage(
         message_id=new_id(),
@@ -103,6 +105,7 @@ def mentions_among(contents: str, members: list[tuple[str, str]]) -> list[str]:
 def edit_message(deps: Deps, user_id: str, thread_id: str, seq: int, contents: str) -> Message:
     """The sender's new contents, within EDIT_WINDOW_S of the send; every member is told."""
     check_contents(deps, contents)
+    require_verified_email(deps, user_id)
     message = deps.store.require_message(thread_id, seq, user_id)
     if message.user_id != user_id:
         raise NotAllowed("Only its sender may edit a message.")
@@ -127,6 +130,7 @@ def delete_message(deps: Deps, user_id: str, thread_id: str, seq: int) -> None:
 def react(deps: Deps, user_id: str, thread_id: str, seq: int, emoji: str) -> Message:
     """Add the user's reaction (once: reacting again changes nothing)."""
     check_emoji(emoji)
+    require_verified_email(deps, user_id)
     limit = deps.settings.max_reactions_per_message
     return _told(deps, deps.store.add_reaction(thread_id, seq, user_id, emoji, deps.clock(), limit))
 
@@ -134,6 +138,7 @@ def react(deps: Deps, user_id: str, thread_id: str, seq: int, emoji: str) -> Mes
 def unreact(deps: Deps, user_id: str, thread_id: str, seq: int, emoji: str) -> Message:
     """Take the user's reaction back (a no-op when there is none)."""
     check_emoji(emoji)
+    require_verified_email(deps, user_id)
     return _told(deps, deps.store.remove_reaction(thread_id, seq, user_id, emoji, deps.clock()))
 
 

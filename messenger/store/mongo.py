@@ -160,6 +160,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from typing import ParamSpec, TypeVar
@@ -184,6 +185,9 @@ from ..errors import (
 )
 from ..model import (
     DIRECT,
+    MAIL_FAILED,
+    MAIL_PENDING,
+    MAIL_SENT,
     MEMBER_ADDED,
     MEMBER_REMOVED,
     MESSAGE_DELETED,
@@ -196,6 +200,7 @@ from ..model import (
     THREAD_READ,
     USER_UPDATED,
     Block,
+    ClaimedMail,
     Cursors,
     Invitation,
     MembersChanged,
@@ -204,7 +209,9 @@ from ..model import (
     MessageEdit,
     NewMessage,
     NewThread,
+    OneTimeToken,
     Opened,
+    OutgoingMail,
     ProfileChanged,
     ProfileEdit,
     ReadMarked,
@@ -236,8 +243,12 @@ from .mongo_documents import (
     first_docs,
     fresh_view,
     invitation_of,
+    mail_doc,
+    mail_of,
     message_doc,
     message_of,
+    one_time_token_doc,
+    one_time_token_of,
     profile_announced_of,
     profile_fields,
     profile_version_of,
@@ -316,6 +327,8 @@ class MongoStore:
         self._departures = self._db["departures"]
         self._blocks = self._db["blocks"]
         self._invitations = self._db["invitations"]
+        self._one_time_tokens = self._db["one_time_tokens"]
+        self._outbox = self._db["mail_outbox"]
         self._log = UpdateLog(self._db)
         self._views = ThreadViews(self._db)
 
@@ -1083,3 +1096,98 @@ class MongoStore:
             return []
         found = self._memberships.find({"thread_id": {"$in": thread_ids}}, {"user_id": 1})
         return list({doc["user_id"] for doc in found})
+
+    # Mail and one-time tokens: the documented write order above ------------------------
+    @_unavailable_on_error
+    def get_user_by_email(self, email: str) -> User | None:
+        doc = self._users.find_one({"email_key": email.lower()})
+        return user_of(doc) if doc else None
+
+    @_unavailable_on_error
+    def change_email(self, user_id: str, email: str) -> User:
+        try:
+            doc = self._users.find_one_and_update(
+                {"_id": user_id},
+                {"$set": {"email": email, "email_key": email.lower(), "email_verified": False}},
+                return_document=ReturnDocument.AFTER,
+            )
+        except DuplicateKeyError:
+            raise EmailTaken() from None
+        if doc is None:
+            raise UserNotFound()
+        return user_of(doc)
+
+    @_unavailable_on_error
+    def set_email_verified(self, user_id: str, email: str) -> bool:
+        result = self._users.update_one(
+            {"_id": user_id, "email_key": email.lower()}, {"$set": {"email_verified": True}}
+        )
+        return result.matched_count == 1
+
+    @_unavailable_on_error
+    def add_one_time_token(self, token: OneTimeToken, mail: OutgoingMail, max_pending: int) -> bool:
+        pending = self._outbox.count_documents({"user_id": mail.user_id, "status": MAIL_PENDING})
+        if pending >= max_pending:
+            return False
+        self._one_time_tokens.insert_one(one_time_token_doc(token))
+        self._outbox.insert_one(mail_doc(mail, MAIL_PENDING))
+        return True
+
+    @_unavailable_on_error
+    def get_one_time_token(self, token_hash: str, purpose: str, now: int) -> OneTimeToken | None:
+        doc = self._one_time_tokens.find_one(
+            {"_id": token_hash, "purpose": purpose, "expires_at": {"$gt": now}}
+        )
+        return one_time_token_of(doc) if doc else None
+
+    @_unavailable_on_error
+    def use_one_time_token(self, token_hash: str, purpose: str, now: int) -> OneTimeToken | None:
+        doc = self._one_time_tokens.find_one_and_delete(
+            {"_id": token_hash, "purpose": purpose, "expires_at": {"$gt": now}}
+        )
+        if doc is None:
+            return None
+        self._one_time_tokens.delete_many({"user_id": doc["user_id"], "purpose": purpose})
+        return one_time_token_of(doc)
+
+    @_unavailable_on_error
+    def claim_mail(self, now: int, lease_ms: int, limit: int) -> list[ClaimedMail]:
+        claimed = []
+        for _ in range(limit):
+            claim_id = uuid.uuid4().hex
+            doc = self._outbox.find_one_and_update(
+                {"status": MAIL_PENDING, "due_at": {"$lte": now}},
+                {"$set": {"due_at": now + lease_ms, "claim_id": claim_id}, "$inc": {"attempts": 1}},
+                sort=[("due_at", ASCENDING)],
+                return_document=ReturnDocument.AFTER,
+            )
+            if doc is None:
+                break
+            claimed.append(ClaimedMail(mail_of(doc), claim_id, doc["attempts"]))
+        return claimed
+
+    @_unavailable_on_error
+    def mark_mail_sent(self, mail_id: str, claim_id: str, now: int) -> bool:
+        return self._finish_mail(mail_id, claim_id, MAIL_SENT, now)
+
+    @_unavailable_on_error
+    def mark_mail_failed(self, mail_id: str, claim_id: str, now: int, retry_at: int | None) -> bool:
+        if retry_at is None:
+            return self._finish_mail(mail_id, claim_id, MAIL_FAILED, now)
+        result = self._outbox.update_one(
+            {"_id": mail_id, "claim_id": claim_id, "status": MAIL_PENDING}, {"$set": {"due_at": retry_at}}
+        )
+        return result.matched_count == 1
+
+    def _finish_mail(self, mail_id: str, claim_id: str, status: str, now: int) -> bool:
+        result = self._outbox.update_one(
+            {"_id": mail_id, "claim_id": claim_id, "status": MAIL_PENDING},
+            {"$set": {"status": status, "finished_at": now, "text": "", "claim_id": None}},
+        )
+        return result.matched_count == 1
+
+    @_unavailable_on_error
+    def prune_mail(self, now: int, keep_ms: int) -> int:
+        tokens = self._one_time_tokens.delete_many({"expires_at": {"$lte": now}}).deleted_count
+        mails = self._outbox.delete_many({"finished_at": {"$lte": now - keep_ms}}).deleted_count
+        return tokens + mails

@@ -22,6 +22,8 @@ from ..model import (
     Member,
     Message,
     NewThread,
+    OneTimeToken,
+    OutgoingMail,
     Preview,
     Session,
     ThreadView,
@@ -81,6 +83,14 @@ Doc = dict[str, Any]
 #               declined_at: null while pending}: one per thread and invitee; an accepted one is
 #               deleted once its membership and updates are written. Memberships made by
 #               accepting one also hold invited_at: which invitation made them (the roll-forward).
+# one_time_tokens: {_id: sha256 of the mailed token (never the token), purpose:
+#               'password_reset'|'verify_email', user_id, email: the address mailed, created_at,
+#               expires_at}
+# mail_outbox: {_id: mail_id, user_id: the account it is for, to, subject, text: erased ('')
+#               once sent or failed (it holds a link), created_at, status:
+#               'pending'|'sent'|'failed', due_at: when a sender may claim it (lease end,
+#               backoff), attempts: claims so far, claim_id: the latest claim, finished_at}
+# users.email_verified: bool, absent (false) on documents older than email verification.
 STRING = {"$type": "string"}
 INDEXES: dict[str, list[tuple[list[tuple[str, int]], Doc]]] = {
     "users": [
@@ -88,6 +98,15 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], Doc]]] = {
         ([("username_key", ASCENDING)], {"name": "users_by_username_key", "unique": True}),
     ],
     "tokens": [([("user_id", ASCENDING)], {"name": "tokens_by_user"})],
+    "one_time_tokens": [
+        ([("user_id", ASCENDING), ("purpose", ASCENDING)], {"name": "one_time_tokens_by_user"}),
+        ([("expires_at", ASCENDING)], {"name": "one_time_tokens_by_expiry"}),
+    ],
+    "mail_outbox": [
+        ([("status", ASCENDING), ("due_at", ASCENDING)], {"name": "mail_outbox_due"}),
+        ([("user_id", ASCENDING), ("status", ASCENDING)], {"name": "mail_outbox_by_user"}),
+        ([("finished_at", ASCENDING)], {"name": "mail_outbox_finished", "sparse": True}),
+    ],
     "threads": [
         (
             [("direct_key", ASCENDING)],
@@ -299,7 +318,51 @@ def text_ref_fields(kind: str, body: dict) -> Doc:
 
 
 def user_of(doc: Doc) -> User:
-    return User(doc["_id"], doc["email"], doc["username"], doc["created_at"], doc.get("display_name"))
+    return User(
+        doc["_id"],
+        doc["email"],
+        doc["username"],
+        doc["created_at"],
+        doc.get("display_name"),
+        bool(doc.get("email_verified", False)),
+    )
+
+
+def one_time_token_doc(token: OneTimeToken) -> Doc:
+    return {
+        "_id": token.token_hash,
+        "purpose": token.purpose,
+        "user_id": token.user_id,
+        "email": token.email,
+        "created_at": token.created_at,
+        "expires_at": token.expires_at,
+    }
+
+
+def one_time_token_of(doc: Doc) -> OneTimeToken:
+    return OneTimeToken(
+        doc["_id"], doc["purpose"], doc["user_id"], doc["email"], doc["created_at"], doc["expires_at"]
+    )
+
+
+def mail_doc(mail: OutgoingMail, status: str) -> Doc:
+    """A new outbox mail, due at once."""
+    return {
+        "_id": mail.mail_id,
+        "user_id": mail.user_id,
+        "to": mail.to,
+        "subject": mail.subject,
+        "text": mail.text,
+        "created_at": mail.created_at,
+        "status": status,
+        "due_at": mail.created_at,
+        "attempts": 0,
+        "claim_id": None,
+    }
+
+
+def mail_of(doc: Doc) -> OutgoingMail:
+    return OutgoingMail(doc["_id"], doc["user_id"], doc["to"], doc["subject"], doc["text"], doc["created_at"])
 
 
 def profile_fields(user: User) -> Doc:

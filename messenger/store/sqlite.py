@@ -15,6 +15,7 @@ import logging
 import queue
 import sqlite3
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -38,6 +39,9 @@ from ..errors import (
     UserNotFound,
 )
 from ..model import (
+    MAIL_FAILED,
+    MAIL_PENDING,
+    MAIL_SENT,
     MEMBER_ADDED,
     MEMBER_REMOVED,
     MESSAGE_DELETED,
@@ -51,6 +55,7 @@ from ..model import (
     THREAD_READ,
     USER_UPDATED,
     Block,
+    ClaimedMail,
     Cursors,
     Invitation,
     Member,
@@ -60,7 +65,9 @@ from ..model import (
     MessageEdit,
     NewMessage,
     NewThread,
+    OneTimeToken,
     Opened,
+    OutgoingMail,
     Preview,
     ProfileChanged,
     ProfileEdit,
@@ -217,6 +224,35 @@ CREATE TABLE IF NOT EXISTS invitations (    -- into groups, under GROUP_ADD_POLI
     PRIMARY KEY (thread_id, user_id)
 ) WITHOUT ROWID;
 """
+# Mail and one-time tokens (persisted shape, like SCHEMA above).
+MAIL_SCHEMA = """
+CREATE TABLE IF NOT EXISTS one_time_tokens (
+    token_hash TEXT PRIMARY KEY,            -- sha256 of the mailed token; the token is never stored
+    purpose    TEXT NOT NULL,               -- 'password_reset' or 'verify_email'
+    user_id    TEXT NOT NULL,
+    email      TEXT NOT NULL,               -- the address it was mailed to
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS one_time_tokens_by_user ON one_time_tokens (user_id, purpose);
+CREATE INDEX IF NOT EXISTS one_time_tokens_by_expiry ON one_time_tokens (expires_at);
+CREATE TABLE IF NOT EXISTS mail_outbox (
+    mail_id     TEXT PRIMARY KEY,
+    user_id     TEXT NOT NULL,              -- the account it is for (pending mails are bounded)
+    recipient   TEXT NOT NULL,
+    subject     TEXT NOT NULL,
+    body        TEXT NOT NULL,              -- erased ('') once sent or failed: it holds a link
+    created_at  INTEGER NOT NULL,
+    status      TEXT NOT NULL,              -- 'pending', 'sent' or 'failed'
+    due_at      INTEGER NOT NULL,           -- pending: when a sender may claim it (lease end, backoff)
+    attempts    INTEGER NOT NULL DEFAULT 0, -- claims so far
+    claim_id    TEXT,                       -- the latest claim: only it may mark the mail
+    finished_at INTEGER                     -- when it was sent or given up
+);
+CREATE INDEX IF NOT EXISTS mail_outbox_due ON mail_outbox (status, due_at);
+CREATE INDEX IF NOT EXISTS mail_outbox_by_user ON mail_outbox (user_id, status);
+CREATE INDEX IF NOT EXISTS mail_outbox_finished ON mail_outbox (finished_at) WHERE finished_at IS NOT NULL;
+"""
 # Columns added to tables after files with the table already existed: (table, column, type).
 ADDED_COLUMNS = [
     ("tokens", "device", "TEXT NOT NULL DEFAULT 'unknown'"),
@@ -235,6 +271,7 @@ ADDED_COLUMNS = [
     ("updates", "ref_seq", "INTEGER"),
     ("updates", "ref_quoted", "INTEGER"),
     ("users", "display_name", "TEXT"),
+    ("users", "email_verified", "INTEGER NOT NULL DEFAULT 0"),
 ]
 # Files at a lower ``PRAGMA user_version`` hold updates written before their text refs were
 # kept; set-up fills them in once, so deleting an old message erases it from old updates too.
@@ -330,6 +367,7 @@ class SqliteStore:
                 if column not in present:
                     conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
             conn.executescript(INDEXES_ON_ADDED)
+            conn.executescript(MAIL_SCHEMA)
             if conn.execute("PRAGMA user_version").fetchone()[0] < TEXT_REFS_VERSION:
                 _backfill_text_refs(conn)
                 conn.execute(f"PRAGMA user_version = {TEXT_REFS_VERSION}")
@@ -876,6 +914,142 @@ class SqliteStore:
             cursors = _append(conn, told, USER_UPDATED, user_updated_body(user), edit.now)
             return ProfileChanged(user, changed=True, cursors=cursors)
 
+    # Mail and one-time tokens ---------------------------------------------------------
+    def get_user_by_email(self, email: str) -> User | None:
+        with self._connection() as conn:
+            row = conn.execute("SELECT * FROM users WHERE email_key = ?", (email.lower(),)).fetchone()
+        return _user(row) if row else None
+
+    def change_email(self, user_id: str, email: str) -> User:
+        with self._transaction(write=True) as conn:
+            holder = conn.execute(
+                "SELECT user_id FROM users WHERE email_key = ?", (email.lower(),)
+            ).fetchone()
+            if holder is not None and holder["user_id"] != user_id:
+                raise EmailTaken()
+            row = conn.execute(
+                "UPDATE users SET email = ?, email_key = ?, email_verified = 0 WHERE user_id = ? RETURNING *",
+                (email, email.lower(), user_id),
+            ).fetchone()
+            if row is None:
+                raise UserNotFound()
+            return _user(row)
+
+    def set_email_verified(self, user_id: str, email: str) -> bool:
+        with self._connection() as conn:
+            changed = conn.execute(
+                "UPDATE users SET email_verified = 1 WHERE user_id = ? AND email_key = ?",
+                (user_id, email.lower()),
+            ).rowcount
+        return changed == 1
+
+    def add_one_time_token(self, token: OneTimeToken, mail: OutgoingMail, max_pending: int) -> bool:
+        """One transaction: the bound's count, the token and its mail."""
+        with self._transaction(write=True) as conn:
+            pending = conn.execute(
+                "SELECT COUNT(*) FROM mail_outbox WHERE user_id = ? AND status = ?",
+                (mail.user_id, MAIL_PENDING),
+            ).fetchone()[0]
+            if pending >= max_pending:
+                return False
+            conn.execute(
+                "INSERT INTO one_time_tokens (token_hash, purpose, user_id, email, created_at, expires_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    token.token_hash,
+                    token.purpose,
+                    token.user_id,
+                    token.email,
+                    token.created_at,
+                    token.expires_at,
+                ),
+            )
+            conn.execute(
+                "INSERT INTO mail_outbox (mail_id, user_id, recipient, subject, body, created_at, status,"
+                " due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    mail.mail_id,
+                    mail.user_id,
+                    mail.to,
+                    mail.subject,
+                    mail.text,
+                    mail.created_at,
+                    MAIL_PENDING,
+                    mail.created_at,
+                ),
+            )
+            return True
+
+    def get_one_time_token(self, token_hash: str, purpose: str, now: int) -> OneTimeToken | None:
+        with self._connection() as conn:
+            row = conn.execute(
+                "SELECT * FROM one_time_tokens WHERE token_hash = ? AND purpose = ? AND expires_at > ?",
+                (token_hash, purpose, now),
+            ).fetchone()
+        return _one_time_token(row) if row else None
+
+    def use_one_time_token(self, token_hash: str, purpose: str, now: int) -> OneTimeToken | None:
+        with self._transaction(write=True) as conn:
+            row = conn.execute(
+                "DELETE FROM one_time_tokens WHERE token_hash = ? AND purpose = ? AND expires_at > ?"
+                " RETURNING *",
+                (token_hash, purpose, now),
+            ).fetchone()
+            if row is None:
+                return None
+            conn.execute(
+                "DELETE FROM one_time_tokens WHERE user_id = ? AND purpose = ?", (row["user_id"], purpose)
+            )
+            return _one_time_token(row)
+
+    def claim_mail(self, now: int, lease_ms: int, limit: int) -> list[ClaimedMail]:
+        """One transaction (BEGIN IMMEDIATE): a concurrent claimer waits, then sees the new due_at."""
+        with self._transaction(write=True) as conn:
+            rows = conn.execute(
+                "SELECT * FROM mail_outbox WHERE status = ? AND due_at <= ? ORDER BY due_at LIMIT ?",
+                (MAIL_PENDING, now, limit),
+            ).fetchall()
+            claimed = []
+            for row in rows:
+                claim_id = uuid.uuid4().hex
+                conn.execute(
+                    "UPDATE mail_outbox SET due_at = ?, attempts = attempts + 1, claim_id = ?"
+                    " WHERE mail_id = ?",
+                    (now + lease_ms, claim_id, row["mail_id"]),
+                )
+                claimed.append(ClaimedMail(_outgoing_mail(row), claim_id, row["attempts"] + 1))
+        return claimed
+
+    def mark_mail_sent(self, mail_id: str, claim_id: str, now: int) -> bool:
+        return self._finish_mail(mail_id, claim_id, MAIL_SENT, now)
+
+    def mark_mail_failed(self, mail_id: str, claim_id: str, now: int, retry_at: int | None) -> bool:
+        if retry_at is None:
+            return self._finish_mail(mail_id, claim_id, MAIL_FAILED, now)
+        with self._connection() as conn:
+            changed = conn.execute(
+                "UPDATE mail_outbox SET due_at = ? WHERE mail_id = ? AND claim_id = ? AND status = ?",
+                (retry_at, mail_id, claim_id, MAIL_PENDING),
+            ).rowcount
+        return changed == 1
+
+    def _finish_mail(self, mail_id: str, claim_id: str, status: str, now: int) -> bool:
+        with self._connection() as conn:
+            changed = conn.execute(
+                "UPDATE mail_outbox SET status = ?, finished_at = ?, body = '', claim_id = NULL"
+                " WHERE mail_id = ? AND claim_id = ? AND status = ?",
+                (status, now, mail_id, claim_id, MAIL_PENDING),
+            ).rowcount
+        return changed == 1
+
+    def prune_mail(self, now: int, keep_ms: int) -> int:
+        with self._transaction(write=True) as conn:
+            tokens = conn.execute("DELETE FROM one_time_tokens WHERE expires_at <= ?", (now,)).rowcount
+            mails = conn.execute(
+                "DELETE FROM mail_outbox WHERE finished_at IS NOT NULL AND finished_at <= ?", (now - keep_ms,)
+            ).rowcount
+        return tokens + mails
+
 
 # Helpers that run inside a caller's transaction ---------------------------------------
 def _send_in(conn: sqlite3.Connection, new: NewMessage) -> Sent:
@@ -1172,7 +1346,26 @@ def _members_of(conn: sqlite3.Connection, thread_ids: list[str]) -> dict[str, li
 
 
 def _user(row: sqlite3.Row) -> User:
-    return User(row["user_id"], row["email"], row["username"], row["created_at"], row["display_name"])
+    return User(
+        row["user_id"],
+        row["email"],
+        row["username"],
+        row["created_at"],
+        row["display_name"],
+        bool(row["email_verified"]),
+    )
+
+
+def _one_time_token(row: sqlite3.Row) -> OneTimeToken:
+    return OneTimeToken(
+        row["token_hash"], row["purpose"], row["user_id"], row["email"], row["created_at"], row["expires_at"]
+    )
+
+
+def _outgoing_mail(row: sqlite3.Row) -> OutgoingMail:
+    return OutgoingMail(
+        row["mail_id"], row["user_id"], row["recipient"], row["subject"], row["body"], row["created_at"]
+    )
 
 
 def _session(row: sqlite3.Row) -> Session:

@@ -7,7 +7,7 @@ from flask import g
 from .. import schemas
 from ..errors import InvalidCredentials
 from ..model import User
-from ..service import accounts, profiles
+from ..service import accounts, email, profiles
 from .api import Blueprint
 from .auth import authenticated
 from .context import deps
@@ -29,6 +29,7 @@ def sign_up(data):
     user, token = accounts.sign_up(
         deps(), data["email"], data["username"], data["password"], device, client_address()
     )
+    email.maybe_send_verification(deps(), user)  # when SMTP_URL is set
     return signed_in(user, token)
 
 

@@ -54,6 +54,10 @@ SCOPES = (
     "read",
     "updates",
     "profile",  # PATCH /me: a rename writes to the log of everyone sharing a thread
+    "password_reset",  # per address: each request may mail
+    "password_reset_account",  # per account (or address typed), whatever the client address
+    "one_time_token",  # per address: confirming a reset, verifying an email
+    "email",  # per user: changing one's email and resending its link both mail
 )
 
 

@@ -50,7 +50,15 @@ def test_me_shows_the_account_as_signed_up(api):
     assert body["username"] == "Alice"
     assert body["email"] == "Alice@Example.com"
     assert body["created_at"] > START_MS
-    assert set(body) == {"user_id", "username", "display_name", "avatar", "email", "created_at"}
+    assert set(body) == {
+        "user_id",
+        "username",
+        "display_name",
+        "avatar",
+        "email",
+        "created_at",
+        "email_verified",
+    }
 
 
 def test_signup_with_an_email_already_used_is_refused_case_insensitively(api):

@@ -101,7 +101,16 @@ def test_openapi_marks_only_the_public_routes_as_needing_no_token(api):
         if isinstance(operation, dict) and operation.get("security") == []
     }
 
-    assert public == {"/auth/signup", "/auth/signin", "/healthz", "/readyz", "/version"}
+    assert public == {
+        "/auth/signup",
+        "/auth/signin",
+        "/auth/password-reset",
+        "/auth/password-reset/confirm",
+        "/auth/verify-email",
+        "/healthz",
+        "/readyz",
+        "/version",
+    }
     assert spec["security"] == [{"bearerAuth": []}]
 
 

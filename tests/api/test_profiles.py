@@ -8,7 +8,7 @@ import pytest
 
 from .client import PASSWORD, Api, User, error_of
 
-ME_KEYS = {"user_id", "username", "display_name", "avatar", "email", "created_at"}
+ME_KEYS = {"user_id", "username", "display_name", "avatar", "email", "created_at", "email_verified"}
 PUBLIC_KEYS = {"user_id", "username", "display_name", "avatar"}
 
 

@@ -276,6 +276,31 @@ ACTION_ROWS: dict[str, Guarded] = {
 MATRIX: dict[tuple[str, str], Guarded | Public | WebSocketOnly | dict[str, Guarded]] = {
     ("POST", "/auth/signup"): Public("/auth/signup", "creates an account"),
     ("POST", "/auth/signin"): Public("/auth/signin", "exchanges a password for a token"),
+    ("POST", "/auth/password-reset"): Public(
+        "/auth/password-reset", "mails a reset link (202 for any address)"
+    ),
+    ("POST", "/auth/password-reset/confirm"): Public(
+        "/auth/password-reset/confirm", "the mailed token is the key"
+    ),
+    ("POST", "/auth/verify-email"): Public("/auth/verify-email", "the mailed token is the key"),
+    ("POST", "/me/email"): Guarded(
+        # Only ever one's own address, and only with one's own password (a wrong one here).
+        lambda w, actor, named, t: Request(
+            "POST", "/me/email", {"email": "x@example.com", "password": "wrong!"}
+        ),
+        (403, "wrong_password"),
+        (403, "wrong_password"),
+        (403,),
+        False,
+    ),
+    ("POST", "/me/email/verification"): Guarded(
+        # One's own address; this world has no SMTP_URL, so every caller gets 404.
+        lambda w, actor, named, t: Request("POST", "/me/email/verification"),
+        (404, "mail_not_configured"),
+        (404, "mail_not_configured"),
+        (404,),
+        False,
+    ),
     ("GET", "/healthz"): Public("/healthz", "health check"),
     ("GET", "/readyz"): Public("/readyz", "readiness check"),
     ("GET", "/openapi.json"): Public("/openapi.json", "the API document"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from messenger.model import ProfileEdit, Session
+from messenger.model import PASSWORD_RESET, OneTimeToken, OutgoingMail, ProfileEdit, Session
 from messenger.store.sqlite import SqliteStore
 
 from ..contract.test_message_changes import edit, react, reply, unreact
@@ -71,6 +71,25 @@ def serve_every_request_path(store: SqliteStore) -> None:
     serve_blocks_and_invitations(store, alice, bob, carol, direct, group)
     store.revoke_sessions(alice.user_id, "token-hash")
     store.revoke_token("token-hash")
+    serve_mail_paths(store, alice)
+
+
+def serve_mail_paths(store: SqliteStore, alice) -> None:
+    """The mail and one-time token section: the request paths and the sender's."""
+    token = OneTimeToken("reset-hash", PASSWORD_RESET, alice.user_id, alice.email, now(), now() + 60_000)
+    store.get_user_by_email(alice.email)
+    store.add_one_time_token(token, OutgoingMail("mail-1", alice.user_id, alice.email, "s", "t", now()), 5)
+    store.get_one_time_token("reset-hash", PASSWORD_RESET, now())
+    store.use_one_time_token("reset-hash", PASSWORD_RESET, now())
+    store.get_password_hash(alice.user_id)
+    store.set_password_hash(alice.user_id, "new-hash")
+    store.change_email(alice.user_id, "alice.new@example.com")
+    store.set_email_verified(alice.user_id, "alice.new@example.com")
+    claim = store.claim_mail(now() + 1, 60_000, 10)[0]
+    store.mark_mail_failed(claim.mail.mail_id, claim.claim_id, now(), now())
+    claim = store.claim_mail(now() + 1, 60_000, 10)[0]
+    store.mark_mail_sent(claim.mail.mail_id, claim.claim_id, now())
+    store.prune_mail(now(), 0)
 
 
 def serve_blocks_and_invitations(store: SqliteStore, alice, bob, carol, direct: str, group: str) -> None:

@@ -1,0 +1,1 @@
+"""Mail transports behind ``ports.MailTransport``: ``smtp`` (the standard library's smtplib)."""
