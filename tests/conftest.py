@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import threading
 
 import mongomock
 import pytest
@@ -24,6 +26,26 @@ class WrittenResponsesClient(FlaskClient):
 
 
 Flask.test_client_class = WrittenResponsesClient
+
+# A MongoDB server applies each write to a document atomically: a filtered update either finds
+# the document as the filter says and changes it, or does not match. mongomock matches, then
+# changes, with no lock between, so two threads racing a compare-and-set could both win. Every
+# mongomock write holds one lock here, so the stand-in keeps MongoDB's per-document atomicity
+# (the stores' race tests rely on it; SQLite and a real server need nothing).
+_MONGOMOCK_WRITES = threading.RLock()
+
+
+def _one_write_at_a_time(write):
+    @functools.wraps(write)
+    def locked(*args, **kwargs):
+        with _MONGOMOCK_WRITES:
+            return write(*args, **kwargs)
+
+    return locked
+
+
+for _write in ("_insert", "_update", "_find_and_modify", "_delete"):
+    setattr(mongomock.Collection, _write, _one_write_at_a_time(getattr(mongomock.Collection, _write)))
 
 
 def build_store(kind: str, tmp_path, request):
