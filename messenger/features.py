@@ -43,6 +43,7 @@ FEATURES: dict[str, int] = {
     # (POST /threads/<id>/invitation, the thread.invited update, "invited" in thread replies).
     "blocks": 4,
     "group_consent": 4,
+    "pending_invitations": 4,  # GET /me/invitations
     # Sessions: "device" at sign-up and sign-in, GET /me/sessions, DELETE /me/sessions/<id>,
     # POST /auth/signout-everywhere; a session in use does not expire (sliding expiry).
     "sessions": 4,

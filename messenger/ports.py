@@ -218,6 +218,10 @@ class Store(Protocol):
         """Mark a pending invitation declined (kept, for ``rules.is_invitation_sendable``);
         True when there is a declined invitation after it, False when there was none."""
 
+    def pending_invitations(self, user_id: str, limit: int) -> list[tuple[Invitation, ThreadView]]:
+        """The user's pending invitations, newest first, each with its group as its inviter sees
+        it (as another member does once the inviter left); groups nobody is in are left out."""
+
     # The per-user update log ----------------------------------------------------------
     # Every change above appends, with the change itself, an update to the log of each user
     # who must learn of it and returns their newest cursors. Cursors only grow; a crash may

@@ -590,6 +590,22 @@ class BlockList(Schema):
     blocks = fields.List(fields.Nested(BlockOut), required=True, metadata={"description": "Newest first."})
 
 
+class InvitationOut(Schema):
+    thread = fields.Nested(
+        ThreadOut,
+        required=True,
+        metadata={"description": "The group as an invitee may see it: members and title, no messages."},
+    )
+    invited_by = fields.String(required=True)
+    invited_at = fields.Integer(required=True, metadata={"description": "Server time, ms since the epoch."})
+
+
+class InvitationList(Schema):
+    invitations = fields.List(
+        fields.Nested(InvitationOut), required=True, metadata={"description": "Newest first, at most 100."}
+    )
+
+
 class StrictBoolean(fields.Boolean):
     """JSON true or false only: not 1, "yes" or "on", which a typo would make an answer."""
 

@@ -9,9 +9,13 @@ them in user search (``accounts.search_users``).
 from __future__ import annotations
 
 from ..errors import Blocked, CannotBlockSelf, TooManyBlocks
-from ..model import Block
+from ..model import Block, thread_invited_body
 from .accounts import require_user
 from .deps import Deps
+
+# Pending invitations listed at once: each needs a group's creation (RATE_LIMIT_CREATE_THREAD)
+# or an addition (RATE_LIMIT_MEMBERS) by someone, so more are rare; the newest come first.
+INVITATIONS_LISTED = 100
 
 
 def block(deps: Deps, blocker_id: str, blocked_id: str) -> Block:
@@ -40,6 +44,16 @@ def unblock(deps: Deps, blocker_id: str, blocked_id: str) -> None:
 def list_blocks(deps: Deps, blocker_id: str) -> list[Block]:
     """Everyone this user blocks, the newest block first (at most MAX_BLOCKS)."""
     return deps.store.list_blocks(blocker_id)
+
+
+def pending_invitations(deps: Deps, user_id: str) -> list[dict]:
+    """The groups waiting for this user's answer, newest first, each as ``thread.invited``
+    showed it (who is in it, its title; none of its messages), for a client that reloads."""
+    pending = deps.store.pending_invitations(user_id, INVITATIONS_LISTED)
+    return [
+        {**thread_invited_body(view, invitation.invited_by), "invited_at": invitation.invited_at}
+        for invitation, view in pending
+    ]
 
 
 def refuse_if_blocked(deps: Deps, actor_id: str, user_ids: list[str]) -> None:

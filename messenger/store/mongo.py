@@ -706,6 +706,22 @@ class MongoStore:
         self._invitations.update_one({**where, "declined_at": None}, {"$set": {"declined_at": now}})
         return self._invitations.find_one(where, {"_id": 1}) is not None
 
+    @_unavailable_on_error
+    def pending_invitations(self, user_id: str, limit: int) -> list[tuple[Invitation, ThreadView]]:
+        pending = self._invitations.find({"user_id": user_id, "declined_at": None})
+        found = []
+        for doc in first_docs(pending.sort("invited_at", DESCENDING), limit):
+            membership = self._memberships.find_one(
+                {"thread_id": doc["thread_id"], "user_id": doc["invited_by"]}
+            ) or self._memberships.find_one({"thread_id": doc["thread_id"]}, sort=[("joined_at", ASCENDING)])
+            if membership is None:
+                continue
+            try:
+                found.append((invitation_of(doc), self._views.one(membership)))
+            except ThreadNotFound:
+                continue
+        return found
+
     # Changes to a message: the documented write order of ``_change`` ------------------
     @_unavailable_on_error
     def require_message(self, thread_id: str, seq: int, user_id: str) -> Message:

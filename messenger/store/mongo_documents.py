@@ -143,6 +143,7 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], Doc]]] = {
             [("thread_id", ASCENDING), ("user_id", ASCENDING)],
             {"name": "invitations_key", "unique": True},
         ),
+        ([("user_id", ASCENDING), ("invited_at", DESCENDING)], {"name": "invitations_by_invitee"}),
     ],
     # message_id is _id, unique by construction.
     "messages": [

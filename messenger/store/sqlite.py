@@ -223,6 +223,7 @@ CREATE TABLE IF NOT EXISTS invitations (    -- into groups, under GROUP_ADD_POLI
     declined_at INTEGER,                    -- NULL: pending; an accepted one is deleted
     PRIMARY KEY (thread_id, user_id)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS invitations_by_invitee ON invitations (user_id, invited_at DESC);
 """
 # Mail and one-time tokens (persisted shape, like SCHEMA above).
 MAIL_SCHEMA = """
@@ -848,6 +849,21 @@ class SqliteStore:
             )
             return _invitation(conn, thread_id, user_id) is not None
 
+    def pending_invitations(self, user_id: str, limit: int) -> list[tuple[Invitation, ThreadView]]:
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(
+                "SELECT thread_id, invited_by, invited_at FROM invitations"
+                " WHERE user_id = ? AND declined_at IS NULL ORDER BY invited_at DESC LIMIT ?",
+                (user_id, limit),
+            ).fetchall()
+            found = []
+            for row in rows:
+                view = _seen_by_a_member(conn, row["thread_id"], row["invited_by"])
+                if view is not None:
+                    invitation = Invitation(row["thread_id"], user_id, row["invited_by"], row["invited_at"])
+                    found.append((invitation, view))
+            return found
+
     # The update log ---------------------------------------------------------------------
     def current_cursor(self, user_id: str) -> int:
         with self._connection() as conn:
@@ -1204,6 +1220,14 @@ def _announce_joined(conn: sqlite3.Connection, thread_id: str, added: list[str],
         view = _view_for(conn, thread_id, user_id)
         cursors |= _append(conn, rules.told_of_joining(user_id), THREAD_NEW, thread_new_body(view), now)
     return cursors
+
+
+def _seen_by_a_member(conn: sqlite3.Connection, thread_id: str, preferred_id: str) -> ThreadView | None:
+    """The thread as ``preferred_id`` sees it, or as its earliest member does; None if empty."""
+    views = _thread_views(conn, "ms.user_id = ? AND ms.thread_id = ?", (preferred_id, thread_id))
+    if not views:
+        views = _thread_views(conn, "ms.thread_id = ? ORDER BY ms.joined_at LIMIT 1", (thread_id,))
+    return views[0] if views else None
 
 
 def _invitation(conn: sqlite3.Connection, thread_id: str, user_id: str) -> Invitation | None:

@@ -33,6 +33,15 @@ def unblock(user_id):
     blocks.unblock(deps(), g.user_id, user_id)
 
 
+@blp.route("/me/invitations", methods=["GET"])
+@authenticated
+@limited_per_user("read")
+@blp.response(200, schemas.InvitationList)
+def list_invitations():
+    """The groups you are invited into and have not answered, newest first (at most 100)."""
+    return {"invitations": blocks.pending_invitations(deps(), g.user_id)}
+
+
 @blp.route("/me/blocks", methods=["GET"])
 @authenticated
 @limited_per_user("read")

@@ -148,6 +148,18 @@ class TestInvite:
         assert invited["thread"]["last_message"] is None  # no message is shown before accepting
         assert "the plan" not in str(updates_of(api, carol))
 
+    def test_pending_invitations_are_listed_again_until_answered(self, api):
+        alice, bob, carol = api.signup(), api.signup(), api.signup()
+        thread_id = new_group(api, alice, bob)
+        listed = api.client.get("/me/invitations", headers=bob.headers)
+        assert listed.status_code == 200, listed.get_data(as_text=True)
+        [invitation] = listed.get_json()["invitations"]
+        assert (invitation["thread"]["thread_id"], invitation["invited_by"]) == (thread_id, alice.user_id)
+        assert invitation["thread"]["last_message"] is None and invitation["invited_at"] > 0
+        assert api.client.get("/me/invitations", headers=carol.headers).get_json() == {"invitations": []}
+        api.answer_invitation(bob, thread_id, False)
+        assert api.client.get("/me/invitations", headers=bob.headers).get_json() == {"invitations": []}
+
     def test_accepting_joins_the_group_as_if_added_by_the_inviter(self, api):
         alice, bob, carol = api.signup(), api.signup(), api.signup()
         thread_id = new_group(api, alice, bob)

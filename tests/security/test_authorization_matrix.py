@@ -447,6 +447,9 @@ MATRIX: dict[tuple[str, str], Guarded | Public | WebSocketOnly | dict[str, Guard
     ("GET", "/me/blocks"): Guarded(
         lambda w, actor, named, t: Request("GET", "/me/blocks"), (200, None), (200, None), (200,), False
     ),
+    ("GET", "/me/invitations"): Guarded(
+        lambda w, actor, named, t: Request("GET", "/me/invitations"), (200, None), (200, None), (200,), False
+    ),
     ("POST", "/threads/<thread_id>/invitation"): Guarded(
         lambda w, actor, named, t: Request("POST", f"/threads/{t}/invitation", {"accept": True}),
         NOT_FOUND,

@@ -101,6 +101,7 @@ def serve_blocks_and_invitations(store: SqliteStore, alice, bob, carol, direct: 
     store.remove_block(alice.user_id, bob.user_id)
     store.invite(group, [carol.user_id], alice.user_id, now(), 60_000)
     store.get_invitation(group, carol.user_id)
+    store.pending_invitations(carol.user_id, 100)
     store.decline_invitation(group, carol.user_id, now())
     store.invite(group, [carol.user_id], alice.user_id, now() + 60_000, 60_000)
     store.accept_invitation(group, carol.user_id, now(), 100)
