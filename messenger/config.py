@@ -12,7 +12,7 @@ from typing import Any
 
 from limits import parse_many
 
-from .model import GROUP_ADD_POLICIES
+from .model import ACCOUNT_DELETION_MODES, GROUP_ADD_POLICIES
 
 SQLITE_SYNCHRONOUS_MODES = ("NORMAL", "FULL")
 LOG_FORMATS = ("text", "json")
@@ -77,6 +77,7 @@ class Settings:
     rate_limit_read: str = "30 per second;900 per minute"  # per user: lists, threads, pages, search
     rate_limit_updates: str = "120 per minute"  # per user: GET /updates requests
     rate_limit_profile: str = "10 per hour"  # per user: PATCH /me; each tells every co-member
+    rate_limit_export: str = "2 per hour"  # per user: GET /me/export reads everything the user has
     forwarded_hops: int = 0  # proxies in front (1 on Heroku) whose X-Forwarded-For to trust
     # Browser pages allowed to open the WebSocket besides the service's own origin ("*": any).
     allowed_origins: tuple[str, ...] = ()
@@ -96,6 +97,11 @@ class Settings:
     # "invite" (everyone's additions become invitations you accept or decline).
     group_add_policy: str = "contacts"
     max_blocks: int = 1000  # people one user may block; bounds the block list and every check on it
+    # Leaving the service: what DELETE /me does with the account's messages ("keep_messages":
+    # they stay, sent by a deleted account; "erase_messages": each is deleted as DELETE of the
+    # message does), and how long a deleted account's username stays reserved.
+    account_deletion: str = "keep_messages"
+    username_cooldown_days: int = 30
 
     # Observability.
     log_format: str = "text"  # "json": one JSON object per log line, for a log collector
@@ -179,6 +185,8 @@ class Settings:
             readd_cooldown_s=_int(env, "READD_COOLDOWN_S", cls.readd_cooldown_s),
             group_add_policy=env.get("GROUP_ADD_POLICY", cls.group_add_policy).strip().lower(),
             max_blocks=_int(env, "MAX_BLOCKS", cls.max_blocks),
+            account_deletion=env.get("ACCOUNT_DELETION", cls.account_deletion).strip().lower(),
+            username_cooldown_days=_int(env, "USERNAME_COOLDOWN_DAYS", cls.username_cooldown_days),
             rate_limits_enabled=_bool(env, "RATE_LIMITS_ENABLED", cls.rate_limits_enabled),
             rate_limit_signup=env.get("RATE_LIMIT_SIGNUP", cls.rate_limit_signup),
             rate_limit_signin=env.get("RATE_LIMIT_SIGNIN", cls.rate_limit_signin),
@@ -190,6 +198,7 @@ class Settings:
             rate_limit_read=env.get("RATE_LIMIT_READ", cls.rate_limit_read),
             rate_limit_updates=env.get("RATE_LIMIT_UPDATES", cls.rate_limit_updates),
             rate_limit_profile=env.get("RATE_LIMIT_PROFILE", cls.rate_limit_profile),
+            rate_limit_export=env.get("RATE_LIMIT_EXPORT", cls.rate_limit_export),
             # Behind Heroku's router every client shares its address: trust its one hop.
             forwarded_hops=_int(env, "FORWARDED_HOPS", 1 if on_dyno else cls.forwarded_hops),
             allowed_origins=tuple(
@@ -286,6 +295,10 @@ class Settings:
             raise ConfigError(f"GROUP_ADD_POLICY must be one of {GROUP_ADD_POLICIES}")
         if self.max_blocks < 1:
             raise ConfigError("MAX_BLOCKS must be at least 1")
+        if self.account_deletion not in ACCOUNT_DELETION_MODES:
+            raise ConfigError(f"ACCOUNT_DELETION must be one of {ACCOUNT_DELETION_MODES}")
+        if self.username_cooldown_days < 0:
+            raise ConfigError("USERNAME_COOLDOWN_DAYS must be 0 (free at once) or more")
 
 
 def environment_variables() -> frozenset[str]:

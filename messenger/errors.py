@@ -278,3 +278,10 @@ class StoreUnavailable(MessengerError):
     code = "store_unavailable"
     status = 503
     message = "The message store is unavailable; try again shortly."
+
+
+# Leaving the service --------------------------------------------------------------------
+class AccountDisabled(MessengerError):
+    code = "account_disabled"
+    status = 403
+    message = "This account has been disabled by the operator."

@@ -21,6 +21,8 @@ class User:
     username: str
     created_at: int
     display_name: str | None = None  # shown instead of the username where set
+    disabled: bool = False  # by an operator (disable-user): no sign-in, no token works
+    deleted: bool = False  # left the service: what stays is a tombstone (``DELETED_USERNAME``)
 
 
 @dataclass(frozen=True)
@@ -418,3 +420,22 @@ def public_user(user: User) -> dict:
 
 def user_updated_body(user: User) -> dict:
     return {"user": public_user(user)}
+
+
+# Leaving the service --------------------------------------------------------------------
+# ACCOUNT_DELETION: what deleting an account does with the messages it sent.
+KEEP_MESSAGES = "keep_messages"  # they stay, their sender shown as a deleted account
+ERASE_MESSAGES = "erase_messages"  # each is deleted as DELETE of a message deletes it
+ACCOUNT_DELETION_MODES = (KEEP_MESSAGES, ERASE_MESSAGES)
+# What a deleted account is shown as wherever a user is served (its row stays, as the sender
+# of kept messages): this username, no display name. Sign-up and renames refuse it
+# (``UsernameTaken``), so nobody alive can pass for a deleted account.
+DELETED_USERNAME = "deleted-user"
+
+
+@dataclass(frozen=True)
+class ExportedToken:
+    """One session as GET /me/export shows it: when it began and ends, never its hash."""
+
+    created_at: int
+    expires_at: int

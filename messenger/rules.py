@@ -208,3 +208,10 @@ def is_invitation_sendable(existing: Invitation | None, now: int, cooldown_ms: i
 def told_of_invitation(invitee_id: str) -> list[str]:
     """thread.invited goes to the invitee alone: the members learn of them only if they accept."""
     return [invitee_id]
+
+
+# Leaving the service --------------------------------------------------------------------
+def tombstone_key(user_id: str) -> str:
+    """The email and username key of a deleted account: unique, and no email or username a
+    live account can hold (the service also skips deleted users in sign-in and search)."""
+    return f"\x00deleted:{user_id}"

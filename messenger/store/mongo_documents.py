@@ -73,6 +73,8 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], Doc]]] = {
         ([("username_key", ASCENDING)], {"name": "users_by_username_key", "unique": True}),
     ],
     "tokens": [([("user_id", ASCENDING)], {"name": "tokens_by_user"})],
+    # Deleted accounts' usernames in cool-down: {_id: username_key, until}.
+    "reserved_usernames": [],
     "threads": [
         (
             [("direct_key", ASCENDING)],
@@ -113,6 +115,10 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], Doc]]] = {
     # message_id is _id, unique by construction.
     "messages": [
         ([("thread_id", ASCENDING), ("seq", ASCENDING)], {"name": "messages_key", "unique": True}),
+        (
+            [("user_id", ASCENDING), ("thread_id", ASCENDING), ("seq", ASCENDING)],
+            {"name": "messages_by_sender"},
+        ),
         (
             [("user_id", ASCENDING), ("client_msg_id", ASCENDING)],
             {
@@ -264,7 +270,15 @@ def text_ref_fields(kind: str, body: dict) -> Doc:
 
 
 def user_of(doc: Doc) -> User:
-    return User(doc["_id"], doc["email"], doc["username"], doc["created_at"], doc.get("display_name"))
+    return User(
+        doc["_id"],
+        doc["email"],
+        doc["username"],
+        doc["created_at"],
+        doc.get("display_name"),
+        disabled=doc.get("disabled_at") is not None,
+        deleted=doc.get("deleted_at") is not None,
+    )
 
 
 def profile_fields(user: User) -> Doc:

@@ -38,6 +38,7 @@ from ..errors import (
     UserNotFound,
 )
 from ..model import (
+    DELETED_USERNAME,
     MEMBER_ADDED,
     MEMBER_REMOVED,
     MESSAGE_DELETED,
@@ -52,6 +53,7 @@ from ..model import (
     USER_UPDATED,
     Block,
     Cursors,
+    ExportedToken,
     Invitation,
     Member,
     MembersChanged,
@@ -212,6 +214,11 @@ CREATE TABLE IF NOT EXISTS invitations (    -- into groups, under GROUP_ADD_POLI
     declined_at INTEGER,                    -- NULL: pending; an accepted one is deleted
     PRIMARY KEY (thread_id, user_id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS reserved_usernames (  -- deleted accounts' usernames, in cool-down
+    username_key TEXT PRIMARY KEY,          -- lower(username)
+    until        INTEGER NOT NULL           -- free for sign-up and renames from then on
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS messages_by_sender ON messages (user_id, thread_id, seq);
 """
 # Columns added to tables after files with the table already existed: (table, column, type).
 ADDED_COLUMNS = [
@@ -228,6 +235,8 @@ ADDED_COLUMNS = [
     ("updates", "ref_seq", "INTEGER"),
     ("updates", "ref_quoted", "INTEGER"),
     ("users", "display_name", "TEXT"),
+    ("users", "disabled_at", "INTEGER"),  # set by disable-user; NULL: enabled
+    ("users", "deleted_at", "INTEGER"),  # the account left: the row is a tombstone
 ]
 # Files at a lower ``PRAGMA user_version`` hold updates written before their text refs were
 # kept; set-up fills them in once, so deleting an old message erases it from old updates too.
@@ -353,6 +362,8 @@ class SqliteStore:
             ).fetchone()
             if clash is not None:
                 raise EmailTaken() if clash["same_email"] else UsernameTaken()
+            if _username_reserved(conn, user.username, user.created_at):
+                raise UsernameTaken()
             conn.execute(
                 "INSERT INTO users (user_id, email, email_key, username, username_key, password_hash,"
                 " created_at, display_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -401,10 +412,14 @@ class SqliteStore:
         return [_user(row) for row in rows]
 
     def add_token(self, token_hash: str, user_id: str, created_at: int, expires_at: int) -> None:
+        # Nothing for a disabled or deleted account: a sign-in that checked the password just
+        # before disable-user or a deletion committed gets no token that outlives it.
         with self._connection() as conn:
             conn.execute(
-                "INSERT INTO tokens (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
-                (token_hash, user_id, created_at, expires_at),
+                "INSERT INTO tokens (token_hash, user_id, created_at, expires_at) SELECT ?, ?, ?, ?"
+                " WHERE NOT EXISTS (SELECT 1 FROM users WHERE user_id = ?"
+                " AND (disabled_at IS NOT NULL OR deleted_at IS NOT NULL))",
+                (token_hash, user_id, created_at, expires_at, user_id),
             )
 
     def get_token_user_id(self, token_hash: str, now: int) -> str | None:
@@ -533,24 +548,7 @@ class SqliteStore:
     def delete_message(self, thread_id: str, seq: int, user_id: str, now: int) -> MessageChanged:
         with self._transaction(write=True) as conn:
             _require_member(conn, thread_id, user_id)
-            message = _require_message(conn, thread_id, seq)
-            if message.deleted:
-                return MessageChanged(message, changed=False)
-            conn.execute(
-                "UPDATE messages SET contents = '', deleted = 1, version = version + 1, mentions = NULL,"
-                " reply_seq = NULL, reply_user_id = NULL, reply_preview = NULL"
-                " WHERE thread_id = ? AND seq = ?",
-                (thread_id, seq),
-            )
-            _forget_mentions(conn, thread_id, seq)
-            conn.execute("DELETE FROM reactions WHERE thread_id = ? AND seq = ?", (thread_id, seq))
-            conn.execute(
-                "UPDATE messages SET reply_preview = '' WHERE thread_id = ? AND reply_seq = ?",
-                (thread_id, seq),
-            )
-            _erase_from_updates(conn, message)
-            gone = _require_message(conn, thread_id, seq)
-            return _told(conn, gone, MESSAGE_DELETED, message_deleted_body(gone), now)
+            return _delete_in(conn, _require_message(conn, thread_id, seq), now)
 
     def add_reaction(
         self, thread_id: str, seq: int, user_id: str, emoji: str, now: int, max_distinct: int
@@ -811,6 +809,8 @@ class SqliteStore:
                 ).fetchone()
                 if holder is not None and holder["user_id"] != user.user_id:
                     raise UsernameTaken()
+                if _username_reserved(conn, changes["username"], edit.now):
+                    raise UsernameTaken()
             user = replace(user, **changes)
             conn.execute(
                 "UPDATE users SET username = ?, username_key = ?, display_name = ? WHERE user_id = ?",
@@ -820,8 +820,127 @@ class SqliteStore:
             cursors = _append(conn, told, USER_UPDATED, user_updated_body(user), edit.now)
             return ProfileChanged(user, changed=True, cursors=cursors)
 
+    # Leaving the service --------------------------------------------------------------
+    # Disabling and tombstoning are one transaction each with the deletion of the tokens, and
+    # add_token refuses such accounts: nothing to order.
+    def list_accounts(self, after: str | None, limit: int) -> list[User]:
+        with self._connection() as conn:
+            rows = conn.execute(
+                "SELECT * FROM users WHERE user_id > ? ORDER BY user_id LIMIT ?", (after or "", limit)
+            ).fetchall()
+        return [_user(row) for row in rows]
+
+    def set_disabled(self, user_id: str, disabled: bool, now: int) -> list[str]:
+        with self._transaction(write=True) as conn:
+            row = conn.execute(
+                "SELECT disabled_at FROM users WHERE user_id = ? AND deleted_at IS NULL", (user_id,)
+            ).fetchone()
+            if row is None:
+                raise UserNotFound()
+            if not disabled:
+                conn.execute("UPDATE users SET disabled_at = NULL WHERE user_id = ?", (user_id,))
+                return []
+            conn.execute(
+                "UPDATE users SET disabled_at = coalesce(disabled_at, ?) WHERE user_id = ?",
+                (now, user_id),
+            )
+            return _delete_tokens(conn, user_id)
+
+    def mark_deleted(self, user_id: str, now: int, reserved_until: int) -> list[str]:
+        with self._transaction(write=True) as conn:
+            row = conn.execute("SELECT * FROM users WHERE user_id = ?", (user_id,)).fetchone()
+            if row is None:
+                raise UserNotFound()
+            if row["deleted_at"] is None:
+                conn.execute(
+                    "INSERT INTO reserved_usernames (username_key, until) VALUES (?, ?)"
+                    " ON CONFLICT (username_key) DO UPDATE SET until = max(until, excluded.until)",
+                    (row["username_key"], reserved_until),
+                )
+                key = rules.tombstone_key(user_id)
+                conn.execute(
+                    "UPDATE users SET email = '', email_key = ?, username = ?, username_key = ?,"
+                    " password_hash = '', display_name = NULL, deleted_at = ? WHERE user_id = ?",
+                    (key, DELETED_USERNAME, key, now, user_id),
+                )
+            return _delete_tokens(conn, user_id)
+
+    def own_messages(self, user_id: str, after: tuple[str, int] | None, limit: int) -> list[Message]:
+        thread_id, seq = after or ("", 0)
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(
+                f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE user_id = ?"
+                " AND (thread_id > ? OR (thread_id = ? AND seq > ?)) ORDER BY thread_id, seq LIMIT ?",
+                (user_id, thread_id, thread_id, seq, limit),
+            ).fetchall()
+            by_thread: dict[str, list[sqlite3.Row]] = {}
+            for row in rows:
+                by_thread.setdefault(row["thread_id"], []).append(row)
+            return [message for tid, group in by_thread.items() for message in _messages(conn, tid, group)]
+
+    def delete_own_message(self, thread_id: str, seq: int, user_id: str, now: int) -> MessageChanged:
+        with self._transaction(write=True) as conn:
+            message = _require_message(conn, thread_id, seq)
+            if message.user_id != user_id:
+                raise MessageNotFound()
+            return _delete_in(conn, message, now)
+
+    def member_thread_ids(self, user_id: str) -> list[str]:
+        with self._connection() as conn:
+            rows = conn.execute("SELECT thread_id FROM memberships WHERE user_id = ?", (user_id,))
+            return [row["thread_id"] for row in rows]
+
+    def forget_user(self, user_id: str) -> None:
+        with self._transaction(write=True) as conn:
+            conn.execute("DELETE FROM blocks WHERE blocker_id = ?", (user_id,))
+            conn.execute("DELETE FROM invitations WHERE user_id = ?", (user_id,))
+            _delete_tokens(conn, user_id)
+
+    def export_tokens(self, user_id: str) -> list[ExportedToken]:
+        with self._connection() as conn:
+            rows = conn.execute(
+                "SELECT created_at, expires_at FROM tokens WHERE user_id = ? ORDER BY created_at",
+                (user_id,),
+            ).fetchall()
+        return [ExportedToken(row["created_at"], row["expires_at"]) for row in rows]
+
 
 # Helpers that run inside a caller's transaction ---------------------------------------
+def _username_reserved(conn: sqlite3.Connection, username: str, now: int) -> bool:
+    """Whether a deleted account's cool-down still holds ``username``."""
+    row = conn.execute(
+        "SELECT 1 FROM reserved_usernames WHERE username_key = ? AND until > ?", (username.lower(), now)
+    ).fetchone()
+    return row is not None
+
+
+def _delete_tokens(conn: sqlite3.Connection, user_id: str) -> list[str]:
+    rows = conn.execute("DELETE FROM tokens WHERE user_id = ? RETURNING token_hash", (user_id,)).fetchall()
+    return [row["token_hash"] for row in rows]
+
+
+def _delete_in(conn: sqlite3.Connection, message: Message, now: int) -> MessageChanged:
+    """Erase ``message`` from every stored copy and tell every member (``delete_message``)."""
+    thread_id, seq = message.thread_id, message.seq
+    if message.deleted:
+        return MessageChanged(message, changed=False)
+    conn.execute(
+        "UPDATE messages SET contents = '', deleted = 1, version = version + 1, mentions = NULL,"
+        " reply_seq = NULL, reply_user_id = NULL, reply_preview = NULL"
+        " WHERE thread_id = ? AND seq = ?",
+        (thread_id, seq),
+    )
+    _forget_mentions(conn, thread_id, seq)
+    conn.execute("DELETE FROM reactions WHERE thread_id = ? AND seq = ?", (thread_id, seq))
+    conn.execute(
+        "UPDATE messages SET reply_preview = '' WHERE thread_id = ? AND reply_seq = ?",
+        (thread_id, seq),
+    )
+    _erase_from_updates(conn, message)
+    gone = _require_message(conn, thread_id, seq)
+    return _told(conn, gone, MESSAGE_DELETED, message_deleted_body(gone), now)
+
+
 def _send_in(conn: sqlite3.Connection, new: NewMessage) -> Sent:
     members = _member_ids(conn, new.thread_id)
     if new.user_id not in members:  # first: a removed member cannot even retry
@@ -1116,7 +1235,15 @@ def _members_of(conn: sqlite3.Connection, thread_ids: list[str]) -> dict[str, li
 
 
 def _user(row: sqlite3.Row) -> User:
-    return User(row["user_id"], row["email"], row["username"], row["created_at"], row["display_name"])
+    return User(
+        row["user_id"],
+        row["email"],
+        row["username"],
+        row["created_at"],
+        row["display_name"],
+        disabled=row["disabled_at"] is not None,
+        deleted=row["deleted_at"] is not None,
+    )
 
 
 def _require_message(

@@ -53,6 +53,7 @@ SCOPES = (
     "read",
     "updates",
     "profile",  # PATCH /me: a rename writes to the log of everyone sharing a thread
+    "export",  # GET /me/export: reads everything the user has, so tightly
 )
 
 
