@@ -43,5 +43,8 @@ FEATURES: dict[str, int] = {
     # (POST /threads/<id>/invitation, the thread.invited update, "invited" in thread replies).
     "blocks": 4,
     "group_consent": 4,
+    # Leaving the service: GET /me/export, DELETE /me (ACCOUNT_DELETION), account_disabled.
+    "export": 4,
+    "account_deletion": 4,
 }
 FEATURE_LEVEL = max(FEATURES.values())
