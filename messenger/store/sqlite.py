@@ -414,13 +414,17 @@ class SqliteStore:
     def add_token(self, token_hash: str, user_id: str, created_at: int, expires_at: int) -> None:
         # Nothing for a disabled or deleted account: a sign-in that checked the password just
         # before disable-user or a deletion committed gets no token that outlives it.
-        with self._connection() as conn:
-            conn.execute(
-                "INSERT INTO tokens (token_hash, user_id, created_at, expires_at) SELECT ?, ?, ?, ?"
-                " WHERE NOT EXISTS (SELECT 1 FROM users WHERE user_id = ?"
-                " AND (disabled_at IS NOT NULL OR deleted_at IS NOT NULL))",
-                (token_hash, user_id, created_at, expires_at, user_id),
-            )
+        with self._transaction(write=True) as conn:
+            closed = conn.execute(
+                "SELECT 1 FROM users WHERE user_id = ?"
+                " AND (disabled_at IS NOT NULL OR deleted_at IS NOT NULL)",
+                (user_id,),
+            ).fetchone()
+            if closed is None:
+                conn.execute(
+                    "INSERT INTO tokens (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                    (token_hash, user_id, created_at, expires_at),
+                )
 
     def get_token_user_id(self, token_hash: str, now: int) -> str | None:
         with self._connection() as conn:
