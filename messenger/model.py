@@ -439,3 +439,12 @@ class ExportedToken:
 
     created_at: int
     expires_at: int
+
+
+@dataclass(frozen=True)
+class AccountDeleted:
+    """Outcome of ``Store.mark_deleted``: the hashes of the tokens it deleted (for
+    ``TokenRevoked``) and the logs its user.updated (the tombstone) went to."""
+
+    revoked: list[str]
+    cursors: Cursors = field(default_factory=dict)

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from .events import Event, Inbox
 from .model import (
+    AccountDeleted,
     Block,
     ExportedToken,
     Invitation,
@@ -224,11 +225,13 @@ class Store(Protocol):
         """Disable (or enable) the account; disabling deletes its tokens and returns their
         hashes, for ``TokenRevoked``. ``UserNotFound`` for an unknown or deleted user."""
 
-    def mark_deleted(self, user_id: str, now: int, reserved_until: int) -> list[str]:
+    def mark_deleted(self, user_id: str, now: int, reserved_until: int) -> AccountDeleted:
         """Turn the account into a tombstone: username ``DELETED_USERNAME``, no email, display
         name or password, ``deleted``; its old username stays taken (sign-up and renames) until
-        ``reserved_until``. Deletes its tokens and returns their hashes. Again on a tombstone:
-        changes nothing but deleting any token left. ``UserNotFound`` for an unknown user."""
+        ``reserved_until``; user.updated with the tombstone to ``rules.told_of_profile``. Deletes
+        its tokens and returns their hashes. Again on a tombstone: changes nothing but deleting
+        any token left (and appending what a crash left pending). ``UserNotFound`` for an
+        unknown user; ``update_profile`` of a tombstone is ``UserNotFound`` too."""
 
     def own_messages(self, user_id: str, after: tuple[str, int] | None, limit: int) -> list[Message]:
         """Up to ``limit`` messages ``user_id`` sent, in every thread (left ones too), by

@@ -47,7 +47,9 @@ def delete_account(deps: Deps, user_id: str) -> None:
     """Delete the account (a tombstone stays as the sender of kept messages); safe to repeat."""
     now = deps.clock()
     until = now + deps.settings.username_cooldown_days * DAY_MS
-    revoke(deps, deps.store.mark_deleted(user_id, now, until))
+    deleted = deps.store.mark_deleted(user_id, now, until)
+    revoke(deps, deleted.revoked)
+    ring(deps, deleted.cursors)
     if deps.settings.account_deletion == ERASE_MESSAGES:
         for page in own_message_pages(deps, user_id):
             for message in page:

@@ -158,17 +158,20 @@ Leaving the service. ``add_token`` inserts, then re-reads whether the account is
 deleted and deletes the token if so. Documented write order of ``set_disabled`` (disabling):
 (1) delete the user's tokens, (2) set ``disabled_at``, (3) delete its tokens again. A sign-in
 racing it either inserts before (3), which deletes the token, or re-reads after (2), which
-sees the mark. A crash after (1) leaves the account enabled and signed out; after (2), only a
-token inserted between (1) and (2) whose re-read came before (2) survives until the command
-runs again. ``mark_deleted`` is the same three steps around the tombstone write: (1) tokens;
+sees the mark. A crash after (1) leaves the account enabled and signed out; a crash between
+(2) and (3) leaves only a token inserted between (1) and (2) whose re-read came before (2),
+until the command runs again. ``mark_deleted`` is the same three steps around the tombstone write: (1) tokens;
 (2a) the reservation of the old username (upsert, $max until), (2b) the tombstone, one
-compare-and-set on ``deleted_at`` null, which frees the username_key and email_key and stops
-sign-in at once; (3) tokens. The reservation precedes the tombstone, so a sign-up racing it
-meets either the unique username_key or the reservation (``UsernameTaken`` both ways). The
-rest of a deletion is the service's loop over idempotent calls (``delete_own_message`` runs
-``_change`` without the membership check, ``remove_member`` as for anyone, ``forget_user``);
-a crash anywhere is rolled forward by running the deletion again (``flask delete-user <id>``),
-whose (2) finds the tombstone and changes nothing.
+compare-and-set on the profile version (as ``update_profile``'s step 3: a concurrent rename
+makes it read again), which frees the username_key and email_key and stops sign-in at once,
+(2c) user.updated with the tombstone to the user and every co-member, as ``update_profile``'s
+steps 4-5 (a retry settles it as step 1 does); (3) tokens. A rename that authenticated before
+the deletion finds the tombstone and answers ``UserNotFound``. The reservation precedes the
+tombstone, so a sign-up racing it meets either the unique username_key or the reservation
+(``UsernameTaken`` both ways). The rest of a deletion is the service's loop over idempotent
+calls (``delete_own_message`` runs ``_change`` without the membership check, ``remove_member``
+as for anyone, ``forget_user``); a crash anywhere is rolled forward by running the deletion
+again (``flask delete-user <id>``), whose (2) finds the tombstone and changes nothing.
 """
 
 from __future__ import annotations
@@ -212,6 +215,7 @@ from ..model import (
     THREAD_NEW,
     THREAD_READ,
     USER_UPDATED,
+    AccountDeleted,
     Block,
     Cursors,
     ExportedToken,
@@ -1012,16 +1016,20 @@ class MongoStore:
         return revoked + self._delete_tokens(user_id)
 
     @_unavailable_on_error
-    def mark_deleted(self, user_id: str, now: int, reserved_until: int) -> list[str]:
-        doc = self._users.find_one({"_id": user_id})
-        if doc is None:
-            raise UserNotFound()
+    def mark_deleted(self, user_id: str, now: int, reserved_until: int) -> AccountDeleted:
         revoked = self._delete_tokens(user_id)
-        if doc.get("deleted_at") is None:
+        for attempt in range(1, SEQ_ATTEMPTS + 1):
+            doc = self._users.find_one({"_id": user_id})
+            if doc is None:
+                raise UserNotFound()
+            if doc.get("deleted_at") is not None:  # a retry: announce the tombstone if a crash did not
+                cursors = self._settle_profile(doc, now)
+                return AccountDeleted(revoked + self._delete_tokens(user_id), cursors)
             self._reserved.update_one(
                 {"_id": doc["username_key"]}, {"$max": {"until": reserved_until}}, upsert=True
             )
             key = rules.tombstone_key(user_id)
+            version = profile_version_of(doc) + 1
             tombstone = {
                 "email": "",
                 "email_key": key,
@@ -1030,9 +1038,15 @@ class MongoStore:
                 "password_hash": "",
                 "display_name": None,
                 "deleted_at": now,
+                "profile_version": version,
             }
-            self._users.update_one({"_id": user_id, "deleted_at": None}, {"$set": tombstone})
-        return revoked + self._delete_tokens(user_id)
+            read = {"profile_version": version - 1} if "profile_version" in doc else {"profile_version": None}
+            if self._users.update_one({"_id": user_id, **read}, {"$set": tombstone}).matched_count == 0:
+                logger.debug("profile of %s changed concurrently (attempt %d)", user_id, attempt)
+                continue
+            cursors = self._announce_profile(user_of({**doc, **tombstone}), version, now)
+            return AccountDeleted(revoked + self._delete_tokens(user_id), cursors)
+        raise StoreUnavailable()
 
     @_unavailable_on_error
     def own_messages(self, user_id: str, after: tuple[str, int] | None, limit: int) -> list[Message]:
@@ -1090,6 +1104,8 @@ class MongoStore:
                 raise UserNotFound()
             healed |= self._settle_profile(doc, edit.now)
             user = user_of(doc)
+            if user.deleted:  # a request that authenticated just before the deletion
+                raise UserNotFound()
             changes = rules.profile_changes(user, edit.changes)
             if not changes:
                 return ProfileChanged(user, False, healed)

@@ -51,6 +51,7 @@ from ..model import (
     THREAD_NEW,
     THREAD_READ,
     USER_UPDATED,
+    AccountDeleted,
     Block,
     Cursors,
     ExportedToken,
@@ -801,7 +802,7 @@ class SqliteStore:
         """One transaction: the user's row and user.updated in every co-member's log."""
         with self._transaction(write=True) as conn:
             row = conn.execute("SELECT * FROM users WHERE user_id = ?", (edit.user_id,)).fetchone()
-            if row is None:
+            if row is None or row["deleted_at"] is not None:
                 raise UserNotFound()
             user = _user(row)
             changes = rules.profile_changes(user, edit.changes)
@@ -850,11 +851,12 @@ class SqliteStore:
             )
             return _delete_tokens(conn, user_id)
 
-    def mark_deleted(self, user_id: str, now: int, reserved_until: int) -> list[str]:
+    def mark_deleted(self, user_id: str, now: int, reserved_until: int) -> AccountDeleted:
         with self._transaction(write=True) as conn:
             row = conn.execute("SELECT * FROM users WHERE user_id = ?", (user_id,)).fetchone()
             if row is None:
                 raise UserNotFound()
+            cursors: Cursors = {}
             if row["deleted_at"] is None:
                 conn.execute(
                     "INSERT INTO reserved_usernames (username_key, until) VALUES (?, ?)"
@@ -867,7 +869,12 @@ class SqliteStore:
                     " password_hash = '', display_name = NULL, deleted_at = ? WHERE user_id = ?",
                     (key, DELETED_USERNAME, key, now, user_id),
                 )
-            return _delete_tokens(conn, user_id)
+                tombstone = _user(
+                    conn.execute("SELECT * FROM users WHERE user_id = ?", (user_id,)).fetchone()
+                )
+                told = rules.told_of_profile(user_id, _co_member_ids(conn, user_id))
+                cursors = _append(conn, told, USER_UPDATED, user_updated_body(tombstone), now)
+            return AccountDeleted(_delete_tokens(conn, user_id), cursors)
 
     def own_messages(self, user_id: str, after: tuple[str, int] | None, limit: int) -> list[Message]:
         thread_id, seq = after or ("", 0)

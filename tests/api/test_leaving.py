@@ -55,6 +55,10 @@ class TestDeletingAnAccount:
         assert (message["user_id"], message["contents"]) == (alice.user_id, "hello bob")
         assert alice.user_id not in [m["user_id"] for m in api.thread_view(bob, thread_id)["members"]]
         assert api.users(bob, "ali").get_json()["users"] == []
+        [told] = [
+            u["user"] for u in updates_of(api, bob, "user.updated") if u["user"]["user_id"] == alice.user_id
+        ]
+        assert (told["username"], told["display_name"]) == ("deleted-user", None)
 
     def test_erase_messages_erases_every_message_sent(self, make_api):
         api = make_api(account_deletion="erase_messages")
