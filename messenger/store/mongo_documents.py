@@ -111,6 +111,7 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], Doc]]] = {
             [("thread_id", ASCENDING), ("user_id", ASCENDING)],
             {"name": "invitations_key", "unique": True},
         ),
+        ([("user_id", ASCENDING)], {"name": "invitations_by_user"}),  # a deletion drops them
     ],
     # message_id is _id, unique by construction.
     "messages": [

@@ -220,6 +220,7 @@ CREATE TABLE IF NOT EXISTS reserved_usernames (  -- deleted accounts' usernames,
     until        INTEGER NOT NULL           -- free for sign-up and renames from then on
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS messages_by_sender ON messages (user_id, thread_id, seq);
+CREATE INDEX IF NOT EXISTS invitations_by_user ON invitations (user_id);
 """
 # Columns added to tables after files with the table already existed: (table, column, type).
 ADDED_COLUMNS = [
