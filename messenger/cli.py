@@ -1,5 +1,5 @@
 """Flask CLI commands for operators: ``flask --app app create-user``, ``create-indexes``,
-``list-users``, ``disable-user``, ``enable-user`` and ``delete-user``."""
+``list-users``, ``disable-user``, ``enable-user``, ``delete-user`` and ``reset-password``."""
 
 from __future__ import annotations
 
@@ -65,6 +65,16 @@ def register_commands(app: Flask) -> None:
         _run(leaving.delete_account, user.user_id)
         click.echo(f"deleted user {user.user_id}")
 
+    @app.cli.command("reset-password")
+    @click.argument("login")
+    @click.password_option()
+    def reset_password(login: str, password: str) -> None:
+        """Set a new password for an account (prompted for unless --password is given); its
+        sessions end."""
+        user = _require_account(login)
+        _run(leaving.reset_password, user.user_id, password)
+        click.echo(f"reset the password of {user.username} ({user.user_id})")
+
 
 def _require_account(login: str) -> User:
     """The account a login (email or username) or a user id names, deleted ones by id."""
@@ -81,4 +91,4 @@ def _run(action, *args) -> None:
     try:
         action(deps(), *args)
     except MessengerError as error:
-        raise click.ClickException(error.message) from None
+        raise click.ClickException(f"{error.message} {error.details or ''}".strip()) from None

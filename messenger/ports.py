@@ -247,6 +247,10 @@ class Store(Protocol):
     def forget_user(self, user_id: str) -> None:
         """The last step of a deletion: drop the blocks the user made and their invitations."""
 
+    def reset_password_hash(self, user_id: str, password_hash: str) -> list[str]:
+        """Replace the password (the operator's ``reset-password``) and delete every token,
+        returning their hashes. ``UserNotFound`` for an unknown or deleted user."""
+
     def export_tokens(self, user_id: str) -> list[ExportedToken]:
         """The user's live and expired tokens as sessions, oldest first, without their hashes."""
 

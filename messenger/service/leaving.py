@@ -15,9 +15,10 @@ import json
 from collections.abc import Iterator
 from dataclasses import asdict
 
-from werkzeug.security import check_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..errors import InvalidCredentials, UserNotFound
+from .. import passwords
+from ..errors import InvalidCredentials, InvalidPayload, UserNotFound
 from ..events import TokenRevoked
 from ..model import ERASE_MESSAGES, User, escape_lone_surrogates
 from .accounts import DAY_MS, require_user
@@ -66,6 +67,18 @@ def delete_account(deps: Deps, user_id: str) -> None:
 def set_disabled(deps: Deps, user_id: str, disabled: bool) -> None:
     """Disable an account (its sessions end on every worker) or enable it again."""
     revoke(deps, deps.store.set_disabled(user_id, disabled, deps.clock()))
+
+
+def reset_password(deps: Deps, user_id: str, password: str) -> None:
+    """Set a new password chosen by the operator, held to sign-up's rules; every session ends."""
+    user = require_user(deps, user_id)
+    found = passwords.problems(password) + passwords.problems_with_names(password, user.username, user.email)
+    if not passwords.MIN_LENGTH <= len(password) <= passwords.MAX_LENGTH:
+        found.insert(0, f"Length must be between {passwords.MIN_LENGTH} and {passwords.MAX_LENGTH}.")
+    if found:
+        raise InvalidPayload(details={"password": found})
+    password_hash = deps.run_blocking(generate_password_hash, password)
+    revoke(deps, deps.store.reset_password_hash(user_id, password_hash))
 
 
 def revoke(deps: Deps, token_hashes: list[str]) -> None:

@@ -1078,6 +1078,17 @@ class MongoStore:
         self._delete_tokens(user_id)
 
     @_unavailable_on_error
+    def reset_password_hash(self, user_id: str, password_hash: str) -> list[str]:
+        # As in SQLite, a sign-in that checked the old password just before this write and
+        # stores its token after the deletion below keeps it: disable-user is the hard stop.
+        found = self._users.update_one(
+            {"_id": user_id, "deleted_at": None}, {"$set": {"password_hash": password_hash}}
+        )
+        if found.matched_count == 0:
+            raise UserNotFound()
+        return self._delete_tokens(user_id)
+
+    @_unavailable_on_error
     def export_tokens(self, user_id: str) -> list[ExportedToken]:
         found = self._tokens.find({"user_id": user_id}, {"created_at": 1, "expires_at": 1})
         return [

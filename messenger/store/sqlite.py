@@ -908,6 +908,16 @@ class SqliteStore:
             conn.execute("DELETE FROM invitations WHERE user_id = ?", (user_id,))
             _delete_tokens(conn, user_id)
 
+    def reset_password_hash(self, user_id: str, password_hash: str) -> list[str]:
+        with self._transaction(write=True) as conn:
+            changed = conn.execute(
+                "UPDATE users SET password_hash = ? WHERE user_id = ? AND deleted_at IS NULL",
+                (password_hash, user_id),
+            ).rowcount
+            if not changed:
+                raise UserNotFound()
+            return _delete_tokens(conn, user_id)
+
     def export_tokens(self, user_id: str) -> list[ExportedToken]:
         with self._connection() as conn:
             rows = conn.execute(

@@ -6,7 +6,9 @@ import json
 
 import pytest
 
+from messenger.events import TokenRevoked
 from messenger.service import leaving
+from messenger.service.accounts import hash_token
 
 from .client import Api, headers
 
@@ -88,6 +90,26 @@ class TestDeletingAnAccount:
         assert reply.status_code == 409
 
 
+def test_every_session_of_a_deleted_account_is_revoked_on_every_worker(make_app):
+    app = make_app()
+    api = Api(app.test_client())
+    alice = api.signup("alice")
+    second = api.signin_user(alice)
+    published = []
+    with app.app_context():
+        from messenger.web.context import deps
+
+        notifier = deps().notifier
+    original = notifier.publish
+    notifier.publish = lambda event: (published.append(event), original(event))
+    try:
+        assert delete_me(api, alice, alice.password).status_code == 204
+    finally:
+        notifier.publish = original
+    revoked = {event.token_hash for event in published if isinstance(event, TokenRevoked)}
+    assert revoked == {hash_token(alice.token), hash_token(second.token)}
+
+
 class TestExport:
     def test_the_export_holds_everything_and_no_token_hash(self, make_api):
         api = make_api()
@@ -110,8 +132,6 @@ class TestExport:
             (thread_id, 1, "hello")
         ]
         assert "hi" not in [m["contents"] for m in document["messages"]]
-        from messenger.service.accounts import hash_token
-
         assert hash_token(alice.token) not in text
 
     def test_a_large_export_is_valid_json_written_in_many_pieces(self, make_app):
@@ -184,6 +204,23 @@ class TestAdminCommands:
         assert "deleted\tdeleted-user" in runner.invoke(args=["list-users"]).output.replace(
             f"{alice.user_id}\t", "deleted\t"
         )
+
+    def test_reset_password_sets_a_new_one_and_ends_every_session(self, cli):
+        app, runner, api = cli
+        alice = api.signup("alice")
+        result = runner.invoke(args=["reset-password", "alice", "--password", "a fresh secret 42"])
+        assert result.exit_code == 0, result.output
+        assert api.me(alice).status_code == 401
+        assert api.signin("alice").status_code == 401
+        assert api.signin("alice", "a fresh secret 42").status_code == 200
+
+    def test_reset_password_holds_the_new_one_to_sign_ups_rules(self, cli):
+        app, runner, api = cli
+        api.signup("alice")
+        result = runner.invoke(args=["reset-password", "alice", "--password", "password123"])
+        assert result.exit_code != 0
+        assert "common" in result.output
+        assert api.signin("alice").status_code == 200
 
     def test_an_unknown_login_is_an_error(self, cli):
         app, runner, api = cli

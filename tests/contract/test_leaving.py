@@ -180,6 +180,16 @@ class TestAccountsAndSessions:
         assert [u.user_id for u in seen] == sorted(u.user_id for u in users)
         assert [u.deleted for u in seen].count(True) == 1
 
+    def test_reset_password_hash_replaces_it_and_ends_every_session(self, store):
+        alice = add_user(store, "alice")
+        token = add_token(store, alice)
+        assert store.reset_password_hash(alice.user_id, "new-hash") == [token]
+        assert store.find_login("alice")[1] == "new-hash"
+        assert store.get_token_user_id(token, now()) is None
+        store.mark_deleted(alice.user_id, now(), now() + LATER)
+        with pytest.raises(UserNotFound):
+            store.reset_password_hash(alice.user_id, "newer-hash")
+
     def test_export_tokens_shows_when_each_began_and_ends_never_the_hash(self, store):
         alice = add_user(store, "alice")
         store.add_token("hash-one", alice.user_id, 10, 20)

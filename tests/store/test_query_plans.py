@@ -91,6 +91,7 @@ def serve_leaving(store: SqliteStore, alice, bob, direct: str) -> None:
     store.list_accounts(alice.user_id, 500)
     store.set_disabled(bob.user_id, True, now())
     store.set_disabled(bob.user_id, False, now())
+    store.reset_password_hash(bob.user_id, "new-hash")
     store.mark_deleted(alice.user_id, now(), now() + 60_000)
     for message in store.own_messages(alice.user_id, None, 500):
         store.delete_own_message(message.thread_id, message.seq, alice.user_id, now())
