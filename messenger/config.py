@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from limits import parse_many
 
-from .model import GROUP_ADD_POLICIES
+from .model import ACCOUNT_DELETION_MODES, GROUP_ADD_POLICIES
 
 SQLITE_SYNCHRONOUS_MODES = ("NORMAL", "FULL")
 LOG_FORMATS = ("text", "json")
@@ -100,6 +100,7 @@ class Settings:
     rate_limit_password_reset_account: str = "3 per hour;10 per day"
     rate_limit_one_time_token: str = "10 per minute;100 per hour"  # per address: confirm, verify
     rate_limit_email: str = "5 per hour;20 per day"  # per user: POST /me/email and resending a link
+    rate_limit_export: str = "2 per hour"  # per user: GET /me/export reads everything the user has
     forwarded_hops: int = 0  # proxies in front (1 on Heroku) whose X-Forwarded-For to trust
     # Browser pages allowed to open the WebSocket besides the service's own origin ("*": any).
     allowed_origins: tuple[str, ...] = ()
@@ -119,6 +120,11 @@ class Settings:
     # "invite" (everyone's additions become invitations you accept or decline).
     group_add_policy: str = "contacts"
     max_blocks: int = 1000  # people one user may block; bounds the block list and every check on it
+    # Leaving the service: what DELETE /me does with the account's messages ("keep_messages":
+    # they stay, sent by a deleted account; "erase_messages": each is deleted as DELETE of the
+    # message does), and how long a deleted account's username stays reserved.
+    account_deletion: str = "keep_messages"
+    username_cooldown_days: int = 30
 
     # Observability.
     log_format: str = "text"  # "json": one JSON object per log line, for a log collector
@@ -215,6 +221,8 @@ class Settings:
             readd_cooldown_s=_int(env, "READD_COOLDOWN_S", cls.readd_cooldown_s),
             group_add_policy=env.get("GROUP_ADD_POLICY", cls.group_add_policy).strip().lower(),
             max_blocks=_int(env, "MAX_BLOCKS", cls.max_blocks),
+            account_deletion=env.get("ACCOUNT_DELETION", cls.account_deletion).strip().lower(),
+            username_cooldown_days=_int(env, "USERNAME_COOLDOWN_DAYS", cls.username_cooldown_days),
             rate_limits_enabled=_bool(env, "RATE_LIMITS_ENABLED", cls.rate_limits_enabled),
             rate_limit_signup=env.get("RATE_LIMIT_SIGNUP", cls.rate_limit_signup),
             rate_limit_signin=env.get("RATE_LIMIT_SIGNIN", cls.rate_limit_signin),
@@ -232,6 +240,7 @@ class Settings:
             ),
             rate_limit_one_time_token=env.get("RATE_LIMIT_ONE_TIME_TOKEN", cls.rate_limit_one_time_token),
             rate_limit_email=env.get("RATE_LIMIT_EMAIL", cls.rate_limit_email),
+            rate_limit_export=env.get("RATE_LIMIT_EXPORT", cls.rate_limit_export),
             # Behind Heroku's router every client shares its address: trust its one hop.
             forwarded_hops=_int(env, "FORWARDED_HOPS", 1 if on_dyno else cls.forwarded_hops),
             allowed_origins=tuple(
@@ -368,6 +377,10 @@ class Settings:
             raise ConfigError(
                 "MAIL_LEASE_S must exceed 4 x SMTP_TIMEOUT_S, or a slow send could be claimed twice"
             )
+        if self.account_deletion not in ACCOUNT_DELETION_MODES:
+            raise ConfigError(f"ACCOUNT_DELETION must be one of {ACCOUNT_DELETION_MODES}")
+        if self.username_cooldown_days < 0:
+            raise ConfigError("USERNAME_COOLDOWN_DAYS must be 0 (free at once) or more")
 
 
 def environment_variables() -> frozenset[str]:

@@ -326,3 +326,10 @@ class MailDeliveryError(Exception):
     def __init__(self, reason: str, permanent: bool = False):
         super().__init__(reason)
         self.permanent = permanent
+
+
+# Leaving the service --------------------------------------------------------------------
+class AccountDisabled(MessengerError):
+    code = "account_disabled"
+    status = 403
+    message = "This account has been disabled by the operator."

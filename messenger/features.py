@@ -52,5 +52,8 @@ FEATURES: dict[str, int] = {
     # /me/email and /me/email/verification; email_verified on /me; 403 email_not_verified.
     "password_reset": 4,
     "email_verification": 4,
+    # Leaving the service: GET /me/export, DELETE /me (ACCOUNT_DELETION), account_disabled.
+    "export": 4,
+    "account_deletion": 4,
 }
 FEATURE_LEVEL = max(FEATURES.values())

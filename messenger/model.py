@@ -23,6 +23,8 @@ class User:
     created_at: int
     display_name: str | None = None  # shown instead of the username where set
     email_verified: bool = False  # a verification link mailed to ``email`` was opened
+    disabled: bool = False  # by an operator (disable-user): no sign-in, no token works
+    deleted: bool = False  # left the service: what stays is a tombstone (``DELETED_USERNAME``)
 
 
 # A session stored before devices were kept (or whose device is not known) is shown with this.
@@ -496,3 +498,23 @@ class ClaimedMail:
     mail: OutgoingMail
     claim_id: str
     attempts: int
+
+
+# Leaving the service --------------------------------------------------------------------
+# ACCOUNT_DELETION: what deleting an account does with the messages it sent.
+KEEP_MESSAGES = "keep_messages"  # they stay, their sender shown as a deleted account
+ERASE_MESSAGES = "erase_messages"  # each is deleted as DELETE of a message deletes it
+ACCOUNT_DELETION_MODES = (KEEP_MESSAGES, ERASE_MESSAGES)
+# What a deleted account is shown as wherever a user is served (its row stays, as the sender
+# of kept messages): this username, no display name. Sign-up and renames refuse it
+# (``UsernameTaken``), so nobody alive can pass for a deleted account.
+DELETED_USERNAME = "deleted-user"
+
+
+@dataclass(frozen=True)
+class AccountDeleted:
+    """Outcome of ``Store.mark_deleted``: the hashes of the tokens it deleted (for
+    ``TokenRevoked``) and the logs its user.updated (the tombstone) went to."""
+
+    revoked: list[str]
+    cursors: Cursors = field(default_factory=dict)

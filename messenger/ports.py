@@ -12,6 +12,7 @@ from typing import Protocol
 
 from .events import Event, Inbox
 from .model import (
+    AccountDeleted,
     Block,
     ClaimedMail,
     Invitation,
@@ -284,6 +285,41 @@ class MailTransport(Protocol):
 
     def send(self, mail: OutgoingMail) -> None:
         """Return once the server accepted it; raise ``MailDeliveryError`` otherwise."""
+
+    # Leaving the service --------------------------------------------------------------
+    # Disabling and deleting take effect at once: sign-in stops finding (deleted) or refuses
+    # (disabled, ``User.disabled``) the account, its tokens are deleted, and ``add_session`` for
+    # such an account stores nothing, so no token outlives the change. Deletion then cleans up
+    # through the methods above (``remove_member``, ``delete_own_message``) and ``forget_user``;
+    # every step is idempotent, so running the whole deletion again rolls a crashed one forward.
+    def list_accounts(self, after: str | None, limit: int) -> list[User]:
+        """Every account, deleted ones included, by user id after ``after``: for operators."""
+
+    def set_disabled(self, user_id: str, disabled: bool, now: int) -> list[str]:
+        """Disable (or enable) the account; disabling deletes its tokens and returns their
+        hashes, for ``TokenRevoked``. ``UserNotFound`` for an unknown or deleted user."""
+
+    def mark_deleted(self, user_id: str, now: int, reserved_until: int) -> AccountDeleted:
+        """Turn the account into a tombstone: username ``DELETED_USERNAME``, no email, display
+        name or password, ``deleted``; its old username stays taken (sign-up and renames) until
+        ``reserved_until``; user.updated with the tombstone to ``rules.told_of_profile``. Deletes
+        its tokens and returns their hashes. Again on a tombstone: changes nothing but deleting
+        any token left (and appending what a crash left pending). ``UserNotFound`` for an
+        unknown user; ``update_profile`` of a tombstone is ``UserNotFound`` too."""
+
+    def own_messages(self, user_id: str, after: tuple[str, int] | None, limit: int) -> list[Message]:
+        """Up to ``limit`` messages ``user_id`` sent, in every thread (left ones too), by
+        (thread_id, seq) after ``after``: a keyset page, deleted ones included."""
+
+    def delete_own_message(self, thread_id: str, seq: int, user_id: str, now: int) -> MessageChanged:
+        """``delete_message`` of a message ``user_id`` sent, member or not any more (a deleted
+        account's messages in threads it left); ``MessageNotFound`` unless they sent it."""
+
+    def member_thread_ids(self, user_id: str) -> list[str]:
+        """The threads ``user_id`` is a member of now."""
+
+    def forget_user(self, user_id: str) -> None:
+        """The last step of a deletion: drop the blocks the user made and their invitations."""
 
 
 class Notifier(Protocol):

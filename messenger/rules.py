@@ -246,3 +246,10 @@ def mail_retry_at(now: int, attempts: int) -> int:
     """When a mail that failed its ``attempts``-th try is due again (ms)."""
     delay_s = min(MAIL_RETRY_BASE_S * 2 ** max(0, attempts - 1), MAIL_RETRY_MAX_S)
     return now + delay_s * 1000
+
+
+# Leaving the service --------------------------------------------------------------------
+def tombstone_key(user_id: str) -> str:
+    """The email and username key of a deleted account: unique, and no email or username a
+    live account can hold (the service also skips deleted users in sign-in and search)."""
+    return f"\x00deleted:{user_id}"

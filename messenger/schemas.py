@@ -206,6 +206,14 @@ class MemberOut(Schema):
     display_name = DisplayName()
 
 
+class DeleteAccountRequest(Schema):
+    password = Text(
+        required=True,
+        validate=validate.Length(min=1, max=1024),
+        metadata={"description": "Your current password."},
+    )
+
+
 class ProfileRequest(Schema):
     username = Text(
         validate=FullMatch(USERNAME_PATTERN, error=USERNAME_RULE),

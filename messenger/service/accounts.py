@@ -9,14 +9,16 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import passwords
 from ..errors import (
+    AccountDisabled,
     AuthRequired,
     InvalidCredentials,
     InvalidPayload,
     InvalidToken,
+    UsernameTaken,
     UserNotFound,
     WrongPassword,
 )
-from ..model import UNKNOWN_DEVICE, Session, User
+from ..model import DELETED_USERNAME, UNKNOWN_DEVICE, Session, User
 from . import sessions
 from .deps import Deps, new_id
 
@@ -33,6 +35,8 @@ def hash_token(token: str) -> str:
 
 def create_user(deps: Deps, email: str, username: str, password: str) -> User:
     """Store a new account; raise ``EmailTaken`` or ``UsernameTaken``."""
+    if username.lower() == DELETED_USERNAME:  # what deleted accounts are shown as
+        raise UsernameTaken()
     password_hash = deps.run_blocking(generate_password_hash, password)
     user = User(new_id(), email, username, deps.clock())
     deps.store.add_user(user, password_hash)
@@ -57,10 +61,14 @@ def sign_in(
 ) -> tuple[User, str]:
     """Check the password; an unknown login and a wrong password fail alike."""
     found = deps.store.find_login(login)
+    if found and found[0].deleted:
+        found = None
     password_hash = found[1] if found else _DUMMY_HASH
     matches = deps.run_blocking(check_password_hash, password_hash, password)
     if not (found and matches):
         raise InvalidCredentials()
+    if found[0].disabled:  # told only to who knows the password
+        raise AccountDisabled()
     return found[0], issue_token(deps, found[0].user_id, device, address)
 
 
@@ -138,4 +146,4 @@ def search_users(deps: Deps, prefix: str, searcher_id: str | None = None) -> lis
         return []
     blocked = {block.user_id for block in deps.store.list_blocks(searcher_id)} if searcher_id else set()
     found = deps.store.search_users(prefix, USER_SEARCH_LIMIT + len(blocked))
-    return [user for user in found if user.user_id not in blocked][:USER_SEARCH_LIMIT]
+    return [user for user in found if user.user_id not in blocked and not user.deleted][:USER_SEARCH_LIMIT]

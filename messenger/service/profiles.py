@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..model import ProfileEdit, User
+from ..errors import UsernameTaken
+from ..model import DELETED_USERNAME, ProfileEdit, User
 from .deps import Deps
 from .updates import ring
 
@@ -14,6 +15,8 @@ def update_profile(deps: Deps, user_id: str, changes: dict[str, str | None]) -> 
     Asking for what is there already changes nothing and tells nobody. Mentions store user ids,
     so a rename breaks no stored mention; a new "@name" resolves by the current usernames.
     """
+    if (changes.get("username") or "").lower() == DELETED_USERNAME:  # what deleted accounts show
+        raise UsernameTaken()
     changed = deps.store.update_profile(ProfileEdit(user_id, dict(changes), deps.clock()))
     ring(deps, changed.cursors)
     return changed.user

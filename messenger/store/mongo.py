@@ -153,6 +153,25 @@ So every log holds a user's user.updated in version order, each once. A crash be
 and 4-5 leaves GET /me, thread members and search right at once and the logs without that
 user.updated: a gap the port allows until the user's next PATCH /me (a retry of the same one
 included, which finds nothing left to change) rolls it forward in step 1.
+
+Leaving the service. ``add_session`` inserts, then re-reads whether the account is disabled or
+deleted and deletes the token if so. Documented write order of ``set_disabled`` (disabling):
+(1) delete the user's tokens, (2) set ``disabled_at``, (3) delete its tokens again. A sign-in
+racing it either inserts before (3), which deletes the token, or re-reads after (2), which
+sees the mark. A crash after (1) leaves the account enabled and signed out; a crash between
+(2) and (3) leaves only a token inserted between (1) and (2) whose re-read came before (2),
+until the command runs again. ``mark_deleted`` is the same three steps around the tombstone write: (1) tokens;
+(2a) the reservation of the old username (upsert, $max until), (2b) the tombstone, one
+compare-and-set on the profile version (as ``update_profile``'s step 3: a concurrent rename
+makes it read again), which frees the username_key and email_key and stops sign-in at once,
+(2c) user.updated with the tombstone to the user and every co-member, as ``update_profile``'s
+steps 4-5 (a retry settles it as step 1 does); (3) tokens. A rename that authenticated before
+the deletion finds the tombstone and answers ``UserNotFound``. The reservation precedes the
+tombstone, so a sign-up racing it meets either the unique username_key or the reservation
+(``UsernameTaken`` both ways). The rest of a deletion is the service's loop over idempotent
+calls (``delete_own_message`` runs ``_change`` without the membership check, ``remove_member``
+as for anyone, ``forget_user``); a crash anywhere is rolled forward by running the deletion
+again (``flask delete-user <id>``), whose (2) finds the tombstone and changes nothing.
 """
 
 from __future__ import annotations
@@ -184,6 +203,7 @@ from ..errors import (
     UserNotFound,
 )
 from ..model import (
+    DELETED_USERNAME,
     DIRECT,
     MAIL_FAILED,
     MAIL_PENDING,
@@ -199,6 +219,7 @@ from ..model import (
     THREAD_NEW,
     THREAD_READ,
     USER_UPDATED,
+    AccountDeleted,
     Block,
     ClaimedMail,
     Cursors,
@@ -329,6 +350,7 @@ class MongoStore:
         self._invitations = self._db["invitations"]
         self._one_time_tokens = self._db["one_time_tokens"]
         self._outbox = self._db["mail_outbox"]
+        self._reserved = self._db["reserved_usernames"]
         self._log = UpdateLog(self._db)
         self._views = ThreadViews(self._db)
 
@@ -355,6 +377,8 @@ class MongoStore:
     # Accounts -------------------------------------------------------------------------
     @_unavailable_on_error
     def add_user(self, user: User, password_hash: str) -> None:
+        if self._username_reserved(user.username, user.created_at):
+            raise UsernameTaken()
         try:
             self._users.insert_one(user_doc(user, password_hash))
         except DuplicateKeyError:
@@ -402,6 +426,10 @@ class MongoStore:
     def add_session(self, session: Session) -> None:
         self._tokens.delete_many({"user_id": session.user_id, "expires_at": {"$lte": session.created_at}})
         self._tokens.insert_one(session_doc(session))
+        # Re-read after the insert (see "Leaving the service" above): a disable or deletion
+        # that marked the account meanwhile must not leave this session behind.
+        if self._users.find_one({"_id": session.user_id, **CLOSED}, {"_id": 1}) is not None:
+            self._tokens.delete_one({"_id": session.token_hash})
 
     @_unavailable_on_error
     def get_session(self, token_hash: str, now: int) -> Session | None:
@@ -749,20 +777,7 @@ class MongoStore:
 
     @_unavailable_on_error
     def delete_message(self, thread_id: str, seq: int, user_id: str, now: int) -> MessageChanged:
-        def decide(message: Message, _reactions: list[dict]) -> Decision:
-            if message.deleted:
-                return None
-            fields = {
-                "contents": "",
-                "deleted": True,
-                "reply_to": None,
-                "mentions": [],
-                "reactions": [],
-                "erased": False,
-            }
-            return fields, MESSAGE_DELETED, message_deleted_body
-
-        return self._change(thread_id, seq, user_id, now, decide)
+        return self._change(thread_id, seq, user_id, now, _decide_deletion)
 
     @_unavailable_on_error
     def add_reaction(
@@ -806,9 +821,14 @@ class MongoStore:
         user_id: str,
         now: int,
         decide: Callable[[Message, list[dict]], Decision],
+        member_required: bool = True,
     ) -> MessageChanged:
-        """Steps 1-6 of a change: settle, decide, compare-and-set the version, announce, erase."""
-        self._require_member(thread_id, user_id)
+        """Steps 1-6 of a change: settle, decide, compare-and-set the version, announce, erase.
+
+        ``member_required`` False skips step 1's membership check (``delete_own_message``,
+        whose ``decide`` checks the sender instead)."""
+        if member_required:
+            self._require_member(thread_id, user_id)
         healed: Cursors = {}
         for attempt in range(1, SEQ_ATTEMPTS + 1):
             doc = self._message_doc(thread_id, seq)
@@ -1055,6 +1075,94 @@ class MongoStore:
         found = self._memberships.find({"thread_id": thread_id}, {"user_id": 1})
         return [doc["user_id"] for doc in found.sort("user_id", ASCENDING)]
 
+    # Leaving the service: the documented write orders above ----------------------------
+    @_unavailable_on_error
+    def list_accounts(self, after: str | None, limit: int) -> list[User]:
+        cursor = self._users.find({"_id": {"$gt": after or ""}}).sort("_id", ASCENDING)
+        return [user_of(doc) for doc in first_docs(cursor, limit)]
+
+    @_unavailable_on_error
+    def set_disabled(self, user_id: str, disabled: bool, now: int) -> list[str]:
+        if self._users.find_one({"_id": user_id, "deleted_at": None}, {"_id": 1}) is None:
+            raise UserNotFound()
+        if not disabled:
+            self._users.update_one({"_id": user_id}, {"$set": {"disabled_at": None}})
+            return []
+        revoked = self._delete_tokens(user_id)
+        self._users.update_one({"_id": user_id, "disabled_at": None}, {"$set": {"disabled_at": now}})
+        return revoked + self._delete_tokens(user_id)
+
+    @_unavailable_on_error
+    def mark_deleted(self, user_id: str, now: int, reserved_until: int) -> AccountDeleted:
+        revoked = self._delete_tokens(user_id)
+        for attempt in range(1, SEQ_ATTEMPTS + 1):
+            doc = self._users.find_one({"_id": user_id})
+            if doc is None:
+                raise UserNotFound()
+            if doc.get("deleted_at") is not None:  # a retry: announce the tombstone if a crash did not
+                cursors = self._settle_profile(doc, now)
+                return AccountDeleted(revoked + self._delete_tokens(user_id), cursors)
+            self._reserved.update_one(
+                {"_id": doc["username_key"]}, {"$max": {"until": reserved_until}}, upsert=True
+            )
+            key = rules.tombstone_key(user_id)
+            version = profile_version_of(doc) + 1
+            tombstone = {
+                "email": "",
+                "email_key": key,
+                "username": DELETED_USERNAME,
+                "username_key": key,
+                "password_hash": "",
+                "display_name": None,
+                "deleted_at": now,
+                "profile_version": version,
+            }
+            read = {"profile_version": version - 1} if "profile_version" in doc else {"profile_version": None}
+            if self._users.update_one({"_id": user_id, **read}, {"$set": tombstone}).matched_count == 0:
+                logger.debug("profile of %s changed concurrently (attempt %d)", user_id, attempt)
+                continue
+            cursors = self._announce_profile(user_of({**doc, **tombstone}), version, now)
+            return AccountDeleted(revoked + self._delete_tokens(user_id), cursors)
+        raise StoreUnavailable()
+
+    @_unavailable_on_error
+    def own_messages(self, user_id: str, after: tuple[str, int] | None, limit: int) -> list[Message]:
+        thread_id, seq = after or ("", 0)
+        query = {
+            "user_id": user_id,
+            "$or": [{"thread_id": {"$gt": thread_id}}, {"thread_id": thread_id, "seq": {"$gt": seq}}],
+        }
+        cursor = self._messages.find(query).sort([("thread_id", ASCENDING), ("seq", ASCENDING)])
+        return [message_of(doc) for doc in first_docs(cursor, limit)]
+
+    @_unavailable_on_error
+    def delete_own_message(self, thread_id: str, seq: int, user_id: str, now: int) -> MessageChanged:
+        def decide(message: Message, reactions: list[dict]) -> Decision:
+            if message.user_id != user_id:
+                raise MessageNotFound()
+            return _decide_deletion(message, reactions)
+
+        return self._change(thread_id, seq, user_id, now, decide, member_required=False)
+
+    @_unavailable_on_error
+    def member_thread_ids(self, user_id: str) -> list[str]:
+        return [doc["thread_id"] for doc in self._memberships.find({"user_id": user_id}, {"thread_id": 1})]
+
+    @_unavailable_on_error
+    def forget_user(self, user_id: str) -> None:
+        self._blocks.delete_many({"blocker_id": user_id})
+        self._invitations.delete_many({"user_id": user_id})
+        self._delete_tokens(user_id)
+
+    def _delete_tokens(self, user_id: str) -> list[str]:
+        hashes = [doc["_id"] for doc in self._tokens.find({"user_id": user_id}, {"_id": 1})]
+        if hashes:
+            self._tokens.delete_many({"_id": {"$in": hashes}})
+        return hashes
+
+    def _username_reserved(self, username: str, now: int) -> bool:
+        return self._reserved.find_one({"_id": username.lower(), "until": {"$gt": now}}) is not None
+
     # Profiles: the documented write order of ``update_profile`` -----------------------
     @_unavailable_on_error
     def update_profile(self, edit: ProfileEdit) -> ProfileChanged:
@@ -1066,9 +1174,13 @@ class MongoStore:
                 raise UserNotFound()
             healed |= self._settle_profile(doc, edit.now)
             user = user_of(doc)
+            if user.deleted:  # a request that authenticated just before the deletion
+                raise UserNotFound()
             changes = rules.profile_changes(user, edit.changes)
             if not changes:
                 return ProfileChanged(user, False, healed)
+            if "username" in changes and self._username_reserved(changes["username"], edit.now):
+                raise UsernameTaken()
             version = profile_version_of(doc) + 1
             after = replace(user, **changes)
             read = {"profile_version": version - 1} if "profile_version" in doc else {"profile_version": None}
@@ -1207,3 +1319,22 @@ class MongoStore:
         tokens = self._one_time_tokens.delete_many({"expires_at": {"$lte": now}}).deleted_count
         mails = self._outbox.delete_many({"finished_at": {"$lte": now - keep_ms}}).deleted_count
         return tokens + mails
+
+
+# An account that may hold no token: disabled or deleted (a find filter on users).
+CLOSED = {"$or": [{"disabled_at": {"$type": "number"}}, {"deleted_at": {"$type": "number"}}]}
+
+
+def _decide_deletion(message: Message, _reactions: list[dict]) -> Decision:
+    """Step 2 of a deletion: erase everything but who sent it, where and when."""
+    if message.deleted:
+        return None
+    fields = {
+        "contents": "",
+        "deleted": True,
+        "reply_to": None,
+        "mentions": [],
+        "reactions": [],
+        "erased": False,
+    }
+    return fields, MESSAGE_DELETED, message_deleted_body

@@ -107,6 +107,8 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], Doc]]] = {
         ([("user_id", ASCENDING), ("status", ASCENDING)], {"name": "mail_outbox_by_user"}),
         ([("finished_at", ASCENDING)], {"name": "mail_outbox_finished", "sparse": True}),
     ],
+    # Deleted accounts' usernames in cool-down: {_id: username_key, until}.
+    "reserved_usernames": [],
     "threads": [
         (
             [("direct_key", ASCENDING)],
@@ -148,6 +150,10 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], Doc]]] = {
     # message_id is _id, unique by construction.
     "messages": [
         ([("thread_id", ASCENDING), ("seq", ASCENDING)], {"name": "messages_key", "unique": True}),
+        (
+            [("user_id", ASCENDING), ("thread_id", ASCENDING), ("seq", ASCENDING)],
+            {"name": "messages_by_sender"},
+        ),
         (
             [("user_id", ASCENDING), ("client_msg_id", ASCENDING)],
             {
@@ -326,6 +332,8 @@ def user_of(doc: Doc) -> User:
         doc["created_at"],
         doc.get("display_name"),
         bool(doc.get("email_verified", False)),
+        disabled=doc.get("disabled_at") is not None,
+        deleted=doc.get("deleted_at") is not None,
     )
 
 

@@ -39,6 +39,7 @@ from ..errors import (
     UserNotFound,
 )
 from ..model import (
+    DELETED_USERNAME,
     MAIL_FAILED,
     MAIL_PENDING,
     MAIL_SENT,
@@ -54,6 +55,7 @@ from ..model import (
     THREAD_NEW,
     THREAD_READ,
     USER_UPDATED,
+    AccountDeleted,
     Block,
     ClaimedMail,
     Cursors,
@@ -224,6 +226,11 @@ CREATE TABLE IF NOT EXISTS invitations (    -- into groups, under GROUP_ADD_POLI
     PRIMARY KEY (thread_id, user_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS invitations_by_invitee ON invitations (user_id, invited_at DESC);
+CREATE TABLE IF NOT EXISTS reserved_usernames (  -- deleted accounts' usernames, in cool-down
+    username_key TEXT PRIMARY KEY,          -- lower(username)
+    until        INTEGER NOT NULL           -- free for sign-up and renames from then on
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS messages_by_sender ON messages (user_id, thread_id, seq);
 """
 # Mail and one-time tokens (persisted shape, like SCHEMA above).
 MAIL_SCHEMA = """
@@ -273,6 +280,8 @@ ADDED_COLUMNS = [
     ("updates", "ref_quoted", "INTEGER"),
     ("users", "display_name", "TEXT"),
     ("users", "email_verified", "INTEGER NOT NULL DEFAULT 0"),
+    ("users", "disabled_at", "INTEGER"),  # set by disable-user; NULL: enabled
+    ("users", "deleted_at", "INTEGER"),  # the account left: the row is a tombstone
 ]
 # Files at a lower ``PRAGMA user_version`` hold updates written before their text refs were
 # kept; set-up fills them in once, so deleting an old message erases it from old updates too.
@@ -399,6 +408,8 @@ class SqliteStore:
             ).fetchone()
             if clash is not None:
                 raise EmailTaken() if clash["same_email"] else UsernameTaken()
+            if _username_reserved(conn, user.username, user.created_at):
+                raise UsernameTaken()
             conn.execute(
                 "INSERT INTO users (user_id, email, email_key, username, username_key, password_hash,"
                 " created_at, display_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -457,6 +468,15 @@ class SqliteStore:
 
     def add_session(self, session: Session) -> None:
         with self._transaction(write=True) as conn:
+            # Nothing for a disabled or deleted account: a sign-in that checked the password just
+            # before disable-user or a deletion committed gets no session that outlives it.
+            closed = conn.execute(
+                "SELECT 1 FROM users WHERE user_id = ?"
+                " AND (disabled_at IS NOT NULL OR deleted_at IS NOT NULL)",
+                (session.user_id,),
+            ).fetchone()
+            if closed is not None:
+                return
             conn.execute(
                 "DELETE FROM tokens WHERE user_id = ? AND expires_at <= ?",
                 (session.user_id, session.created_at),
@@ -628,24 +648,7 @@ class SqliteStore:
     def delete_message(self, thread_id: str, seq: int, user_id: str, now: int) -> MessageChanged:
         with self._transaction(write=True) as conn:
             _require_member(conn, thread_id, user_id)
-            message = _require_message(conn, thread_id, seq)
-            if message.deleted:
-                return MessageChanged(message, changed=False)
-            conn.execute(
-                "UPDATE messages SET contents = '', deleted = 1, version = version + 1, mentions = NULL,"
-                " reply_seq = NULL, reply_user_id = NULL, reply_preview = NULL"
-                " WHERE thread_id = ? AND seq = ?",
-                (thread_id, seq),
-            )
-            _forget_mentions(conn, thread_id, seq)
-            conn.execute("DELETE FROM reactions WHERE thread_id = ? AND seq = ?", (thread_id, seq))
-            conn.execute(
-                "UPDATE messages SET reply_preview = '' WHERE thread_id = ? AND reply_seq = ?",
-                (thread_id, seq),
-            )
-            _erase_from_updates(conn, message)
-            gone = _require_message(conn, thread_id, seq)
-            return _told(conn, gone, MESSAGE_DELETED, message_deleted_body(gone), now)
+            return _delete_in(conn, _require_message(conn, thread_id, seq), now)
 
     def add_reaction(
         self, thread_id: str, seq: int, user_id: str, emoji: str, now: int, max_distinct: int
@@ -909,7 +912,7 @@ class SqliteStore:
         """One transaction: the user's row and user.updated in every co-member's log."""
         with self._transaction(write=True) as conn:
             row = conn.execute("SELECT * FROM users WHERE user_id = ?", (edit.user_id,)).fetchone()
-            if row is None:
+            if row is None or row["deleted_at"] is not None:
                 raise UserNotFound()
             user = _user(row)
             changes = rules.profile_changes(user, edit.changes)
@@ -920,6 +923,8 @@ class SqliteStore:
                     "SELECT user_id FROM users WHERE username_key = ?", (changes["username"].lower(),)
                 ).fetchone()
                 if holder is not None and holder["user_id"] != user.user_id:
+                    raise UsernameTaken()
+                if _username_reserved(conn, changes["username"], edit.now):
                     raise UsernameTaken()
             user = replace(user, **changes)
             conn.execute(
@@ -1066,8 +1071,125 @@ class SqliteStore:
             ).rowcount
         return tokens + mails
 
+    # Leaving the service --------------------------------------------------------------
+    # Disabling and tombstoning are one transaction each with the deletion of the tokens, and
+    # add_session refuses such accounts: nothing to order.
+    def list_accounts(self, after: str | None, limit: int) -> list[User]:
+        with self._connection() as conn:
+            rows = conn.execute(
+                "SELECT * FROM users WHERE user_id > ? ORDER BY user_id LIMIT ?", (after or "", limit)
+            ).fetchall()
+        return [_user(row) for row in rows]
+
+    def set_disabled(self, user_id: str, disabled: bool, now: int) -> list[str]:
+        with self._transaction(write=True) as conn:
+            row = conn.execute(
+                "SELECT disabled_at FROM users WHERE user_id = ? AND deleted_at IS NULL", (user_id,)
+            ).fetchone()
+            if row is None:
+                raise UserNotFound()
+            if not disabled:
+                conn.execute("UPDATE users SET disabled_at = NULL WHERE user_id = ?", (user_id,))
+                return []
+            conn.execute(
+                "UPDATE users SET disabled_at = coalesce(disabled_at, ?) WHERE user_id = ?",
+                (now, user_id),
+            )
+            return _delete_tokens(conn, user_id)
+
+    def mark_deleted(self, user_id: str, now: int, reserved_until: int) -> AccountDeleted:
+        with self._transaction(write=True) as conn:
+            row = conn.execute("SELECT * FROM users WHERE user_id = ?", (user_id,)).fetchone()
+            if row is None:
+                raise UserNotFound()
+            cursors: Cursors = {}
+            if row["deleted_at"] is None:
+                conn.execute(
+                    "INSERT INTO reserved_usernames (username_key, until) VALUES (?, ?)"
+                    " ON CONFLICT (username_key) DO UPDATE SET until = max(until, excluded.until)",
+                    (row["username_key"], reserved_until),
+                )
+                key = rules.tombstone_key(user_id)
+                conn.execute(
+                    "UPDATE users SET email = '', email_key = ?, username = ?, username_key = ?,"
+                    " password_hash = '', display_name = NULL, deleted_at = ? WHERE user_id = ?",
+                    (key, DELETED_USERNAME, key, now, user_id),
+                )
+                tombstone = _user(
+                    conn.execute("SELECT * FROM users WHERE user_id = ?", (user_id,)).fetchone()
+                )
+                told = rules.told_of_profile(user_id, _co_member_ids(conn, user_id))
+                cursors = _append(conn, told, USER_UPDATED, user_updated_body(tombstone), now)
+            return AccountDeleted(_delete_tokens(conn, user_id), cursors)
+
+    def own_messages(self, user_id: str, after: tuple[str, int] | None, limit: int) -> list[Message]:
+        thread_id, seq = after or ("", 0)
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(
+                f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE user_id = ?"
+                " AND (thread_id > ? OR (thread_id = ? AND seq > ?)) ORDER BY thread_id, seq LIMIT ?",
+                (user_id, thread_id, thread_id, seq, limit),
+            ).fetchall()
+            by_thread: dict[str, list[sqlite3.Row]] = {}
+            for row in rows:
+                by_thread.setdefault(row["thread_id"], []).append(row)
+            return [message for tid, group in by_thread.items() for message in _messages(conn, tid, group)]
+
+    def delete_own_message(self, thread_id: str, seq: int, user_id: str, now: int) -> MessageChanged:
+        with self._transaction(write=True) as conn:
+            message = _require_message(conn, thread_id, seq)
+            if message.user_id != user_id:
+                raise MessageNotFound()
+            return _delete_in(conn, message, now)
+
+    def member_thread_ids(self, user_id: str) -> list[str]:
+        with self._connection() as conn:
+            rows = conn.execute("SELECT thread_id FROM memberships WHERE user_id = ?", (user_id,))
+            return [row["thread_id"] for row in rows]
+
+    def forget_user(self, user_id: str) -> None:
+        with self._transaction(write=True) as conn:
+            conn.execute("DELETE FROM blocks WHERE blocker_id = ?", (user_id,))
+            conn.execute("DELETE FROM invitations WHERE user_id = ?", (user_id,))
+            _delete_tokens(conn, user_id)
+
 
 # Helpers that run inside a caller's transaction ---------------------------------------
+def _username_reserved(conn: sqlite3.Connection, username: str, now: int) -> bool:
+    """Whether a deleted account's cool-down still holds ``username``."""
+    row = conn.execute(
+        "SELECT 1 FROM reserved_usernames WHERE username_key = ? AND until > ?", (username.lower(), now)
+    ).fetchone()
+    return row is not None
+
+
+def _delete_tokens(conn: sqlite3.Connection, user_id: str) -> list[str]:
+    rows = conn.execute("DELETE FROM tokens WHERE user_id = ? RETURNING token_hash", (user_id,)).fetchall()
+    return [row["token_hash"] for row in rows]
+
+
+def _delete_in(conn: sqlite3.Connection, message: Message, now: int) -> MessageChanged:
+    """Erase ``message`` from every stored copy and tell every member (``delete_message``)."""
+    thread_id, seq = message.thread_id, message.seq
+    if message.deleted:
+        return MessageChanged(message, changed=False)
+    conn.execute(
+        "UPDATE messages SET contents = '', deleted = 1, version = version + 1, mentions = NULL,"
+        " reply_seq = NULL, reply_user_id = NULL, reply_preview = NULL"
+        " WHERE thread_id = ? AND seq = ?",
+        (thread_id, seq),
+    )
+    _forget_mentions(conn, thread_id, seq)
+    conn.execute("DELETE FROM reactions WHERE thread_id = ? AND seq = ?", (thread_id, seq))
+    conn.execute(
+        "UPDATE messages SET reply_preview = '' WHERE thread_id = ? AND reply_seq = ?",
+        (thread_id, seq),
+    )
+    _erase_from_updates(conn, message)
+    gone = _require_message(conn, thread_id, seq)
+    return _told(conn, gone, MESSAGE_DELETED, message_deleted_body(gone), now)
+
+
 def _send_in(conn: sqlite3.Connection, new: NewMessage) -> Sent:
     members = _member_ids(conn, new.thread_id)
     if new.user_id not in members:  # first: a removed member cannot even retry
@@ -1377,6 +1499,8 @@ def _user(row: sqlite3.Row) -> User:
         row["created_at"],
         row["display_name"],
         bool(row["email_verified"]),
+        disabled=row["disabled_at"] is not None,
+        deleted=row["deleted_at"] is not None,
     )
 
 

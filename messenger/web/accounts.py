@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import g
+from flask import Response, g, stream_with_context
 
 from .. import schemas
-from ..errors import InvalidCredentials
+from ..errors import InvalidCredentials, WrongPassword
 from ..model import User
-from ..service import accounts, email, profiles
+from ..service import accounts, email, leaving, profiles
 from .api import Blueprint
 from .auth import authenticated
 from .context import deps
@@ -77,6 +77,44 @@ def me():
 def update_profile(data):
     """Change your username or display name (null clears it); everyone sharing a thread is told."""
     return profiles.update_profile(deps(), g.user_id, data)
+
+
+@blp.route("/me", methods=["DELETE"])
+@authenticated
+@limited_per_user("profile")
+@blp.arguments(schemas.DeleteAccountRequest)
+@blp.response(204)
+def delete_account(data):
+    """Delete your account for good (ACCOUNT_DELETION says what becomes of your messages).
+
+    A wrong password is 403 ``wrong_password`` (as for a password change) and counts towards
+    the account's RATE_LIMIT_SIGNIN_FAILURES, so a stolen token cannot be used to guess it.
+    """
+    with failures_counted("signin_failures", accounts.account_key(g.user_id), WrongPassword):
+        leaving.check_password(deps(), g.user_id, data["password"])
+    leaving.delete_account(deps(), g.user_id)
+
+
+@blp.route("/me/export", methods=["GET"])
+@authenticated
+@limited_per_user("export")
+@blp.doc(
+    responses={
+        "200": {
+            "description": "Everything held about you, as one JSON document (README: Leaving the service)",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    }
+)
+def export():
+    """Download everything the service holds about you, streamed as one JSON document."""
+    chunks = leaving.export_chunks(deps(), g.user_id)
+    filename = f"messenger-export-{g.user_id}.json"
+    return Response(
+        stream_with_context(chunks),
+        mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )
 
 
 @blp.route("/users", methods=["GET"])

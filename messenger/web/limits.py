@@ -58,6 +58,7 @@ SCOPES = (
     "password_reset_account",  # per account (or address typed), whatever the client address
     "one_time_token",  # per address: confirming a reset, verifying an email
     "email",  # per user: changing one's email and resending its link both mail
+    "export",  # GET /me/export: reads everything the user has, so tightly
 )
 
 

@@ -360,6 +360,18 @@ MATRIX: dict[tuple[str, str], Guarded | Public | WebSocketOnly | dict[str, Guard
         (204,),
         thread_scoped=False,
     ),
+    ("DELETE", "/me"): Guarded(
+        # Only ever one's own account, and only with its password: a wrong one here, so the
+        # world's users stay (tests/api/test_leaving.py deletes with the right one).
+        lambda w, actor, named, t: Request("DELETE", "/me", {"password": "not the password"}),
+        (403, "wrong_password"),
+        (403, "wrong_password"),
+        (403,),
+        False,
+    ),
+    ("GET", "/me/export"): Guarded(
+        lambda w, actor, named, t: Request("GET", "/me/export"), (200, None), (200, None), (200,), False
+    ),
     ("GET", "/users"): Guarded(
         lambda w, actor, named, t: Request("GET", "/users", query={"q": "a"}),
         (200, None),

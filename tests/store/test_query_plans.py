@@ -70,6 +70,7 @@ def serve_every_request_path(store: SqliteStore) -> None:
     store.update_profile(ProfileEdit(bob.user_id, {"username": "robert"}, now()))  # nothing to change
     serve_blocks_and_invitations(store, alice, bob, carol, direct, group)
     store.revoke_sessions(alice.user_id, "token-hash")
+    serve_leaving(store, alice, bob, direct)
     store.revoke_token("token-hash")
     serve_mail_paths(store, alice)
 
@@ -105,6 +106,23 @@ def serve_blocks_and_invitations(store: SqliteStore, alice, bob, carol, direct: 
     store.decline_invitation(group, carol.user_id, now())
     store.invite(group, [carol.user_id], alice.user_id, now() + 60_000, 60_000)
     store.accept_invitation(group, carol.user_id, now(), 100)
+
+
+def serve_leaving(store: SqliteStore, alice, bob, direct: str) -> None:
+    """Export, deletion and the operator's commands (tests/contract/test_leaving.py)."""
+    store.own_messages(alice.user_id, None, 500)
+    store.own_messages(alice.user_id, (direct, 1), 500)
+    store.list_accounts(None, 500)
+    store.list_accounts(alice.user_id, 500)
+    store.set_disabled(bob.user_id, True, now())
+    store.set_disabled(bob.user_id, False, now())
+    store.mark_deleted(alice.user_id, now(), now() + 60_000)
+    for message in store.own_messages(alice.user_id, None, 500):
+        store.delete_own_message(message.thread_id, message.seq, alice.user_id, now())
+    for thread_id in store.member_thread_ids(alice.user_id):
+        store.remove_member(thread_id, alice.user_id, now(), alice.user_id)
+    store.forget_user(alice.user_id)
+    store.mark_deleted(alice.user_id, now(), now() + 60_000)  # a retry
 
 
 def test_no_statement_on_a_request_path_scans_a_table(tmp_path):
