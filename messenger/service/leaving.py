@@ -20,8 +20,9 @@ from werkzeug.security import check_password_hash
 from ..errors import UserNotFound, WrongPassword
 from ..events import TokenRevoked
 from ..model import ERASE_MESSAGES, Session, User, escape_lone_surrogates
-from .accounts import DAY_MS, require_user
+from .accounts import require_user
 from .deps import Deps
+from .sessions import DAY_MS
 from .updates import ring
 
 # Messages read (and erased) per store call: bounds a deletion's and an export's memory.

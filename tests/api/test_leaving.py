@@ -116,7 +116,7 @@ class TestExport:
         alice, bob = api.signup("alice"), api.signup("bob")
         thread_id = api.open_thread(alice, [bob], "hello")
         api.send_ok(bob, thread_id, "hi")
-        api.client.post(f"/me/blocks/{bob.user_id}", headers=alice.headers)
+        assert api.client.put(f"/me/blocks/{bob.user_id}", headers=alice.headers).status_code == 200
         reply = api.client.get("/me/export", headers=alice.headers)
         assert reply.status_code == 200
         assert reply.headers["Content-Disposition"] == (
@@ -125,7 +125,17 @@ class TestExport:
         text = reply.get_data(as_text=True)
         document = json.loads(text)
         assert document["profile"]["username"] == "alice"
-        assert [set(s) for s in document["sessions"]] == [{"created_at", "expires_at"}]
+        [session] = document["sessions"]
+        assert set(session) == {
+            "session_id",
+            "user_id",
+            "device",
+            "created_at",
+            "last_seen_at",
+            "expires_at",
+            "address",
+        }
+        assert [b["user_id"] for b in document["blocks"]] == [bob.user_id]
         assert [t["thread_id"] for t in document["threads"]] == [thread_id]
         assert {m["user_id"] for m in document["threads"][0]["members"]} == {alice.user_id, bob.user_id}
         assert [(m["thread_id"], m["seq"], m["contents"]) for m in document["messages"]] == [
