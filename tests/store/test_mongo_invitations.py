@@ -7,64 +7,20 @@ again must leave each log holding each update exactly once, and the membership m
 
 from __future__ import annotations
 
-import mongomock
 import pytest
 
 from messenger.model import MEMBER_ADDED, THREAD_INVITED, THREAD_NEW
-from messenger.store.mongo import MongoStore
 from tests.contract.test_store import add_user, now, open_thread
+from tests.store import crashes
+from tests.store.crashes import crash_at
 
-WRITES = ("insert_one", "update_one", "delete_one", "find_one_and_update", "find_one_and_delete")
 COOLDOWN_MS = 60_000
 
 
-class Crash(Exception):
-    """The process died here."""
-
-
-class Crashing:
-    """A collection whose writes raise ``Crash`` once ``budget`` writes have gone through."""
-
-    def __init__(self, collection, plan: dict):
-        self._collection = collection
-        self._plan = plan
-
-    def __getattr__(self, name: str):
-        attr = getattr(self._collection, name)
-        if name not in WRITES:
-            return attr
-
-        def write(*args, **kwargs):
-            if self._plan["budget"] is not None:
-                if self._plan["budget"] <= 0:
-                    self._plan["crashed"] = True
-                    raise Crash(name)
-                self._plan["budget"] -= 1
-            return attr(*args, **kwargs)
-
-        return write
-
-
-def crashing_store() -> tuple[MongoStore, dict]:
-    store = MongoStore(mongomock.MongoClient(), "messenger_invitations_crash")
-    store.setup()
-    plan = {"budget": None, "crashed": False}
-    store._invitations = Crashing(store._invitations, plan)
-    store._memberships = Crashing(store._memberships, plan)
-    store._log._updates = Crashing(store._log._updates, plan)
-    return store, plan
-
-
-def crash_at(plan: dict, writes: int, call) -> bool:
-    """Run ``call()`` letting ``writes`` writes through; True when it crashed before finishing."""
-    plan.update(budget=writes, crashed=False)
-    try:
-        call()
-    except Crash:
-        return True
-    finally:
-        plan["budget"] = None
-    return False
+def crashing_store():
+    return crashes.crashing_store(
+        "messenger_invitations_crash", "_invitations", "_memberships", "_log._updates"
+    )
 
 
 def types_of(store, user) -> list[str]:

@@ -10,64 +10,18 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import mongomock
 import pytest
 
 from messenger.model import MessageEdit
-from messenger.store.mongo import MongoStore
 from tests.contract.test_message_changes import versions_in_log, whole_log_text
 from tests.contract.test_store import add_user, new_message, now, open_thread, send
-
-WRITES = ("insert_one", "update_one", "update_many", "find_one_and_update", "find_one_and_delete")
-
-
-class Crash(Exception):
-    """The process died here."""
+from tests.store import crashes
+from tests.store.crashes import crash_at
 
 
-class Crashing:
-    """A collection whose writes raise ``Crash`` once ``budget`` writes have gone through."""
-
-    def __init__(self, collection, plan: dict):
-        self._collection = collection
-        self._plan = plan
-
-    def __getattr__(self, name: str):
-        attr = getattr(self._collection, name)
-        if name not in WRITES:
-            return attr
-
-        def write(*args, **kwargs):
-            if self._plan["budget"] is not None:
-                if self._plan["budget"] <= 0:
-                    self._plan["crashed"] = True
-                    raise Crash(name)
-                self._plan["budget"] -= 1
-            return attr(*args, **kwargs)
-
-        return write
-
-
-def crashing_store() -> tuple[MongoStore, dict]:
-    """A fresh mongomock store and its crash plan: ``budget`` writes left, None for no crash."""
-    store = MongoStore(mongomock.MongoClient(), "messenger_crash")
-    store.setup()
-    plan = {"budget": None, "crashed": False}
-    store._messages = Crashing(store._messages, plan)
-    store._log._updates = Crashing(store._log._updates, plan)
-    return store, plan
-
-
-def crash_at(plan: dict, writes: int, call, *args) -> bool:
-    """Run ``call(*args)`` letting ``writes`` writes through; True when it crashed before finishing."""
-    plan.update(budget=writes, crashed=False)
-    try:
-        call(*args)
-    except Crash:
-        return True
-    finally:
-        plan["budget"] = None
-    return False
+def crashing_store():
+    """A fresh mongomock store whose ``messages`` and ``updates`` crash by its plan."""
+    return crashes.crashing_store("messenger_crash", "_messages", "_log._updates")
 
 
 def setup_thread(store):

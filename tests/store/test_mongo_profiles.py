@@ -8,21 +8,14 @@ user.updated exactly once, in order (the write order in ``messenger/store/mongo.
 
 from __future__ import annotations
 
-import mongomock
-
 from messenger.model import USER_UPDATED, ProfileEdit
-from messenger.store.mongo import MongoStore
 from tests.contract.test_store import add_user, now, open_thread
-from tests.store.test_mongo_message_changes import Crashing, crash_at
+from tests.store import crashes
+from tests.store.crashes import crash_at
 
 
-def crashing_store() -> tuple[MongoStore, dict]:
-    store = MongoStore(mongomock.MongoClient(), "messenger_profile_crash")
-    store.setup()
-    plan = {"budget": None, "crashed": False}
-    store._users = Crashing(store._users, plan)
-    store._log._updates = Crashing(store._log._updates, plan)
-    return store, plan
+def crashing_store():
+    return crashes.crashing_store("messenger_profile_crash", "_users", "_log._updates")
 
 
 def user_updates(store, user) -> list[dict]:
