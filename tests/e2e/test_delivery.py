@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import re
 import signal
-import threading
 import time
 
-from playwright.sync_api import WebSocketRoute, expect
+from playwright.sync_api import expect
 
 from tests.integration.clients import Http, User
 
 from .servers import start_server
-from .ui import Person
+from .ui import Cuttable, Person
 
 RECONNECT_TIMEOUT_MS = 30_000  # backoff with jitter: a few attempts of up to a few seconds
 
@@ -111,20 +109,11 @@ def test_typing_toward_a_long_polling_person_stalls_nobody(tmp_path, ui):
 def test_an_expired_cursor_reloads_the_threads_and_carries_on(tmp_path, ui):
     """Offline longer than the log keeps (3 updates here): the page reloads instead of resuming."""
     server = start_server(tmp_path, UPDATES_MAX_PER_USER="3", PRUNE_INTERVAL_S="1")
-    cut = threading.Event()
-    sockets: list[WebSocketRoute] = []
-
-    def route(socket: WebSocketRoute) -> None:
-        if cut.is_set():
-            socket.close()
-        else:
-            socket.connect_to_server()
-            sockets.append(socket)
-
+    line = Cuttable()
     try:
         http = Http(server.url)
         victor = http.signup("victor")
-        uma = ui.person(server.url, "uma", websocket_route=route).sign_up()
+        uma = ui.person(server.url, "uma", websocket_route=line.route).sign_up()
         expect_live(uma)
         thread_id = http.open_thread(victor, [session_of(uma)], "Going offline?")
         uma.open_thread("victor")
@@ -133,10 +122,7 @@ def test_an_expired_cursor_reloads_the_threads_and_carries_on(tmp_path, ui):
 
         list_loads: list[str] = []
         uma.page.on("request", lambda r: "/threads?start_index=0" in r.url and list_loads.append(r.url))
-        cut.set()  # no socket, and no long poll either
-        uma.page.route(re.compile(r"/updates\b"), lambda request: request.abort())
-        for socket in sockets:
-            socket.close()
+        line.cut(uma.page)  # no socket, and no long poll either
         for number in range(1, 6):
             assert http.send(victor, thread_id, f"While you were gone {number}").status_code == 201
         deadline = time.monotonic() + 10
@@ -144,8 +130,7 @@ def test_an_expired_cursor_reloads_the_threads_and_carries_on(tmp_path, ui):
             assert time.monotonic() < deadline, "the update log was never pruned"
             time.sleep(0.2)
 
-        cut.clear()
-        uma.page.unroute(re.compile(r"/updates\b"))
+        line.restore(uma.page)
         expect_live(uma)
         uma.expect_message("While you were gone 5", timeout=RECONNECT_TIMEOUT_MS)
         expect(uma.page.locator(".message-list .msg")).to_have_count(6)

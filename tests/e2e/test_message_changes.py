@@ -3,16 +3,14 @@ live by the other person, and the same after a reload and after a reconnect."""
 
 from __future__ import annotations
 
-import re
-import threading
 from urllib.parse import quote
 
-from playwright.sync_api import Locator, WebSocketRoute, expect
+from playwright.sync_api import Locator, expect
 
 from tests.integration.clients import Http, User
 
 from .test_delivery import RECONNECT_TIMEOUT_MS, expect_live, session_of
-from .ui import Person
+from .ui import Cuttable, Person
 
 FILLERS = 55  # more than the newest page (50): the first message is on an older page
 
@@ -51,17 +49,8 @@ def scroll_to_top_until(person: Person, text: str) -> None:
 
 
 def test_mentions_replies_edits_reactions_and_deletions_live_after_reload_and_reconnect(server, ui):
-    cut = threading.Event()
-    sockets: list[WebSocketRoute] = []
-
-    def route(socket: WebSocketRoute) -> None:
-        if cut.is_set():
-            socket.close()
-        else:
-            socket.connect_to_server()
-            sockets.append(socket)
-
-    alice = ui.person(server.url, "alice", websocket_route=route).sign_up()
+    line = Cuttable()
+    alice = ui.person(server.url, "alice", websocket_route=line.route).sign_up()
     bob = ui.person(server.url, "bob").sign_up()
     alice.start_chat("bob")
     alice.send("First message")
@@ -165,10 +154,7 @@ def test_mentions_replies_edits_reactions_and_deletions_live_after_reload_and_re
     # Alice goes offline; meanwhile Bob edits, reacts and deletes from another device (the API).
     # Her page reconnects by itself and catches up from the log.
     expect_live(alice)
-    cut.set()
-    alice.page.route(re.compile(r"/updates\b"), lambda request: request.abort())
-    for socket in sockets:
-        socket.close()
+    line.cut(alice.page)
     expect(alice.page.locator("html")).not_to_have_attribute("data-connection", "live")
     bob_seq = int(alice.message("Back to the very start").get_attribute("data-seq"))
     edited_seq = int(alice.message(edited).get_attribute("data-seq"))
@@ -178,8 +164,7 @@ def test_mentions_replies_edits_reactions_and_deletions_live_after_reload_and_re
     assert change("DELETE", bob_api, f"{edited_seq}/reactions/{quote('👍')}") == 204
     assert change("DELETE", alice_api, 1) == 204  # the message Bob's reply quotes
 
-    cut.clear()
-    alice.page.unroute(re.compile(r"/updates\b"))
+    line.restore(alice.page)
     expect_live(alice)
     back = alice.message("Back to the start, @alice")
     expect(back).to_be_visible(timeout=RECONNECT_TIMEOUT_MS)

@@ -3,29 +3,18 @@
 from __future__ import annotations
 
 import re
-import threading
 
-from playwright.sync_api import Route, WebSocketRoute, expect
+from playwright.sync_api import Route, expect
 
 from tests.integration.clients import Http
 
 from .test_delivery import session_of
-
-UPDATES = re.compile(r"/updates\b")
+from .ui import Cuttable
 
 
 def test_a_failed_send_offers_retry_and_a_retry_never_duplicates(server, ui):
-    cut = threading.Event()
-    sockets: list[WebSocketRoute] = []
-
-    def socket_route(socket: WebSocketRoute) -> None:
-        if cut.is_set():
-            socket.close()
-        else:
-            socket.connect_to_server()
-            sockets.append(socket)
-
-    wendy = ui.person(server.url, "wendy", websocket_route=socket_route).sign_up()
+    line = Cuttable()
+    wendy = ui.person(server.url, "wendy", websocket_route=line.route).sign_up()
     xavi = ui.person(server.url, "xavi").sign_up()
     xavi.start_chat("wendy")
     xavi.send("Ping")
@@ -49,10 +38,7 @@ def test_a_failed_send_offers_retry_and_a_retry_never_duplicates(server, ui):
 
     # 2. The server stores it but the answer is lost, and no live update can tell the page
     # (socket and long polls cut): the retry, with the same client_msg_id, gets the original.
-    cut.set()
-    wendy.page.route(UPDATES, lambda route: route.abort())
-    for socket in sockets:
-        socket.close()
+    line.cut(wendy.page)
 
     def lose_the_answer(route: Route) -> None:
         route.fetch()  # the server stores the message...
@@ -66,8 +52,7 @@ def test_a_failed_send_offers_retry_and_a_retry_never_duplicates(server, ui):
     second.get_by_role("button", name="Retry").click()
     expect(wendy.message("Second try")).to_have_attribute("data-status", "sent")
 
-    cut.clear()  # the socket comes back and replays message.new: still one copy
-    wendy.page.unroute(UPDATES)
+    line.restore(wendy.page)  # the socket comes back and replays message.new: still one copy
     expect(wendy.page.locator("html")).to_have_attribute("data-connection", "live", timeout=30_000)
     for person in (wendy, xavi):
         expect(person.message("Second try")).to_have_count(1)

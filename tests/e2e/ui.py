@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,36 @@ EXPECTED_CONSOLE = re.compile(r"Failed to load resource|WebSocket connection to 
 
 def refuse(socket: WebSocketRoute) -> None:
     socket.close()
+
+
+LONG_POLLS = re.compile(r"/updates\b")
+
+
+class Cuttable:
+    """A page's live transports, cut off on demand: pass ``route`` as the person's
+    ``websocket_route``; ``cut`` closes its sockets, refuses new ones and aborts its long polls
+    (the page is offline as far as updates go), ``restore`` lets them through again."""
+
+    def __init__(self) -> None:
+        self._cut = threading.Event()
+        self._sockets: list[WebSocketRoute] = []
+
+    def route(self, socket: WebSocketRoute) -> None:
+        if self._cut.is_set():
+            socket.close()
+        else:
+            socket.connect_to_server()
+            self._sockets.append(socket)
+
+    def cut(self, page: Page) -> None:
+        self._cut.set()
+        page.route(LONG_POLLS, lambda request: request.abort())
+        for socket in self._sockets:
+            socket.close()
+
+    def restore(self, page: Page) -> None:
+        self._cut.clear()
+        page.unroute(LONG_POLLS)
 
 
 @dataclass
