@@ -68,7 +68,10 @@ def test_readme_walkthrough_runs_and_shows_what_it_says(live_server):
     assert lines[18] == "204"
     assert json.loads(lines[19]) == {"seq": 2, "deleted": True, "contents": ""}
     assert json.loads(lines[20]) == ["message.edited", "reaction.added", "message.deleted"]
-    assert lines[21:] == ["204"]
+    assert json.loads(lines[21]) == {"username": "bob", "display_name": "Bob B."}
+    assert json.loads(lines[22]) == [False, True]
+    assert lines[23:25] == ["204", "1"]
+    assert lines[25:] == ["204"]
 
 
 def test_readme_walkthrough_leaves_the_state_it_describes(live_server):
