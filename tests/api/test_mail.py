@@ -3,80 +3,26 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import re
-import socket
 import time
-from email.message import EmailMessage as Message
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from messenger.config import ConfigError, Settings
 from messenger.lifecycle import stop_mail_sender
 from messenger.service import outbox
 from messenger.web.context import EXTENSION_KEY, MAIL_SENDER_KEY
+from tests.mail_server import SmtpServer
 
 from .client import PASSWORD, Api
 
 PUBLIC_URL = "https://chat.example.com"
 NEW_PASSWORD = "a much better secret"
-LINK = re.compile(r"https://chat\.example\.com/#/(reset|verify-email)\?token=(\S+)")
-
-
-class Inbox:
-    """aiosmtpd's handler: keeps every mail the server accepted."""
-
-    def __init__(self) -> None:
-        self.mails: list[Message] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-        self.mails.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
-        return "250 OK"
-
-    def wait_for(self, count: int, timeout_s: float = 5.0) -> list[Message]:
-        deadline = time.monotonic() + timeout_s
-        while len(self.mails) < count and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert len(self.mails) >= count, [m["Subject"] for m in self.mails]
-        return self.mails
-
-    def to(self, address: str, kind: str) -> list[str]:
-        """The tokens of the links of ``kind`` mailed to ``address``, oldest first."""
-        found = []
-        for mail in self.mails:
-            match = LINK.search(mail.get_content())
-            if mail["To"] == address and match and match.group(1) == kind:
-                found.append(match.group(2))
-        return found
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class SmtpServer:
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.inbox = Inbox()
-        self._controller: Controller | None = None
-
-    def start(self) -> None:
-        self._controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
-        self._controller.start()
-
-    def stop(self) -> None:
-        if self._controller is not None:
-            self._controller.stop()
-            self._controller = None
 
 
 @pytest.fixture
 def smtp():
-    server = SmtpServer(free_port())
+    server = SmtpServer()
     server.start()
     yield server
     server.stop()
@@ -256,7 +202,7 @@ def test_changing_the_email_needs_the_password_and_verifies_the_new_address(mail
 
 # The outbox: outages and crashes ---------------------------------------------------------
 def test_mail_waits_in_the_outbox_while_the_server_is_down_and_goes_when_it_is_back(make_app, clock):
-    server = SmtpServer(free_port())  # not started: the mail server is down
+    server = SmtpServer()  # not started: the mail server is down
     app = make_app(**mail_settings(server.port))
     stop_mail_sender(app)  # the test drives the sender's rounds itself
     deps = app.extensions[EXTENSION_KEY]

@@ -16,8 +16,9 @@ TEST_RATE_LIMITS = {
 }
 
 
-def start_server(directory: Path, **env: str) -> LiveServer:
-    """A gunicorn process with its own SQLite file in ``directory``; the caller stops it."""
+def start_server(directory: Path, *, public_url: bool = False, **env: str) -> LiveServer:
+    """A gunicorn process with its own SQLite file in ``directory``; the caller stops it.
+    ``public_url``: PUBLIC_URL is the server's own address, so mailed links open it."""
     # The browser tests make groups of people who share no 1:1 thread: anyone may add anyone.
     settings = {
         "MESSENGER_DB": str(directory / "messenger.db"),
@@ -25,4 +26,7 @@ def start_server(directory: Path, **env: str) -> LiveServer:
         **TEST_RATE_LIMITS,
         **env,
     }
-    return LiveServer(settings, log_path=directory / "gunicorn.log").start()
+    live = LiveServer(settings, log_path=directory / "gunicorn.log")
+    if public_url:
+        live.env["PUBLIC_URL"] = live.url
+    return live.start()

@@ -9,7 +9,7 @@ from tests.integration.clients import Http, Stream
 from .test_delivery import session_of
 
 
-def test_screenshots_of_sign_in_thread_list_and_conversation(server, ui):
+def test_screenshots_of_sign_in_thread_list_conversation_and_settings(server, ui):
     visitor = ui.person(server.url, "visitor")
     expect(visitor.page.get_by_role("heading", name="Sign in")).to_be_visible()
     ui.screenshot(visitor, "sign-in")
@@ -72,3 +72,6 @@ def test_screenshots_of_sign_in_thread_list_and_conversation(server, ui):
     phone.open_thread("Weekend trip")
     phone.expect_message("Perfect, see you at the station")
     ui.screenshot(phone, "conversation-phone")
+    phone.page.get_by_role("link", name="Back to conversations").click()
+    phone.open_settings()
+    ui.screenshot(phone, "settings-phone")

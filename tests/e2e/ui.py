@@ -77,6 +77,18 @@ class Person:
         self.page.get_by_label("Password").fill(password)
         self.page.get_by_role("button", name="Sign in").click()
 
+    def sign_out(self) -> None:
+        self.page.get_by_role("button", name="Sign out", exact=True).click()
+        expect(self.page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+    def open_settings(self) -> None:
+        self.page.get_by_role("link", name="Settings").click()
+        expect(self.page.get_by_role("heading", name="Settings", exact=True)).to_be_visible()
+
+    def settings_section(self, title: str) -> Locator:
+        """One section of the settings page, found by its heading."""
+        return self.page.get_by_role("region", name=title)
+
     def start_chat(self, username: str) -> None:
         """Find someone by username prefix and open the chat with them."""
         page = self.page

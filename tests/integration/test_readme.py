@@ -71,7 +71,11 @@ def test_readme_walkthrough_runs_and_shows_what_it_says(live_server):
     assert json.loads(lines[21]) == {"username": "bob", "display_name": "Bob B."}
     assert json.loads(lines[22]) == [False, True]
     assert lines[23:25] == ["204", "1"]
-    assert lines[25:] == ["204"]
+    assert json.loads(lines[25]) == {"username": "bob"}
+    assert lines[26:28] == ['"blocked"', "204"]
+    assert json.loads(lines[28]) == {"format": "messenger-export", "username": "bob", "threads": 1, "sent": 3}
+    assert lines[29:31] == ["204", '"invalid_token"']
+    assert lines[31:] == ["204"]
 
 
 def test_readme_walkthrough_leaves_the_state_it_describes(live_server):

@@ -31,14 +31,40 @@ const REQUEST_TIMEOUT_MS = 20_000;
 
 export async function request(method, path, { body, query, signal, timeoutMs = REQUEST_TIMEOUT_MS } = {}) {
   const url = query ? `${path}?${new URLSearchParams(query)}` : path;
+  const response = await fetched(method, url, { body, signal, timeoutMs });
+  if (response.status === 204) return null;
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    // Not JSON: a proxy's error page, or a connection cut mid-body.
+  }
+  if (response.ok && data !== null) return data;
+  throw failed(response, data);
+}
+
+/** A file the API serves (GET /me/export): {blob, filename}, the name from Content-Disposition. */
+export async function download(path, fallbackName) {
+  // The whole body is read before it is saved: a download cut short must fail, not save half.
+  const response = await fetched('GET', path, { timeoutMs: 5 * 60_000 });
+  if (!response.ok) throw failed(response, await response.json().catch(() => null));
+  const disposition = response.headers.get('Content-Disposition') ?? '';
+  const filename = disposition.match(/filename="([^"]+)"/)?.[1] ?? fallbackName;
+  try {
+    return { blob: await response.blob(), filename };
+  } catch {
+    throw new ApiError(0, 'network_error', "Can't reach the server.");
+  }
+}
+
+async function fetched(method, url, { body, signal, timeoutMs }) {
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (token) headers.Authorization = `Bearer ${token}`;
   const timeout = AbortSignal.timeout(timeoutMs);
   const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-  let response;
   try {
-    response = await fetch(url, {
+    return await fetch(url, {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -50,19 +76,15 @@ export async function request(method, path, { body, query, signal, timeoutMs = R
     if (signal?.aborted) throw error; // the caller cancelled: not a failure to report
     throw new ApiError(0, 'network_error', "Can't reach the server.");
   }
-  if (response.status === 204) return null;
-  let data = null;
-  try {
-    data = await response.json();
-  } catch {
-    // Not JSON: a proxy's error page, or a connection cut mid-body.
-  }
-  if (response.ok && data !== null) return data;
+}
+
+/** The ApiError for a response that is not the success it should be. */
+function failed(response, data) {
   const error = data?.error ?? { code: response.ok ? 'bad_response' : 'http_error', message: `HTTP ${response.status}` };
   const failure = new ApiError(response.status, error.code, error.message, error.details ?? {});
   // A token the server no longer accepts means signing in again, whatever asked.
   if (failure.status === 401 && token && failure.code !== 'invalid_credentials') onUnauthorized(failure);
-  throw failure;
+  return failure;
 }
 
 const path = (template, ...ids) => template.replace(/\{\}/g, () => encodeURIComponent(ids.shift()));
@@ -92,6 +114,24 @@ export const api = {
   react: (threadId, seq, emoji) => request('PUT', path('/threads/{}/messages/{}/reactions/{}', threadId, seq, emoji)),
   unreact: (threadId, seq, emoji) =>
     request('DELETE', path('/threads/{}/messages/{}/reactions/{}', threadId, seq, emoji)),
+  updateProfile: (fields) => request('PATCH', '/me', { body: fields }),
+  changeEmail: (email, password) => request('POST', '/me/email', { body: { email, password } }),
+  resendVerification: () => request('POST', '/me/email/verification'),
+  verifyEmail: (token) => request('POST', '/auth/verify-email', { body: { token } }),
+  requestPasswordReset: (email) => request('POST', '/auth/password-reset', { body: { email } }),
+  confirmPasswordReset: (token, newPassword) =>
+    request('POST', '/auth/password-reset/confirm', { body: { token, new_password: newPassword } }),
+  changePassword: (currentPassword, newPassword) =>
+    request('POST', '/me/password', { body: { current_password: currentPassword, new_password: newPassword } }),
+  sessions: () => request('GET', '/me/sessions'),
+  signOutSession: (sessionId) => request('DELETE', path('/me/sessions/{}', sessionId)),
+  signOutEverywhere: () => request('POST', '/auth/signout-everywhere'),
+  blocks: () => request('GET', '/me/blocks'),
+  block: (userId) => request('PUT', path('/me/blocks/{}', userId)),
+  unblock: (userId) => request('DELETE', path('/me/blocks/{}', userId)),
+  invitations: () => request('GET', '/me/invitations'),
+  answerInvitation: (threadId, accept) => request('POST', path('/threads/{}/invitation', threadId), { body: { accept } }),
+  deleteAccount: (password) => request('DELETE', '/me', { body: { password } }),
   updates: (since, timeoutS, signal) =>
     request('GET', '/updates', { query: { since, timeout: timeoutS }, signal, timeoutMs: (timeoutS + 15) * 1000 }),
 };
@@ -127,6 +167,14 @@ const MESSAGES = {
   too_many_reactions: 'This message has as many reactions as it can take.',
   not_a_contact: 'Some of these people can be added only by someone they already chat with 1:1. Message them first.',
   blocked: "You can't message or add this person.",
+  wrong_password: "That isn't your current password.",
+  mail_not_configured: "This server doesn't send mail, so this can't be done by email. Ask the server's operator.",
+  invalid_one_time_token: 'This link was used already, has expired, or was cut short. Ask for a new one.',
+  email_not_verified: 'Verify your email address first: open the link we mailed you (Settings can send another).',
+  session_not_found: 'That device is signed out already.',
+  account_disabled: 'This account is disabled. Ask the server’s operator.',
+  already_a_member: "You're in this group already.",
+  too_many_blocks: "You've blocked as many people as you can. Unblock someone first.",
 };
 
 /** One sentence for a person; validation errors name the field when there is just one. */

@@ -54,8 +54,33 @@ export async function loadMoreThreads() {
  */
 export async function reloadAfterExpiry() {
   const cursor = await loadThreads();
+  loadAccount(); // invitations that came while this tab was away
   store.markConversationsStale();
   return cursor;
+}
+
+/**
+ * Who you are now (a rename on another device), whom you block and the groups you are invited
+ * to: read at start and after a reload. Failures only leave these as they were.
+ */
+export async function loadAccount() {
+  const [me, blocks, invitations] = await Promise.allSettled([api.me(), api.blocks(), api.invitations()]);
+  if (me.status === 'fulfilled') store.userUpdated(me.value);
+  if (blocks.status === 'fulfilled') store.setBlocked(blocks.value.blocks.map((b) => b.user_id));
+  if (invitations.status === 'fulfilled') store.setInvitations(invitations.value.invitations);
+}
+
+/** Join a group you were invited to (accept) or turn it down; nobody is told of a no. */
+export async function answerInvitation(threadId, accept) {
+  const reply = await api.answerInvitation(threadId, accept);
+  store.dropInvitation(threadId);
+  if (reply.thread) store.putThread(reply.thread);
+  return reply;
+}
+
+export async function setBlocked(userId, blocked) {
+  await (blocked ? api.block(userId) : api.unblock(userId));
+  store.blockChanged(userId, blocked);
 }
 
 // One fetch per thread at a time, however many entries ask for it.

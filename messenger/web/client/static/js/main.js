@@ -1,12 +1,13 @@
 // Boot: restore the session or show sign-in; wire the API, live updates, the store and the
-// views together; route on the URL fragment (#/t/<thread_id>, #/new/<user_id>).
+// views together; route on the URL fragment (#/t/<thread_id>, #/new/<user_id>, #/settings, and
+// the mailed links #/reset?token=… and #/verify-email?token=…, which work signed in or not).
 
 import { api, configure } from './api.js';
 import * as chat from './chat.js';
 import { backoff, Live } from './live.js';
 import { clearSession, loadSession, onSessionChangedElsewhere, saveSession } from './session.js';
 import * as store from './store.js';
-import { renderAuth } from './views/auth.js';
+import { renderAuth, renderVerifyEmail } from './views/auth.js';
 import { connectionBanner } from './views/banner.js';
 import { renderShell } from './views/shell.js';
 
@@ -35,7 +36,7 @@ function start(session) {
   current = {
     session,
     live,
-    shell: renderShell(root, { signOut }),
+    shell: renderShell(root, { signOut, accountDeleted }),
     banner: connectionBanner(bannerElement, () => live.retryNow()),
     clock: setInterval(() => store.changed('threads'), CLOCK_TICK_MS),
     stopped: false,
@@ -52,7 +53,9 @@ async function connect(session) {
   for (let attempt = 0; !session.stopped; attempt++) {
     try {
       const cursor = await chat.loadThreads();
-      if (!session.stopped) session.live.start(cursor);
+      if (session.stopped) return;
+      session.live.start(cursor);
+      chat.loadAccount();
       return;
     } catch (error) {
       if (error.status === 401 || session.stopped) return; // signed out by the API hook
@@ -82,16 +85,30 @@ function stop() {
   store.reset();
 }
 
-function showSignIn(notice = null) {
+function showSignIn(notice = null, mode = 'signin', token = null) {
   stop();
   renderAuth(root, {
+    mode,
+    token,
     notice,
     signedIn: (reply) => {
       saveSession(reply);
       window.location.hash = '#/';
       start(loadSession() ?? reply);
     },
+    // A reset signs out every session, this browser's too.
+    passwordReset: () => {
+      clearSession();
+      window.location.hash = '#/';
+      showSignIn('Your password is changed. Sign in with the new one.');
+    },
   });
+}
+
+function accountDeleted() {
+  clearSession();
+  window.location.hash = '#/';
+  showSignIn('Your account is deleted.');
 }
 
 /** The server no longer accepts our token (or another tab signed out): back to sign-in. */
@@ -111,13 +128,41 @@ async function signOut() {
   showSignIn();
 }
 
+/** The page a mailed link opens (#/reset?token=…, #/verify-email?token=…), or null. */
+function mailedLink() {
+  const link = window.location.hash.match(/^#\/(reset|verify-email)\?(.*)$/);
+  const token = link && new URLSearchParams(link[2]).get('token');
+  return token ? { page: link[1], token } : null;
+}
+
 function route() {
-  if (!current) return;
+  const link = mailedLink();
+  if (link?.page === 'reset') {
+    showSignIn(null, 'reset', link.token);
+    return;
+  }
+  if (link?.page === 'verify-email') {
+    stop();
+    // Continue: back to the app (the hash change starts a saved session) or to sign-in.
+    const next = () => {
+      window.location.hash = '#/';
+      if (!loadSession()) showSignIn();
+    };
+    renderVerifyEmail(root, { token: link.token, next });
+    return;
+  }
+  if (!current) {
+    const saved = loadSession();
+    if (saved) start(saved);
+    else if (!root.querySelector('.auth')) showSignIn();
+    return;
+  }
   const hash = window.location.hash;
   const thread = hash.match(/^#\/t\/([^/]+)$/);
   const draft = hash.match(/^#\/new\/([^/]+)$/);
   if (thread) current.shell.show({ name: 'thread', id: decodeURIComponent(thread[1]) });
   else if (draft) current.shell.show({ name: 'draft', id: decodeURIComponent(draft[1]) });
+  else if (hash === '#/settings') current.shell.show({ name: 'settings' });
   else current.shell.show({ name: 'list' });
 }
 
@@ -128,6 +173,4 @@ onSessionChangedElsewhere((session) => {
   else if (session.token !== current?.session.token) start(session);
 });
 
-const saved = loadSession();
-if (saved) start(saved);
-else showSignIn();
+route();

@@ -10,7 +10,7 @@ export const PREVIEW_LENGTH = 140;
 export const REACTION_USERS_LISTED = 100;
 
 export const state = {
-  me: null, // {user_id, username}
+  me: null, // {user_id, username, display_name}
   threads: new Map(), // thread_id → thread, as GET /threads shows it
   threadList: { loading: true, error: null, hasMore: false },
   conversations: new Map(), // thread_id → {messages (oldest first), hasOlder, loadingOlder, loading, error}
@@ -22,6 +22,8 @@ export const state = {
   notices: new Map(), // thread_id → a sentence about a change that failed (shown by the composer)
   focus: null, // {threadId, seq}: a message to bring into view (a quote was clicked)
   connection: { state: 'connecting', transport: 'socket', retryAt: null },
+  invitations: new Map(), // thread_id → {thread, invited_by}: groups you may join (GROUP_ADD_POLICY=invite)
+  blocked: new Set(), // user ids you block (GET /me/blocks at start, then this tab's changes)
 };
 
 // Changes are batched: several updates in one task cause one render per topic.
@@ -57,12 +59,14 @@ export function reset() {
   state.compose.clear();
   state.notices.clear();
   state.focus = null;
+  state.invitations.clear();
+  state.blocked.clear();
   changed('all');
 }
 
 /** Start a signed-in session's state: who "me" is. */
 export function signedIn(me) {
-  state.me = { user_id: me.user_id, username: me.username };
+  state.me = { user_id: me.user_id, username: me.username, display_name: me.display_name ?? null };
   changed('all');
 }
 
@@ -153,6 +157,10 @@ export function applyUpdate(entry) {
       return receiveMessage(entry.message);
     case 'thread.new':
       if (!state.threads.has(entry.thread.thread_id)) putThread(entry.thread);
+      dropInvitation(entry.thread.thread_id); // accepted (on this device or another)
+      return null;
+    case 'thread.invited':
+      putInvitation({ thread: entry.thread, invited_by: entry.invited_by });
       return null;
     case 'thread.read':
       readUpTo(entry.thread_id, entry.user_id, entry.last_read_seq);
@@ -411,8 +419,10 @@ function memberRemoved(threadId, userId) {
 }
 
 /** Someone renamed themselves or changed their display name: show the new one everywhere. */
-function userUpdated(user) {
-  if (user.user_id === state.me?.user_id) state.me = { ...state.me, username: user.username };
+export function userUpdated(user) {
+  if (user.user_id === state.me?.user_id) {
+    state.me = { ...state.me, username: user.username, display_name: user.display_name ?? null };
+  }
   for (const thread of state.threads.values()) {
     if (!thread.members.some((m) => m.user_id === user.user_id)) continue;
     thread.members = thread.members.map((m) =>
@@ -421,6 +431,37 @@ function userUpdated(user) {
     changed(`thread:${thread.thread_id}`);
   }
   changed('all');
+}
+
+// Invitations and blocks -------------------------------------------------------------------
+
+/** Replace the invitations with GET /me/invitations' list (at start and after a reload). */
+export function setInvitations(invitations) {
+  state.invitations.clear();
+  for (const invitation of invitations) putInvitation(invitation);
+  changed('invitations');
+}
+
+/** An invitation to a group this tab is not in (a thread.invited update, or the list). */
+export function putInvitation({ thread, invited_by }) {
+  if (state.threads.has(thread.thread_id)) return; // joined already
+  state.invitations.set(thread.thread_id, { thread, invited_by });
+  changed('invitations');
+}
+
+export function dropInvitation(threadId) {
+  if (state.invitations.delete(threadId)) changed('invitations');
+}
+
+export function setBlocked(userIds) {
+  state.blocked = new Set(userIds);
+  changed('blocks');
+}
+
+export function blockChanged(userId, blocked) {
+  if (blocked) state.blocked.add(userId);
+  else state.blocked.delete(userId);
+  changed('blocks');
 }
 
 // Typing hints ------------------------------------------------------------------------------

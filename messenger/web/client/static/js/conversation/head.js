@@ -1,8 +1,11 @@
-// A conversation's header: back link, avatar, name, who is in it, and the Members button.
+// A conversation's header: back link, avatar, name, who is in it, the Members button (groups)
+// and Block / Unblock (1:1 chats).
 
 import { avatar, h, replace } from '../dom.js';
-import { threadName } from '../store.js';
-import { membersDialog } from '../views/dialogs.js';
+import * as chat from '../chat.js';
+import { describeError } from '../api.js';
+import { otherMembers, setNotice, shownName, state, threadName } from '../store.js';
+import { confirmDialog, membersDialog } from '../views/dialogs.js';
 
 /** The header for a thread ({threadId}) or a draft 1:1 chat with `draftUser`. */
 export function createHead({ threadId, userId, draftUser }) {
@@ -16,6 +19,9 @@ export function createHead({ threadId, userId, draftUser }) {
     hidden: true,
     onclick: () => membersDialog(threadId),
   });
+  const blockButton = h('button', { type: 'button', class: 'button subtle small', hidden: true });
+  let other = null; // the other person of a 1:1 chat
+  blockButton.addEventListener('click', () => toggleBlock(threadId, other));
   const element = h(
     'header',
     { class: 'conv-head' },
@@ -23,6 +29,7 @@ export function createHead({ threadId, userId, draftUser }) {
     headAvatar,
     h('div', { class: 'conv-title' }, title, subtitle),
     membersButton,
+    blockButton,
   );
 
   /** Show `thread` (null while unknown, or for a draft); returns the name shown ('' if none). */
@@ -31,13 +38,38 @@ export function createHead({ threadId, userId, draftUser }) {
     title.textContent = name || 'Conversation';
     replace(headAvatar, name ? avatar(name, threadId ?? userId, thread?.kind === 'group' ? 'group' : null) : null);
     if (thread?.kind === 'group') {
-      subtitle.textContent = `${thread.members.length} members: ${thread.members.map((m) => m.username).join(', ')}`;
+      subtitle.textContent = `${thread.members.length} members: ${thread.members.map(shownName).join(', ')}`;
     } else {
       subtitle.textContent = thread || draftUser ? 'Direct message' : '';
     }
     membersButton.hidden = thread?.kind !== 'group';
+    other = thread?.kind === 'direct' ? (otherMembers(thread)[0] ?? null) : null;
+    blockButton.hidden = !other;
+    blockButton.textContent = other && state.blocked.has(other.user_id) ? 'Unblock' : 'Block';
     return name;
   }
 
   return { element, render };
+}
+
+/** Block the other person of a 1:1 chat (after asking), or unblock them. */
+async function toggleBlock(threadId, person) {
+  if (!person) return;
+  const blocking = !state.blocked.has(person.user_id);
+  const name = shownName(person);
+  if (
+    blocking &&
+    !(await confirmDialog(
+      `Block ${name}?`,
+      `${name} will not be able to message you here or add you to groups. Groups you share stay. You can unblock them in Settings.`,
+      'Block',
+    ))
+  ) {
+    return;
+  }
+  try {
+    await chat.setBlocked(person.user_id, blocking);
+  } catch (error) {
+    setNotice(threadId, describeError(error));
+  }
 }

@@ -85,7 +85,7 @@ export function mountConversation(container, { threadId = null, userId = null })
   const unsubscribe = store.subscribe((topics) => {
     // 'threads' too: the list may have just arrived (a reload on #/t/<id>), or this thread's
     // name or members changed. Rows that did not change are kept, so this is cheap.
-    if (topics.has('all') || topics.has(`thread:${target}`) || topics.has('threads')) render();
+    if (topics.has('all') || topics.has(`thread:${target}`) || topics.has('threads') || topics.has('blocks')) render();
     if (threadId && (topics.has('all') || topics.has(`compose:${threadId}`) || topics.has(`thread:${threadId}`))) {
       composer.render();
     }

@@ -2,13 +2,18 @@
 // conversation. At mobile width only one of the two shows at a time.
 
 import { avatar, h, replace } from '../dom.js';
-import { state, subscribe, threadName, totalUnread } from '../store.js';
+import { shownName, state, subscribe, threadName, totalUnread } from '../store.js';
 import { newChatDialog, newGroupDialog } from './dialogs.js';
 import { mountConversation } from './conversation.js';
+import { invitationsPanel } from './invitations.js';
+import { mountSettings } from './settings.js';
 import { threadList } from './threads.js';
 
-export function renderShell(root, { signOut }) {
+export function renderShell(root, { signOut, accountDeleted }) {
   const threads = threadList();
+  const invitations = invitationsPanel();
+  const meAvatar = h('span', { class: 'me-avatar' });
+  const meName = h('span', { class: 'me-name' });
   const connection = h('span', { class: 'conn-dot', role: 'img' });
   const main = h('section', { class: 'main-pane', 'aria-label': 'Conversation' });
   const shell = h(
@@ -21,9 +26,10 @@ export function renderShell(root, { signOut }) {
         'header',
         { class: 'sidebar-head' },
         h('h1', { class: 'visually-hidden', text: 'Messenger' }),
-        avatar(state.me.username, state.me.user_id),
-        h('span', { class: 'me-name', text: state.me.username }),
+        meAvatar,
+        meName,
         connection,
+        h('a', { class: 'icon-button', href: '#/settings', 'aria-label': 'Settings', title: 'Settings', text: '⚙' }),
         h('button', { type: 'button', class: 'button subtle small', text: 'Sign out', onclick: signOut }),
       ),
       h(
@@ -32,6 +38,7 @@ export function renderShell(root, { signOut }) {
         h('button', { type: 'button', class: 'button primary', text: 'New chat', onclick: newChatDialog }),
         h('button', { type: 'button', class: 'button subtle', text: 'New group', onclick: newGroupDialog }),
       ),
+      invitations.element,
       threads.element,
     ),
     main,
@@ -46,15 +53,22 @@ export function renderShell(root, { signOut }) {
     route = next;
     open?.destroy();
     open = null;
-    const inConversation = route.name === 'thread' || route.name === 'draft';
-    shell.classList.toggle('show-conversation', inConversation);
+    shell.classList.toggle('show-conversation', route.name !== 'list'); // the main pane, at phone width
     if (route.name === 'thread') open = mountConversation(main, { threadId: route.id });
     else if (route.name === 'draft') open = mountConversation(main, { userId: route.id });
+    else if (route.name === 'settings') open = mountSettings(main, { accountDeleted });
     else replace(main, placeholder());
     update(new Set(['threads']));
   }
 
   function update(topics) {
+    if (topics.has('all')) {
+      const name = shownName(state.me);
+      replace(meAvatar, avatar(name, state.me.user_id));
+      meName.textContent = name;
+      meName.title = name === state.me.username ? '' : `@${state.me.username}`;
+    }
+    if (topics.has('all') || topics.has('invitations')) invitations.update();
     if (topics.has('all') || topics.has('threads') || [...topics].some((t) => t.startsWith('typing:'))) {
       threads.update(route.name === 'thread' ? route.id : null);
     }
@@ -68,11 +82,18 @@ export function renderShell(root, { signOut }) {
     }
     const unread = totalUnread();
     const open = route.name === 'thread' ? state.threads.get(route.id) : null;
-    const where = open ? threadName(open) : route.name === 'draft' ? state.drafts.get(route.id)?.username : null;
+    const where = open
+      ? threadName(open)
+      : route.name === 'draft'
+        ? state.drafts.get(route.id)?.username
+        : route.name === 'settings'
+          ? 'Settings'
+          : null;
     document.title = `${unread ? `(${unread}) ` : ''}${where ? `${where} · ` : ''}Messenger`;
   }
 
   const unsubscribe = subscribe(update);
+  update(new Set(['all']));
   return {
     show,
     destroy() {
