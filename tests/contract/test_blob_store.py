@@ -370,6 +370,32 @@ def test_s3_blobs_live_under_the_prefix_and_other_keys_are_not_blobs(s3_server):
     assert list(blobs.list_ids(now_ms() + CLOCK_MARGIN_MS)) == [blob_id]
 
 
+def test_s3_the_wired_client_stores_and_reads_on_a_non_aws_endpoint(s3_server):
+    """What wiring builds from the settings (path-style buckets, checksums only where required)."""
+    from messenger import wiring
+    from messenger.config import Settings
+
+    bucket = s3_server.new_bucket(s3_server.client())
+    settings = Settings.from_env(
+        {
+            "ATTACHMENTS_S3_URL": f"s3://{bucket}/attachments",
+            "ATTACHMENTS_S3_ENDPOINT": s3_server.endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": "us-east-1",
+        }
+    )
+    blobs = wiring.build_blob_store(settings)
+    try:
+        source = Source(MIN_PART_BYTES + 1 * MIB)
+        stored = blobs.put(source, settings.max_attachment_bytes)
+        assert stored.sha256 == source.sha256.hexdigest()
+        assert hashlib.sha256(read(blobs, stored.blob_id)).hexdigest() == stored.sha256
+        assert read(blobs, stored.blob_id, 10, 20) == read(blobs, stored.blob_id)[10:20]
+    finally:
+        blobs.close()
+
+
 # Local files only ---------------------------------------------------------------------------------
 def test_local_blobs_are_sharded_by_id_prefix_and_a_put_leaves_no_partial_file(tmp_path):
     blobs = LocalBlobStore(tmp_path)
