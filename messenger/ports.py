@@ -361,8 +361,8 @@ class BlobStore(Protocol):
     first (``put`` returns only once they are durable under their id, and a crash during a put
     never leaves part of a blob readable under it), then the metadata that refers to them; so a
     crash leaves at worst bytes nothing refers to, which a collector finds with ``list_ids``,
-    and unfinished puts, which ``remove_partials`` clears. Every method but ``put`` raises
-    ``ValueError`` for an id that is not a blob id (``model.BLOB_ID``), before touching storage.
+    and unfinished puts, which ``remove_partials`` clears. Every method taking an id raises
+    ``ValueError`` for one that is not a blob id (``model.BLOB_ID``), before touching storage.
     Outages raise ``StoreUnavailable``. Safe to share across threads.
     """
 
