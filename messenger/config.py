@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -49,6 +50,16 @@ class Settings:
     # EPHEMERAL_DISK=true) would silently lose every message kept in SQLite: refused at start...
     ephemeral_disk: bool = False
     allow_ephemeral_sqlite: bool = False  # ...unless the operator accepts that loss (a demo)
+
+    # Attachments' bytes: S3-compatible storage when ATTACHMENTS_S3_URL is set, else GridFS when
+    # MONGODB_URI is, else files beside the SQLite file (README "Attachments storage").
+    attachments_s3_url: str = ""  # s3://bucket or s3://bucket/key/prefix
+    attachments_s3_endpoint: str = ""  # https://... of MinIO, R2, B2...; unset: AWS
+    # The credentials and region boto3 would read itself; unset: boto3's own chain (a role...).
+    aws_access_key_id: str = ""
+    aws_secret_access_key: str = field(default="", repr=False)
+    aws_region: str = ""
+    max_attachment_bytes: int = 25 * 1024 * 1024  # one upload; refused with 413 as it passes this
 
     # Accounts.
     token_ttl_days: int = 30
@@ -152,6 +163,26 @@ class Settings:
         return "mongo" if self.mongodb_uri else "sqlite"
 
     @property
+    def blob_store_kind(self) -> str:
+        """Which blob store adapter the wiring builds. Never "local" on an ephemeral disk unless
+        SQLite is allowed there too: local files are chosen only when SQLite is the store."""
+        if self.attachments_s3_url:
+            return "s3"
+        return "gridfs" if self.mongodb_uri else "local"
+
+    @property
+    def attachments_dir(self) -> str:
+        """The local blob store's directory: ``attachments`` beside the SQLite file."""
+        return str(Path(self.sqlite_path).parent / "attachments")
+
+    @property
+    def attachments_s3_bucket_and_prefix(self) -> tuple[str, str]:
+        """The bucket of ATTACHMENTS_S3_URL and its key prefix ("" or ending in "/")."""
+        parsed = urlsplit(self.attachments_s3_url)
+        prefix = parsed.path.strip("/")
+        return parsed.netloc, prefix + "/" if prefix else ""
+
+    @property
     def workers(self) -> int:
         """WEB_CONCURRENCY only with Redis: without it, workers cannot reach each other's clients,
         close each other's signed-out sockets or share rate-limit counts."""
@@ -185,6 +216,12 @@ class Settings:
             sqlite_busy_timeout_ms=_int(env, "SQLITE_BUSY_TIMEOUT_MS", cls.sqlite_busy_timeout_ms),
             ephemeral_disk=on_dyno or _bool(env, "EPHEMERAL_DISK", False),
             allow_ephemeral_sqlite=_bool(env, "ALLOW_EPHEMERAL_SQLITE", cls.allow_ephemeral_sqlite),
+            attachments_s3_url=env.get("ATTACHMENTS_S3_URL", "").strip(),
+            attachments_s3_endpoint=env.get("ATTACHMENTS_S3_ENDPOINT", "").strip().rstrip("/"),
+            aws_access_key_id=env.get("AWS_ACCESS_KEY_ID", "").strip(),
+            aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY", "").strip(),
+            aws_region=env.get("AWS_REGION", "").strip(),
+            max_attachment_bytes=_int(env, "MAX_ATTACHMENT_BYTES", cls.max_attachment_bytes),
             token_ttl_days=_int(env, "TOKEN_TTL_DAYS", cls.token_ttl_days),
             smtp_url=env.get("SMTP_URL", "").strip(),
             mail_from=env.get("MAIL_FROM", "").strip(),
@@ -311,6 +348,7 @@ class Settings:
             "read_timeout_s",
             "socket_timeout_s",
             "max_requests_in_flight_per_user",
+            "max_attachment_bytes",
         )
         for name in positive:
             if getattr(self, name) < 1:
@@ -338,6 +376,7 @@ class Settings:
         if self.max_blocks < 1:
             raise ConfigError("MAX_BLOCKS must be at least 1")
         self._validate_mail()
+        self._validate_attachments()
 
     @property
     def mail_enabled(self) -> bool:
@@ -381,6 +420,21 @@ class Settings:
             raise ConfigError(f"ACCOUNT_DELETION must be one of {ACCOUNT_DELETION_MODES}")
         if self.username_cooldown_days < 0:
             raise ConfigError("USERNAME_COOLDOWN_DAYS must be 0 (free at once) or more")
+
+    def _validate_attachments(self) -> None:
+        if self.attachments_s3_url:
+            parsed = urlsplit(self.attachments_s3_url)
+            if parsed.scheme != "s3" or not parsed.netloc or parsed.query or parsed.fragment:
+                raise ConfigError("ATTACHMENTS_S3_URL must look like s3://bucket or s3://bucket/prefix")
+        elif self.attachments_s3_endpoint:
+            raise ConfigError(
+                "ATTACHMENTS_S3_ENDPOINT needs ATTACHMENTS_S3_URL (s3://bucket) to name the bucket"
+            )
+        endpoint_scheme = urlsplit(self.attachments_s3_endpoint).scheme
+        if self.attachments_s3_endpoint and endpoint_scheme not in ("http", "https"):
+            raise ConfigError("ATTACHMENTS_S3_ENDPOINT must be an https:// (or http://) URL")
+        if bool(self.aws_access_key_id) != bool(self.aws_secret_access_key):
+            raise ConfigError("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together")
 
 
 def environment_variables() -> frozenset[str]:

@@ -319,6 +319,25 @@ class StoreUnavailable(MessengerError):
     message = "The message store is unavailable; try again shortly."
 
 
+class BlobTooLarge(MessengerError):
+    """Raised by ``BlobStore.put`` the moment a stream passes its bound; nothing is kept."""
+
+    code = "payload_too_large"
+    status = 413
+    message = "The file is larger than this server accepts."
+
+    def __init__(self, max_bytes: int):
+        super().__init__(details={"max_bytes": max_bytes})
+
+
+class BlobNotFound(MessengerError):
+    """No bytes are stored under this blob id (never stored, or deleted)."""
+
+    code = "attachment_not_found"
+    status = 404
+    message = "No such attachment."
+
+
 class MailDeliveryError(Exception):
     """A mail transport could not hand a mail over; never shown to a client (the outbox keeps
     the mail). ``permanent``: the server refused it for good (a 5xx reply), so retrying is vain."""

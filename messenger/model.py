@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import secrets
 from dataclasses import asdict, dataclass, field, fields, replace
 
 DIRECT = "direct"
@@ -518,3 +519,35 @@ class AccountDeleted:
 
     revoked: list[str]
     cursors: Cursors = field(default_factory=dict)
+
+
+# Attachments' bytes (the blob store) ------------------------------------------------------
+# A blob id is made by the blob store (``new_blob_id``), never by a client, and is only ever
+# this: 32 lowercase hex digits (128 random bits). Adapters turn it into a file name, a GridFS
+# _id or an S3 key, so anything else (a slash, "..", an empty string) is refused before it
+# reaches one. A contract with stored bytes: ids already stored keep this shape.
+BLOB_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def new_blob_id() -> str:
+    """A fresh blob id: 128 random bits, so two puts never share one."""
+    return secrets.token_hex(16)
+
+
+def require_blob_id(blob_id: str) -> str:
+    """Return ``blob_id`` if it has the shape of a blob id; raise ``ValueError`` otherwise.
+
+    A ValueError, not a client error: ids from a request are checked by its schema first."""
+    if not isinstance(blob_id, str) or not BLOB_ID.fullmatch(blob_id):
+        raise ValueError(f"not a blob id: {blob_id!r}")
+    return blob_id
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    """What ``BlobStore.put`` stored: its id, its length in bytes and the hex SHA-256 of its
+    bytes, both computed while it streamed through."""
+
+    blob_id: str
+    size: int
+    sha256: str

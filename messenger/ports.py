@@ -3,11 +3,13 @@
 Every adapter must pass its contract suite in ``tests/contract``. A store decides what the
 port leaves to rules (who is told of each change, retry matching, floors, cursor expiry) by
 calling ``messenger.rules`` inside its writes. The notifier's vocabulary (events, inboxes,
-stop reasons) is in ``events``: ports import only ``model`` and ``events``.
+stop reasons) is in ``events``: ports import only ``model`` and ``events``. The blob store's
+adapters are in ``blobs/``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Protocol
 
 from .events import Event, Inbox
@@ -30,6 +32,7 @@ from .model import (
     ReadMarked,
     Sent,
     Session,
+    StoredBlob,
     ThreadPage,
     ThreadView,
     UpdatePage,
@@ -349,3 +352,47 @@ class Notifier(Protocol):
     def draining(self) -> bool: ...
 
     def close(self) -> None: ...
+
+
+class BlobStore(Protocol):
+    """The bytes of attachments, by blob id; what they are (name, type, owner) is the Store's.
+
+    Crash safety is in the order of writes, not in a transaction across the two stores: bytes
+    first (``put`` returns only once they are durable under their id, and a crash during a put
+    never leaves part of a blob readable under it), then the metadata that refers to them; so a
+    crash leaves at worst bytes nothing refers to, which a collector finds with ``list_ids``,
+    and unfinished puts, which ``remove_partials`` clears. Every method taking an id raises
+    ``ValueError`` for one that is not a blob id (``model.BLOB_ID``), before touching storage.
+    Outages raise ``StoreUnavailable``. Safe to share across threads.
+    """
+
+    def put(self, chunks: Iterable[bytes], max_bytes: int) -> StoredBlob:
+        """Store the bytes ``chunks`` yields under a new blob id and return it with their size
+        and SHA-256. Streams: holds a bounded buffer, never the whole body. Raises
+        ``BlobTooLarge`` as soon as more than ``max_bytes`` arrived, and re-raises whatever
+        ``chunks`` raises; either way nothing stays stored."""
+
+    def open(self, blob_id: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """The bytes ``start`` (inclusive) to ``end`` (exclusive; None: the end) of the blob, in
+        chunks. The range is cut to the blob's size, so a range past its end yields nothing;
+        ``ValueError`` when ``start < 0`` or ``end < start``. Raises ``BlobNotFound`` at once
+        (not at the first chunk) when there is no such blob. Close the iterator when not
+        reading it to the end (a WSGI server does): it holds a file or a connection."""
+
+    def size(self, blob_id: str) -> int | None:
+        """The blob's size in bytes; None when there is no such blob."""
+
+    def delete(self, blob_id: str) -> None:
+        """Remove the blob; nothing when there is none."""
+
+    def list_ids(self, created_before: int) -> Iterator[str]:
+        """The ids of every blob stored before ``created_before`` (ms since the epoch, by the
+        storage's clock), in no order: what an orphan collector checks against metadata."""
+
+    def remove_partials(self, started_before: int) -> int:
+        """Remove what puts started before ``started_before`` (ms since the epoch) and never
+        finished left behind (a process killed mid-upload); return how many were removed. Give
+        a cut-off older than any upload still running: one removed mid-way fails."""
+
+    def close(self) -> None:
+        """Release files and connections."""

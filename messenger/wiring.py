@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from .config import Settings
 from .errors import StoreUnavailable
-from .ports import MailTransport, Notifier, Store
+from .ports import BlobStore, MailTransport, Notifier, Store
 from .service.deps import Deps, run_inline
 
 logger = logging.getLogger(__name__)
@@ -38,6 +38,66 @@ def build_store(settings: Settings) -> Store:
     from .store.sqlite import SqliteStore
 
     return SqliteStore(settings.sqlite_path, settings.sqlite_synchronous, settings.sqlite_busy_timeout_ms)
+
+
+def build_blob_store(settings: Settings) -> BlobStore:
+    """S3 when ATTACHMENTS_S3_URL is set, GridFS when MONGODB_URI is, else files beside SQLite.
+
+    Builds clients only: nothing is reached until the first use, so a storage outage at start-up
+    does not stop a worker from booting."""
+    if settings.blob_store_kind == "s3":
+        return _build_s3_blob_store(settings)
+    if settings.blob_store_kind == "gridfs":
+        import pymongo
+        from pymongo.write_concern import WriteConcern
+
+        from .blobs.gridfs import GridFsBlobStore
+
+        timeout = settings.mongodb_timeout_ms
+        client = pymongo.MongoClient(
+            settings.mongodb_uri,
+            serverSelectionTimeoutMS=timeout,
+            connectTimeoutMS=timeout,
+            socketTimeoutMS=timeout * 5,
+        )
+        w = int(settings.mongodb_w) if settings.mongodb_w.isdigit() else settings.mongodb_w
+        # Bytes first, metadata second holds only if the bytes are as durable as the metadata.
+        concern = WriteConcern(w=w, j=settings.mongodb_j)
+        return GridFsBlobStore(
+            client.get_database(settings.mongodb_db, write_concern=concern), owns_client=True
+        )
+    from .blobs.local import LocalBlobStore
+
+    return LocalBlobStore(settings.attachments_dir)
+
+
+def _build_s3_blob_store(settings: Settings) -> BlobStore:
+    import boto3
+    from botocore.config import Config
+
+    from .blobs.s3 import S3BlobStore
+
+    endpoint = settings.attachments_s3_endpoint or None
+    config = Config(
+        connect_timeout=5,
+        read_timeout=60,
+        retries={"mode": "standard"},
+        # Another vendor's S3 (MinIO, R2, B2) serves buckets by path, and some refuse the
+        # checksums boto3 adds on its own since 1.36; AWS gets both.
+        s3={"addressing_style": "path"} if endpoint else {},
+        request_checksum_calculation="when_required" if endpoint else "when_supported",
+        response_checksum_validation="when_required" if endpoint else "when_supported",
+    )
+    client = boto3.session.Session().client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=settings.aws_region or None,
+        aws_access_key_id=settings.aws_access_key_id or None,
+        aws_secret_access_key=settings.aws_secret_access_key or None,
+        config=config,
+    )
+    bucket, prefix = settings.attachments_s3_bucket_and_prefix
+    return S3BlobStore(client, bucket, prefix)
 
 
 def set_up_when_possible(store: Store) -> None:

@@ -53,3 +53,58 @@ def test_redis_tls_verify_turns_off_certificate_checks_only_for_rediss_urls_when
     assert Settings.from_env(plain).redis_options == {}  # redis-py refuses TLS options without TLS
     with pytest.raises(ConfigError, match="REDIS_TLS_VERIFY"):
         Settings.from_env({"REDIS_TLS_VERIFY": "optional"})
+
+
+# Attachments' bytes -------------------------------------------------------------------------------
+S3 = {"ATTACHMENTS_S3_URL": "s3://team-files/messenger/attachments/"}
+
+
+def test_attachments_go_to_s3_when_its_url_is_set_else_gridfs_with_mongodb_else_beside_sqlite():
+    assert Settings.from_env({**S3, "MONGODB_URI": "mongodb://db"}).blob_store_kind == "s3"
+    assert Settings.from_env({"MONGODB_URI": "mongodb://db"}).blob_store_kind == "gridfs"
+    local = Settings.from_env({"MESSENGER_DB": "/var/lib/messenger/m.db"})
+    assert (local.blob_store_kind, local.attachments_dir) == ("local", "/var/lib/messenger/attachments")
+
+
+def test_attachments_are_never_kept_on_an_ephemeral_disk_unless_its_loss_is_accepted():
+    assert Settings.from_env({"DYNO": "web.1", "MONGODB_URI": "mongodb://db"}).blob_store_kind == "gridfs"
+    with pytest.raises(ConfigError, match="MONGODB_URI"):
+        Settings.from_env({"DYNO": "web.1", **S3})  # messages would still be kept on the disk
+    assert Settings.from_env(ON_HEROKU).blob_store_kind == "local"  # the accepted loss, a demo
+
+
+@pytest.mark.parametrize(
+    ("url", "bucket_and_prefix"),
+    [
+        ("s3://files", ("files", "")),
+        ("s3://files/", ("files", "")),
+        ("s3://files/a/b", ("files", "a/b/")),
+        ("s3://files/a/b/", ("files", "a/b/")),
+    ],
+)
+def test_the_s3_url_names_the_bucket_and_a_key_prefix(url, bucket_and_prefix):
+    settings = Settings.from_env({"ATTACHMENTS_S3_URL": url})
+    assert settings.attachments_s3_bucket_and_prefix == bucket_and_prefix
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"ATTACHMENTS_S3_URL": "https://files.s3.amazonaws.com"}, "ATTACHMENTS_S3_URL"),
+        ({"ATTACHMENTS_S3_URL": "s3:///prefix"}, "ATTACHMENTS_S3_URL"),
+        ({"ATTACHMENTS_S3_URL": "s3://files?region=eu"}, "ATTACHMENTS_S3_URL"),
+        ({"ATTACHMENTS_S3_ENDPOINT": "https://minio.internal:9000"}, "ATTACHMENTS_S3_URL"),
+        ({**S3, "ATTACHMENTS_S3_ENDPOINT": "minio.internal:9000"}, "ATTACHMENTS_S3_ENDPOINT"),
+        ({**S3, "AWS_ACCESS_KEY_ID": "AKIA0000"}, "AWS_SECRET_ACCESS_KEY"),
+        ({"MAX_ATTACHMENT_BYTES": "0"}, "MAX_ATTACHMENT_BYTES"),
+    ],
+)
+def test_attachment_settings_that_cannot_work_are_refused_at_start(env, named):
+    with pytest.raises(ConfigError, match=named):
+        Settings.from_env(env)
+
+
+def test_uploads_are_bounded_to_25_mib_by_default_and_the_secret_key_is_never_shown():
+    settings = Settings.from_env({**S3, "AWS_ACCESS_KEY_ID": "AKIA0000", "AWS_SECRET_ACCESS_KEY": "s3cr3t"})
+    assert Settings().max_attachment_bytes == 25 * 1024 * 1024
+    assert "s3cr3t" not in repr(settings)

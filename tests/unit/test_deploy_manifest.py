@@ -10,7 +10,7 @@ from pathlib import Path
 from messenger.config import environment_variables
 
 ROOT = Path(__file__).resolve().parents[2]
-TABLE_ROW = re.compile(r"^\| (`[A-Z_]+`(?:, `[A-Z_]+`)*) \|", re.M)
+TABLE_ROW = re.compile(r"^\| (`[A-Z0-9_]+`(?:, `[A-Z0-9_]+`)*) \|", re.M)  # ATTACHMENTS_S3_URL
 
 
 def manifest() -> dict:

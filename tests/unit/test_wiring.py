@@ -35,3 +35,22 @@ def test_an_app_that_never_prunes_has_no_handle(tmp_path):
     assert PRUNER_KEY not in app.extensions
     stop_pruning(app)  # nothing to end
     app.extensions[EXTENSION_KEY].store.close()
+
+
+def test_the_blob_store_is_built_for_where_attachments_go_and_reaches_nothing_yet(tmp_path):
+    from messenger.blobs.gridfs import GridFsBlobStore
+    from messenger.blobs.local import LocalBlobStore
+    from messenger.blobs.s3 import S3BlobStore
+
+    base = Settings(sqlite_path=str(tmp_path / "m.db"))
+    unreachable = "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=100"
+    kinds = {
+        LocalBlobStore: base,
+        GridFsBlobStore: base.with_overrides(mongodb_uri=unreachable),
+        S3BlobStore: base.with_overrides(attachments_s3_url="s3://files/a", aws_region="eu-west-1"),
+    }
+    for kind, settings in kinds.items():
+        blobs = wiring.build_blob_store(settings)
+        assert isinstance(blobs, kind)
+        blobs.close()
+    assert not (tmp_path / "attachments").exists()  # made at the first put
