@@ -376,6 +376,7 @@ class Settings:
         if self.max_blocks < 1:
             raise ConfigError("MAX_BLOCKS must be at least 1")
         self._validate_mail()
+        self._validate_leaving()
         self._validate_attachments()
 
     @property
@@ -416,6 +417,8 @@ class Settings:
             raise ConfigError(
                 "MAIL_LEASE_S must exceed 4 x SMTP_TIMEOUT_S, or a slow send could be claimed twice"
             )
+
+    def _validate_leaving(self) -> None:
         if self.account_deletion not in ACCOUNT_DELETION_MODES:
             raise ConfigError(f"ACCOUNT_DELETION must be one of {ACCOUNT_DELETION_MODES}")
         if self.username_cooldown_days < 0:

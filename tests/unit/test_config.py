@@ -108,3 +108,15 @@ def test_uploads_are_bounded_to_25_mib_by_default_and_the_secret_key_is_never_sh
     settings = Settings.from_env({**S3, "AWS_ACCESS_KEY_ID": "AKIA0000", "AWS_SECRET_ACCESS_KEY": "s3cr3t"})
     assert Settings().max_attachment_bytes == 25 * 1024 * 1024
     assert "s3cr3t" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"ACCOUNT_DELETION": "bogus"}, "ACCOUNT_DELETION"),
+        ({"USERNAME_COOLDOWN_DAYS": "-1"}, "USERNAME_COOLDOWN_DAYS"),
+    ],
+)
+def test_leaving_settings_are_checked_without_a_mail_server_too(env, named):
+    with pytest.raises(ConfigError, match=named):
+        Settings.from_env(env)  # no SMTP_URL: these were once checked only with one
