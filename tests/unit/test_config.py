@@ -53,3 +53,11 @@ def test_redis_tls_verify_turns_off_certificate_checks_only_for_rediss_urls_when
     assert Settings.from_env(plain).redis_options == {}  # redis-py refuses TLS options without TLS
     with pytest.raises(ConfigError, match="REDIS_TLS_VERIFY"):
         Settings.from_env({"REDIS_TLS_VERIFY": "optional"})
+
+
+def test_max_image_pixels_is_read_and_bounded_by_pillows_own_limit():
+    assert Settings.from_env({}).max_image_pixels == 50_000_000
+    assert Settings.from_env({"MAX_IMAGE_PIXELS": "12000000"}).max_image_pixels == 12_000_000
+    for refused in ("0", "-1", "178956971"):
+        with pytest.raises(ConfigError, match="MAX_IMAGE_PIXELS"):
+            Settings.from_env({"MAX_IMAGE_PIXELS": refused})
