@@ -27,6 +27,9 @@ SMTP_SCHEMES = ("smtp", "smtps")
 # smtp://...?starttls=: "auto" upgrades when the server offers it, "required" refuses to send
 # otherwise, "false" never upgrades (a relay on the same host). smtps:// is TLS from the start.
 STARTTLS_MODES = ("auto", "required", "false")
+# Pillow refuses any image over twice its Image.MAX_IMAGE_PIXELS (89,478,485) whatever we allow:
+# MAX_IMAGE_PIXELS may not promise more (tests/unit/test_media.py checks it against Pillow).
+MAX_IMAGE_PIXELS_CEILING = 178_956_970
 
 
 class ConfigError(ValueError):
@@ -136,6 +139,11 @@ class Settings:
     # message does), and how long a deleted account's username stays reserved.
     account_deletion: str = "keep_messages"
     username_cooldown_days: int = 30
+
+    # Attachments: images (messenger/media). An image whose header claims more pixels than this
+    # is refused (422 image_too_large) before a pixel is decoded. A PNG, WebP or GIF at the bound
+    # decodes whole, about 4 bytes a pixel, for its thumbnail; a JPEG at down to 1/8 of each side.
+    max_image_pixels: int = 50_000_000
 
     # Observability.
     log_format: str = "text"  # "json": one JSON object per log line, for a log collector
@@ -260,6 +268,7 @@ class Settings:
             max_blocks=_int(env, "MAX_BLOCKS", cls.max_blocks),
             account_deletion=env.get("ACCOUNT_DELETION", cls.account_deletion).strip().lower(),
             username_cooldown_days=_int(env, "USERNAME_COOLDOWN_DAYS", cls.username_cooldown_days),
+            max_image_pixels=_int(env, "MAX_IMAGE_PIXELS", cls.max_image_pixels),
             rate_limits_enabled=_bool(env, "RATE_LIMITS_ENABLED", cls.rate_limits_enabled),
             rate_limit_signup=env.get("RATE_LIMIT_SIGNUP", cls.rate_limit_signup),
             rate_limit_signin=env.get("RATE_LIMIT_SIGNIN", cls.rate_limit_signin),
@@ -375,6 +384,8 @@ class Settings:
             raise ConfigError(f"GROUP_ADD_POLICY must be one of {GROUP_ADD_POLICIES}")
         if self.max_blocks < 1:
             raise ConfigError("MAX_BLOCKS must be at least 1")
+        if not 1 <= self.max_image_pixels <= MAX_IMAGE_PIXELS_CEILING:
+            raise ConfigError(f"MAX_IMAGE_PIXELS must be between 1 and {MAX_IMAGE_PIXELS_CEILING} (Pillow's)")
         self._validate_mail()
         self._validate_leaving()
         self._validate_attachments()

@@ -298,6 +298,25 @@ class TooManyRequestsInFlight(MessengerError):
     headers = {"Retry-After": "1"}
 
 
+# Attachments: what messenger/media refuses in an upload ------------------------------------
+class ImageTooLarge(MessengerError):
+    """Refused from its header alone, before a pixel is decoded: a decompression bomb (a tiny
+    file that decodes to gigapixels) costs nothing more than a huge photo."""
+
+    code = "image_too_large"
+    status = 422
+    message = "This image has more pixels than allowed (details: its width and height, and max_pixels)."
+
+
+class InvalidImage(MessengerError):
+    """Bytes that start like a JPEG, PNG, WebP or GIF but cannot be read as one (corrupt,
+    truncated, or another format behind the signature): refused rather than stored unchecked."""
+
+    code = "invalid_image"
+    status = 422
+    message = "This file starts like an image but cannot be read as one: it is corrupt or truncated."
+
+
 class InternalError(MessengerError):
     code = "internal_error"
     status = 500

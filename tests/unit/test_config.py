@@ -120,3 +120,11 @@ def test_uploads_are_bounded_to_25_mib_by_default_and_the_secret_key_is_never_sh
 def test_leaving_settings_are_checked_without_a_mail_server_too(env, named):
     with pytest.raises(ConfigError, match=named):
         Settings.from_env(env)  # no SMTP_URL: these were once checked only with one
+
+
+def test_max_image_pixels_is_read_and_bounded_by_pillows_own_limit():
+    assert Settings.from_env({}).max_image_pixels == 50_000_000
+    assert Settings.from_env({"MAX_IMAGE_PIXELS": "12000000"}).max_image_pixels == 12_000_000
+    for refused in ("0", "-1", "178956971"):
+        with pytest.raises(ConfigError, match="MAX_IMAGE_PIXELS"):
+            Settings.from_env({"MAX_IMAGE_PIXELS": refused})
