@@ -85,7 +85,7 @@ def test_a_password_change_signs_the_other_devices_out_and_the_new_one_signs_in(
     expect(password.locator("#password-current_password-error")).to_have_text(WRONG_PASSWORD)
     fill(password, {"Current password": PASSWORD, "New password": "short"})
     password.get_by_role("button", name="Change password").click()
-    expect(password.locator("#password-new_password-error")).to_contain_text("8")
+    expect(password.locator("#password-new_password-error")).to_have_text("Use at least 8 characters.")
     fill(password, {"Current password": PASSWORD, "New password": NEW_PASSWORD})
     password.get_by_role("button", name="Change password").click()
     changed = "Password changed. Your other devices were signed out."
@@ -113,7 +113,7 @@ def test_devices_are_listed_and_signed_out_one_by_one_or_all_at_once(server, ui)
     devices = dave.settings_section("Devices")
     rows = devices.locator(".session")
     expect(rows).to_have_count(3)
-    expect(rows.first).to_contain_text("This device")  # the most recently used: this one
+    expect(rows.first).to_contain_text("This device")  # the client lists this device first
     expect(rows.filter(has_text="This device")).to_have_count(1)
     expect(rows.first).to_contain_text("Chrome")  # read from the browser's User-Agent
     expect(rows.first.get_by_role("button")).to_have_count(0)  # this one signs out from the sidebar
@@ -137,9 +137,11 @@ def test_blocking_from_a_chat_stops_their_messages_until_unblocked_in_settings(s
     mallory.send("buy my stuff")
     erin.open_thread("mallory")
 
-    erin.page.get_by_role("button", name="Block", exact=True).click()
+    erin.page.get_by_role("button", name="Block mallory", exact=True).click()
     erin.page.get_by_role("dialog").get_by_role("button", name="Block", exact=True).click()
-    expect(erin.page.get_by_role("button", name="Unblock", exact=True)).to_be_visible()
+    expect(erin.page.get_by_role("button", name="Unblock mallory", exact=True)).to_be_visible()
+    erin.page.reload()  # what the server holds, not only what this tab did
+    expect(erin.page.get_by_role("button", name="Unblock mallory", exact=True)).to_be_visible()
 
     mallory.send("hello??")
     expect(mallory.page.locator(".send-error")).to_have_text("You can't message or add this person.")
@@ -155,7 +157,7 @@ def test_blocking_from_a_chat_stops_their_messages_until_unblocked_in_settings(s
     mallory.page.locator(".msg", has_text="hello??").get_by_role("button", name="Retry").click()
     erin.open_thread("mallory")
     erin.expect_message("hello??")
-    expect(erin.page.get_by_role("button", name="Block", exact=True)).to_be_visible()
+    expect(erin.page.get_by_role("button", name="Block mallory", exact=True)).to_be_visible()
 
 
 def test_your_data_downloads_as_one_json_file(server, ui, tmp_path):
@@ -282,8 +284,14 @@ def test_a_mailed_link_verifies_the_address_and_another_resets_a_forgotten_passw
     assert link.startswith(f"{mail_server.url}/#/verify-email?token=")
     laura.page.goto(link)
     expect(laura.page.get_by_role("status")).to_have_text("Your email address is verified. Thank you!")
+    assert "token" not in laura.page.url  # nor in the history: Back cannot post it again
     laura.page.get_by_role("button", name="Continue").click()
     expect(laura.page.locator(".me-name")).to_have_text("laura")  # still signed in here
+    laura.page.goto(link)  # a link works once
+    expect(laura.page.get_by_role("status")).to_have_text(
+        "This link was used already, has expired, or was cut short. Ask for a new one."
+    )
+    laura.page.get_by_role("button", name="Continue").click()
     laura.open_settings()
     expect(email.locator(".email-status")).to_contain_text("Verified")
     expect(email.get_by_role("button", name="Mail me the link again")).to_be_hidden()
@@ -301,7 +309,7 @@ def test_a_mailed_link_verifies_the_address_and_another_resets_a_forgotten_passw
     expect(page.get_by_role("heading", name="Choose a new password")).to_be_visible()
     page.get_by_label("New password", exact=True).fill("short")
     page.get_by_role("button", name="Set password").click()
-    expect(page.locator("#auth-new_password-error")).to_contain_text("8")
+    expect(page.locator("#auth-new_password-error")).to_have_text("Use at least 8 characters.")
     page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
     page.get_by_role("button", name="Set password").click()
     expect(page.locator(".form-error")).to_have_text("Your password is changed. Sign in with the new one.")
@@ -327,3 +335,35 @@ def mobile_settings_open(person: Person) -> None:
 
 def test_settings_work_at_phone_width(server, ui):
     mobile_settings_open(ui.person(server.url, "mona", mobile=True).sign_up())
+
+
+def test_a_new_email_address_is_confirmed_by_the_password_and_verified_by_mail(mail_server, smtp, ui):
+    mia = ui.person(mail_server.url, "mia").sign_up()
+    mia.open_settings()
+    email = mia.settings_section("Email")
+    fill(email, {"New email address": "mia.new@example.com", "Your password": "not it"})
+    email.get_by_role("button", name="Change email").click()
+    expect(email.locator("#email-password-error")).to_have_text(WRONG_PASSWORD)
+
+    fill(email, {"Your password": PASSWORD})
+    email.get_by_role("button", name="Change email").click()
+    expect(email.get_by_role("status")).to_have_text(
+        "Your address is now mia.new@example.com. Open the link we mailed there to verify it."
+    )
+    expect(email.locator(".email-status")).to_contain_text("mia.new@example.com")
+    email.get_by_role("button", name="Mail me the link again").click()
+    expect(email.get_by_role("status").first).to_have_text("A new link is on its way. Check your mail.")
+    smtp.inbox.wait_for(3)  # the sign-up's link, the new address's, and the one asked for again
+    assert len(smtp.inbox.links("mia.new@example.com", "verify-email")) == 2
+
+
+def test_without_mail_the_settings_say_the_address_cannot_be_verified(server, ui):
+    nina = ui.person(server.url, "nina").sign_up()
+    nina.open_settings()
+    email = nina.settings_section("Email")
+    email.get_by_role("button", name="Mail me the link again").click()
+    expect(email.get_by_role("alert").last).to_have_text(
+        "This server doesn't send mail, so this can't be done by email. Ask the server's operator."
+    )
+    expect(email.locator(".email-status")).to_contain_text("Not verified (this server sends no mail)")
+    expect(email.get_by_role("button", name="Mail me the link again")).to_be_hidden()

@@ -64,7 +64,9 @@ export async function reloadAfterExpiry() {
  * to: read at start and after a reload. Failures only leave these as they were.
  */
 export async function loadAccount() {
+  const stillHere = store.current();
   const [me, blocks, invitations] = await Promise.allSettled([api.me(), api.blocks(), api.invitations()]);
+  if (!stillHere()) return; // signed out, or another account, meanwhile
   if (me.status === 'fulfilled') store.userUpdated(me.value);
   if (blocks.status === 'fulfilled') store.setBlocked(blocks.value.blocks.map((b) => b.user_id));
   if (invitations.status === 'fulfilled') store.setInvitations(invitations.value.invitations);
@@ -72,15 +74,29 @@ export async function loadAccount() {
 
 /** Join a group you were invited to (accept) or turn it down; nobody is told of a no. */
 export async function answerInvitation(threadId, accept) {
-  const reply = await api.answerInvitation(threadId, accept);
+  const stillHere = store.current();
+  let reply;
+  try {
+    reply = await api.answerInvitation(threadId, accept);
+  } catch (error) {
+    // Answered on another device (joined: 409; declined, or the group is gone: 404): the
+    // log says nothing of a decline, so this is where the stale invitation goes.
+    if (stillHere() && ['thread_not_found', 'already_a_member'].includes(error.code)) {
+      store.dropInvitation(threadId);
+      if (error.code === 'already_a_member') refreshThread(threadId);
+    }
+    throw error;
+  }
+  if (!stillHere()) return reply;
   store.dropInvitation(threadId);
   if (reply.thread) store.putThread(reply.thread);
   return reply;
 }
 
 export async function setBlocked(userId, blocked) {
+  const stillHere = store.current();
   await (blocked ? api.block(userId) : api.unblock(userId));
-  store.blockChanged(userId, blocked);
+  if (stillHere()) store.blockChanged(userId, blocked);
 }
 
 // One fetch per thread at a time, however many entries ask for it.

@@ -28,7 +28,12 @@ function start(session) {
     token: session.token,
     update: (entry) => chat.applyUpdate(entry),
     typing: (frame) => store.startTyping(frame.thread_id, frame.user_id),
-    status: (status) => store.setConnection(status),
+    status: (status) => {
+      // Back live after a gap (or for the first time): whom you block and your invitations may
+      // have changed meanwhile, and the log says nothing of blocks or declines.
+      if (status.state === 'live' && store.state.connection.state !== 'live') chat.loadAccount();
+      store.setConnection(status);
+    },
     expired: () => chat.reloadAfterExpiry(),
     unauthorized: () => signedOut('Your session has ended. Please sign in again.'),
   });
@@ -36,13 +41,15 @@ function start(session) {
   current = {
     session,
     live,
-    shell: renderShell(root, { signOut, accountDeleted }),
+    shell: renderShell(root, { signOut, accountDeleted, leaving }),
     banner: connectionBanner(bannerElement, () => live.retryNow()),
     clock: setInterval(() => store.changed('threads'), CLOCK_TICK_MS),
     stopped: false,
+    leaving: false, // the account is being deleted: its sockets' 4401 is no sign-out to report
   };
   current.unsubscribe = store.subscribe((topics) => {
     if (topics.has('connection') || topics.has('all')) current?.banner.render();
+    if (topics.has('all')) rememberName();
   });
   route();
   connect(current);
@@ -55,7 +62,6 @@ async function connect(session) {
       const cursor = await chat.loadThreads();
       if (session.stopped) return;
       session.live.start(cursor);
-      chat.loadAccount();
       return;
     } catch (error) {
       if (error.status === 401 || session.stopped) return; // signed out by the API hook
@@ -96,13 +102,26 @@ function showSignIn(notice = null, mode = 'signin', token = null) {
       window.location.hash = '#/';
       start(loadSession() ?? reply);
     },
-    // A reset signs out every session, this browser's too.
+    // A reset signs out every session of its account. This browser's session may be another
+    // account's: it carries on, and if it was this one, its next request says so (401).
     passwordReset: () => {
-      clearSession();
-      window.location.hash = '#/';
-      showSignIn('Your password is changed. Sign in with the new one.');
+      const saved = loadSession();
+      if (saved) start(saved);
+      else showSignIn('Your password is changed. Sign in with the new one.');
     },
   });
+}
+
+/** Keep the saved session's username as the server has it (a rename), for the next reload. */
+function rememberName() {
+  const me = store.state.me;
+  if (!current || !me || me.username === current.session.username) return;
+  current.session = { ...current.session, username: me.username };
+  saveSession(current.session);
+}
+
+function leaving(yes) {
+  if (current) current.leaving = yes;
 }
 
 function accountDeleted() {
@@ -113,7 +132,7 @@ function accountDeleted() {
 
 /** The server no longer accepts our token (or another tab signed out): back to sign-in. */
 function signedOut(notice) {
-  if (!current) return;
+  if (!current || current.leaving) return;
   clearSession();
   showSignIn(notice);
 }
@@ -128,11 +147,16 @@ async function signOut() {
   showSignIn();
 }
 
-/** The page a mailed link opens (#/reset?token=…, #/verify-email?token=…), or null. */
+/**
+ * The page a mailed link opens (#/reset?token=…, #/verify-email?token=…), or null. The token
+ * leaves the address bar and the history at once: Back must not post a spent token again.
+ */
 function mailedLink() {
   const link = window.location.hash.match(/^#\/(reset|verify-email)\?(.*)$/);
   const token = link && new URLSearchParams(link[2]).get('token');
-  return token ? { page: link[1], token } : null;
+  if (!token) return null;
+  history.replaceState(null, '', `#/${link[1]}`);
+  return { page: link[1], token };
 }
 
 function route() {

@@ -47,7 +47,18 @@ export function changed(topic) {
   pendingTopics.add(topic);
 }
 
+// One more at every reset (sign-out, another account signing in in another tab): an answer to
+// a request made before it belongs to a session that is gone, and is dropped (``current()``).
+let generation = 0;
+
+/** A check for later: whether the state is still the session it was when this was called. */
+export function current() {
+  const at = generation;
+  return () => at === generation;
+}
+
 export function reset() {
+  generation += 1;
   state.me = null;
   state.threads.clear();
   state.threadList = { loading: true, error: null, hasMore: false };
@@ -435,9 +446,11 @@ export function userUpdated(user) {
 
 // Invitations and blocks -------------------------------------------------------------------
 
-/** Replace the invitations with GET /me/invitations' list (at start and after a reload). */
+/**
+ * Take GET /me/invitations' list (at start and after a reload). Merged, not replacing: one
+ * that arrived live while the list was on its way stays.
+ */
 export function setInvitations(invitations) {
-  state.invitations.clear();
   for (const invitation of invitations) putInvitation(invitation);
   changed('invitations');
 }
@@ -453,8 +466,11 @@ export function dropInvitation(threadId) {
   if (state.invitations.delete(threadId)) changed('invitations');
 }
 
+/** Whom you block, as the server listed them; tells views only when that changed. */
 export function setBlocked(userIds) {
-  state.blocked = new Set(userIds);
+  const next = new Set(userIds);
+  if (next.size === state.blocked.size && [...next].every((id) => state.blocked.has(id))) return;
+  state.blocked = next;
   changed('blocks');
 }
 

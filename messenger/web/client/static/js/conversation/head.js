@@ -45,7 +45,9 @@ export function createHead({ threadId, userId, draftUser }) {
     membersButton.hidden = thread?.kind !== 'group';
     other = thread?.kind === 'direct' ? (otherMembers(thread)[0] ?? null) : null;
     blockButton.hidden = !other;
-    blockButton.textContent = other && state.blocked.has(other.user_id) ? 'Unblock' : 'Block';
+    const blocked = other && state.blocked.has(other.user_id);
+    blockButton.textContent = blocked ? 'Unblock' : 'Block';
+    blockButton.setAttribute('aria-label', other ? `${blocked ? 'Unblock' : 'Block'} ${shownName(other)}` : '');
     return name;
   }
 

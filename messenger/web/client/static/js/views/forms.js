@@ -1,6 +1,7 @@
 // One way to build a form that calls the API: labelled fields with hints, the API's validation
 // errors under the field they name, one line for any other error, a busy submit button, and a
-// status line for what went right. The sign-in screens and the settings page share it.
+// status line for what went right. The sign-in screens and the settings page share it, and
+// `statusLine` / `runAction` for single buttons (sign out a device, unblock, download).
 
 import { describeError, fieldErrors } from '../api.js';
 import { h } from '../dom.js';
@@ -13,10 +14,47 @@ const FIELD_OF_ERROR = {
 };
 
 /**
+ * A line under a button that says how its action went: `ok(text)` is announced politely,
+ * `error(text)` (an ApiError or a sentence) as an alert, in the error colour.
+ */
+export function statusLine() {
+  const element = h('p', { class: 'form-status', role: 'status' });
+  const show = (text, failed) => {
+    element.textContent = text;
+    element.classList.toggle('error-text', failed);
+    element.setAttribute('role', failed ? 'alert' : 'status');
+  };
+  return {
+    element,
+    ok: (text) => show(text ?? '', false),
+    error: (error) => show(typeof error === 'string' ? error : describeError(error), true),
+    clear: () => show('', false),
+  };
+}
+
+/**
+ * Run `action()` for `button`: disabled meanwhile (no double submit), then `status` shows the
+ * sentence it resolves to, or the error. Resolves to the error, or null when it worked.
+ */
+export async function runAction(button, status, action) {
+  button.disabled = true;
+  try {
+    status.ok(await action());
+    return null;
+  } catch (error) {
+    status.error(error);
+    return error;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+/**
  * form({id, fields, submit, busy, call, done}): `call(values)` runs on submit; `done(result,
  * values)` may return a sentence for the status line. Fields: {name, label, type, autocomplete,
- * hint, value, required}; `errorFields` maps more error codes to the field they are about.
- * Returns {element, inputs, setError, status}.
+ * hint, value, required}; `errorFields` maps more error codes to the field they are about;
+ * `confirm()`, if given, is asked first (false: nothing happens). Returns {element, inputs,
+ * setError, status}.
  */
 export function form({
   id,
@@ -28,12 +66,13 @@ export function form({
   submitClass = 'primary',
   extra = [],
   errorFields = {},
+  confirm = null,
 }) {
   const fieldOfError = { ...FIELD_OF_ERROR, ...errorFields };
   const inputs = {};
   const errors = {};
   const formError = h('p', { class: 'form-error', role: 'alert', id: `${id}-error` });
-  const status = h('p', { class: 'form-status', role: 'status' });
+  const status = statusLine();
   const button = h('button', { type: 'submit', class: ['button', submitClass], text: submit });
 
   const rows = fields.map((field) => {
@@ -79,14 +118,15 @@ export function form({
       onsubmit: async (event) => {
         event.preventDefault();
         const values = Object.fromEntries(Object.entries(inputs).map(([name, input]) => [name, input.value]));
+        if (confirm && !(await confirm(values))) return;
         button.disabled = true;
         button.textContent = busy;
         element.setAttribute('aria-busy', 'true');
-        status.textContent = '';
+        status.clear();
         try {
           const result = await call(values);
           setError(null);
-          status.textContent = done(result, values) ?? '';
+          status.ok(done(result, values));
         } catch (error) {
           setError(error);
         } finally {
@@ -98,7 +138,7 @@ export function form({
     },
     rows,
     formError,
-    status,
+    status.element,
     h('div', { class: 'form-actions' }, button, extra),
   );
   return { element, inputs, setError, status };

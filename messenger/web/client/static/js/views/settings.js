@@ -8,13 +8,17 @@ import { fullStamp, isoTime, relativeTime } from '../format.js';
 import * as chat from '../chat.js';
 import * as store from '../store.js';
 import { confirmDialog } from './dialogs.js';
-import { form } from './forms.js';
+import { form, runAction, statusLine } from './forms.js';
 
 const { state } = store;
 
-/** Mount the page in `container`; `accountDeleted()` runs once the account is gone. Returns {destroy}. */
-export function mountSettings(container, { accountDeleted }) {
+/**
+ * Mount the page in `container`; `accountDeleted()` runs once the account is gone, and
+ * `leaving(bool)` around its deletion. Returns {destroy}.
+ */
+export function mountSettings(container, { accountDeleted, leaving }) {
   const body = h('div', { class: 'settings-body' }, h('p', { class: 'muted', text: 'Loading your settings…' }));
+  const heading = h('h2', { class: 'conv-name', text: 'Settings', tabindex: '-1' });
   replace(
     container,
     h(
@@ -24,11 +28,12 @@ export function mountSettings(container, { accountDeleted }) {
         'header',
         { class: 'conv-head' },
         h('a', { class: 'back icon-button', href: '#/', 'aria-label': 'Back to conversations', text: '‹' }),
-        h('div', { class: 'conv-title' }, h('h2', { class: 'conv-name', text: 'Settings' })),
+        h('div', { class: 'conv-title' }, heading),
       ),
       body,
     ),
   );
+  heading.focus(); // at phone width the link that opened this page is hidden now
   let destroyed = false;
   const blocks = blocksSection();
   const unsubscribe = store.subscribe((topics) => {
@@ -48,7 +53,7 @@ export function mountSettings(container, { accountDeleted }) {
         sessions.element,
         blocks.element,
         exportSection(),
-        deleteSection(accountDeleted),
+        deleteSection({ accountDeleted, leaving }),
       );
     },
     (error) => {
@@ -74,6 +79,7 @@ function section(id, title, ...children) {
 }
 
 function profileSection(me) {
+  let saved = { display_name: me.display_name ?? null, username: me.username }; // what the form shows
   const built = form({
     id: 'profile',
     fields: [
@@ -96,12 +102,14 @@ function profileSection(me) {
     submit: 'Save profile',
     busy: 'Saving…',
     call: async (v) => {
+      // Only what was edited here: a rename made on another device meanwhile is not undone.
       const changes = {};
       const displayName = v.display_name.trim() || null;
-      if (displayName !== (state.me.display_name ?? null)) changes.display_name = displayName;
-      if (v.username.trim() !== state.me.username) changes.username = v.username.trim();
+      if (displayName !== saved.display_name) changes.display_name = displayName;
+      if (v.username.trim() !== saved.username) changes.username = v.username.trim();
       if (Object.keys(changes).length === 0) return null;
       const updated = await api.updateProfile(changes);
+      saved = { display_name: updated.display_name ?? null, username: updated.username };
       store.userUpdated(updated);
       return updated;
     },
@@ -113,7 +121,8 @@ function profileSection(me) {
 function emailSection(me) {
   const status = h('p', { class: 'email-status' });
   const resend = h('button', { type: 'button', class: 'button subtle small', text: 'Mail me the link again' });
-  const resent = h('p', { class: 'form-status', role: 'status' });
+  const resent = statusLine();
+  let mailOff = false; // the server said it sends no mail: nothing here can verify the address
 
   function show(current) {
     replace(
@@ -122,21 +131,20 @@ function emailSection(me) {
       ' ',
       current.email_verified
         ? h('span', { class: 'tag ok', text: 'Verified' })
-        : h('span', { class: 'tag warn', text: 'Not verified' }),
+        : h('span', { class: 'tag warn', text: mailOff ? 'Not verified (this server sends no mail)' : 'Not verified' }),
     );
-    resend.hidden = current.email_verified;
+    resend.hidden = current.email_verified || mailOff;
   }
   show(me);
 
   resend.addEventListener('click', async () => {
-    resend.disabled = true;
-    try {
+    const failure = await runAction(resend, resent, async () => {
       await api.resendVerification();
-      resent.textContent = 'A new link is on its way. Check your mail.';
-    } catch (error) {
-      resent.textContent = describeError(error);
-    } finally {
-      resend.disabled = false;
+      return 'A new link is on its way. Check your mail.';
+    });
+    if (failure?.code === 'mail_not_configured') {
+      mailOff = true;
+      show(me);
     }
   });
 
@@ -152,6 +160,7 @@ function emailSection(me) {
     errorFields: { wrong_password: 'password' },
     call: (v) => api.changeEmail(v.email.trim(), v.password),
     done: (updated) => {
+      me = updated;
       show(updated);
       change.inputs.password.value = '';
       return `Your address is now ${updated.email}. Open the link we mailed there to verify it.`;
@@ -162,7 +171,7 @@ function emailSection(me) {
     'Email',
     status,
     h('div', { class: 'row' }, resend),
-    resent,
+    resent.element,
     change.element,
   );
 }
@@ -195,7 +204,7 @@ function passwordSection(sessions) {
 
 function sessionsSection() {
   const list = h('ul', { class: 'settings-list', role: 'list', 'aria-label': 'Signed-in devices' });
-  const status = h('p', { class: 'form-status', role: 'status' });
+  const status = statusLine();
   const everywhere = h('button', {
     type: 'button',
     class: 'button subtle',
@@ -207,20 +216,16 @@ function sessionsSection() {
       }),
   });
 
+  /** Run a sign-out, reload the list, and leave focus on the line that says how it went. */
   async function act(button, action) {
-    button.disabled = true;
-    try {
-      status.textContent = await action();
-      await reload();
-    } catch (error) {
-      status.textContent = describeError(error);
-    } finally {
-      button.disabled = false;
-    }
+    await runAction(button, status, action);
+    await reload();
+    status.element.setAttribute('tabindex', '-1');
+    status.element.focus();
   }
 
   function row(session) {
-    const seen = session.current ? 'Active now' : `Active ${relativeTime(session.last_seen_at)}`;
+    const seen = session.current ? 'Active now' : lastActive(session.last_seen_at);
     const where = session.address ? ` · ${session.address}` : '';
     const signOut = h('button', {
       type: 'button',
@@ -266,13 +271,28 @@ function sessionsSection() {
   }
 
   reload();
-  const element = section('settings-sessions', 'Devices', list, h('div', { class: 'row' }, everywhere), status);
+  const element = section(
+    'settings-sessions',
+    'Devices',
+    list,
+    h('div', { class: 'row' }, everywhere),
+    status.element,
+  );
   return { element, reload };
+}
+
+/** "Active 5 min ago", "Active yesterday", "Active on 3 Dec 2026, 17:06". */
+function lastActive(ms) {
+  const shown = relativeTime(ms);
+  if (shown === 'now') return 'Active now';
+  if (/^\d+ (min|h)$/.test(shown)) return `Active ${shown} ago`;
+  if (shown === 'Yesterday') return 'Active yesterday';
+  return `Active on ${fullStamp(ms)}`;
 }
 
 function blocksSection() {
   const list = h('ul', { class: 'settings-list', role: 'list', 'aria-label': 'People you block' });
-  const status = h('p', { class: 'form-status', role: 'status' });
+  const status = statusLine();
 
   function row(block) {
     const unblock = h('button', {
@@ -282,14 +302,13 @@ function blocksSection() {
       'aria-label': `Unblock ${block.username}`,
     });
     unblock.addEventListener('click', async () => {
-      unblock.disabled = true;
-      try {
-        await chat.setBlocked(block.user_id, false); // the store's change reloads this list
-        status.textContent = `${block.username} can message you again.`;
-      } catch (error) {
-        status.textContent = describeError(error);
-        unblock.disabled = false;
-      }
+      // The store's change reloads this list; focus stays on the line that says so.
+      await runAction(unblock, status, async () => {
+        await chat.setBlocked(block.user_id, false);
+        return `${block.username} can message you again.`;
+      });
+      status.element.setAttribute('tabindex', '-1');
+      status.element.focus();
     });
     return h(
       'li',
@@ -308,6 +327,7 @@ function blocksSection() {
   async function reload() {
     try {
       const { blocks } = await api.blocks();
+      store.setBlocked(blocks.map((b) => b.user_id)); // the chats' Block buttons follow
       replace(
         list,
         blocks.length
@@ -325,27 +345,22 @@ function blocksSection() {
     'Blocked people',
     h('p', { class: 'muted small', text: 'They cannot message you 1:1 or add you to groups.' }),
     list,
-    status,
+    status.element,
   );
   return { element, reload };
 }
 
 function exportSection() {
-  const status = h('p', { class: 'form-status', role: 'status' });
+  const status = statusLine();
   const button = h('button', { type: 'button', class: 'button subtle', text: 'Download my data' });
-  button.addEventListener('click', async () => {
-    button.disabled = true;
-    status.textContent = 'Preparing your file…';
-    try {
+  button.addEventListener('click', () =>
+    runAction(button, status, async () => {
+      status.ok('Preparing your file…');
       const { blob, filename } = await download('/me/export', 'messenger-export.json');
       saveFile(blob, filename);
-      status.textContent = `Saved as ${filename}.`;
-    } catch (error) {
-      status.textContent = describeError(error);
-    } finally {
-      button.disabled = false;
-    }
-  });
+      return `Saved as ${filename}.`;
+    }),
+  );
   return section(
     'settings-export',
     'Your data',
@@ -354,7 +369,7 @@ function exportSection() {
       text: 'One JSON file with your profile, devices, conversations, the messages you sent and whom you block.',
     }),
     h('div', { class: 'row' }, button),
-    status,
+    status.element,
   );
 }
 
@@ -367,7 +382,8 @@ function saveFile(blob, filename) {
   setTimeout(() => URL.revokeObjectURL(url), 60_000); // the browser has the file by then
 }
 
-function deleteSection(accountDeleted) {
+/** `leaving(true)` just before the deletion: its sockets close first, which is no sign-out. */
+function deleteSection({ accountDeleted, leaving }) {
   const built = form({
     id: 'delete-account',
     fields: [{ name: 'password', label: 'Your password', type: 'password', autocomplete: 'current-password' }],
@@ -375,18 +391,23 @@ function deleteSection(accountDeleted) {
     busy: 'Deleting…',
     submitClass: 'danger',
     errorFields: { wrong_password: 'password' },
-    call: async (v) => {
-      const sure = await confirmDialog(
+    confirm: () =>
+      confirmDialog(
         'Delete your account?',
         'Your account, its devices and whom you block are removed for good. You cannot undo this.',
         'Delete my account',
-      );
-      if (!sure) return false;
-      await api.deleteAccount(v.password);
-      return true;
+      ),
+    call: async (v) => {
+      leaving(true);
+      try {
+        await api.deleteAccount(v.password);
+      } catch (error) {
+        leaving(false);
+        throw error;
+      }
     },
-    done: (deleted) => {
-      if (deleted) accountDeleted();
+    done: () => {
+      accountDeleted();
       return null;
     },
   });

@@ -9,7 +9,7 @@ import { invitationsPanel } from './invitations.js';
 import { mountSettings } from './settings.js';
 import { threadList } from './threads.js';
 
-export function renderShell(root, { signOut, accountDeleted }) {
+export function renderShell(root, { signOut, accountDeleted, leaving }) {
   const threads = threadList();
   const invitations = invitationsPanel();
   const meAvatar = h('span', { class: 'me-avatar' });
@@ -56,7 +56,7 @@ export function renderShell(root, { signOut, accountDeleted }) {
     shell.classList.toggle('show-conversation', route.name !== 'list'); // the main pane, at phone width
     if (route.name === 'thread') open = mountConversation(main, { threadId: route.id });
     else if (route.name === 'draft') open = mountConversation(main, { userId: route.id });
-    else if (route.name === 'settings') open = mountSettings(main, { accountDeleted });
+    else if (route.name === 'settings') open = mountSettings(main, { accountDeleted, leaving });
     else replace(main, placeholder());
     update(new Set(['threads']));
   }
