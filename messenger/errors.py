@@ -357,6 +357,52 @@ class BlobNotFound(MessengerError):
     message = "No such attachment."
 
 
+class AttachmentNotFound(MessengerError):
+    """No such attachment, or not one the caller may read: the same answer, so an id reveals
+    nothing to someone who is neither its uploader nor a member of a thread where it was sent."""
+
+    code = "attachment_not_found"
+    status = 404
+    message = "No such attachment."
+
+
+class QuotaExceeded(MessengerError):
+    """The upload would take the uploader past ATTACHMENT_QUOTA_BYTES; nothing is kept."""
+
+    code = "quota_exceeded"
+    status = 413
+    message = "Your uploads have used all the space this server gives each person."
+
+    def __init__(self, quota_bytes: int):
+        super().__init__(details={"quota_bytes": quota_bytes})
+
+
+class TooManyAttachments(MessengerError):
+    code = "too_many_attachments"
+    status = 422
+    message = "A message carries at most MAX_ATTACHMENTS_PER_MESSAGE files."
+
+    def __init__(self, max_attachments: int):
+        super().__init__(details={"max_attachments": max_attachments})
+
+
+class UrlExpired(MessengerError):
+    """A signed download URL of ours, past its expiry: the message read again carries a new one."""
+
+    code = "url_expired"
+    status = 403
+    message = "This link has expired: load the message again for a fresh one."
+
+
+class BodyTimeout(MessengerError):
+    """A streamed upload did not arrive within UPLOAD_TIMEOUT_S, or stalled for
+    SOCKET_TIMEOUT_S; nothing is kept."""
+
+    code = "request_timeout"
+    status = 408
+    message = "The upload took too long to arrive."
+
+
 class MailDeliveryError(Exception):
     """A mail transport could not hand a mail over; never shown to a client (the outbox keeps
     the mail). ``permanent``: the server refused it for good (a 5xx reply), so retrying is vain."""

@@ -59,6 +59,10 @@ class Store(Protocol):
     def close(self) -> None:
         """Release connections."""
 
+    def server_secret(self, name: str) -> bytes:
+        """The secret called ``name`` (32 random bytes), made by whichever worker asks first and
+        the same for every worker and machine that shares this store."""
+
     # Accounts -------------------------------------------------------------------------
     def add_user(self, user: User, password_hash: str) -> None:
         """Store a new user; raise ``EmailTaken`` or ``UsernameTaken`` (case-insensitive)."""

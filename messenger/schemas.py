@@ -309,9 +309,26 @@ class UserList(Schema):
 
 
 # Messages and threads -----------------------------------------------------------------
+# A message names at most this many uploads in any case; MAX_ATTACHMENTS_PER_MESSAGE (at most
+# this) is the server's own limit, checked by the service (422 too_many_attachments).
+ATTACHMENT_IDS_CEILING = 100
+
+
 class MessageIn(Schema):
     user_id = Id(metadata={"description": "Optional (the token says who sends); must be the signed-in user."})
-    contents = Text(required=True, validate=visible)
+    contents = Text(
+        required=True,
+        metadata={
+            "description": "Must show something, unless the message carries attachments (then may be '')."
+        },
+    )
+    attachments = fields.List(
+        Text(validate=validate.Regexp(model.BLOB_ID.pattern + r"\Z", error="Not an attachment id.")),
+        validate=validate.Length(max=ATTACHMENT_IDS_CEILING),
+        metadata={
+            "description": "Optional: attachment_ids of your own uploads (POST /attachments), in order."
+        },
+    )
     timestamp = Count(
         metadata={
             "description": "Optional: the client's clock, ms since the epoch, kept as client_timestamp "
@@ -322,6 +339,15 @@ class MessageIn(Schema):
         validate=validate.Length(min=1, max=64),
         metadata={"description": "Retrying with the same id never stores a second copy."},
     )
+
+    @validates_schema(skip_on_field_errors=True)
+    def shows_something(self, data: dict, **kwargs) -> None:
+        """Text that shows nothing is refused, unless files are what the message carries."""
+        if not data.get("attachments"):
+            try:
+                visible(data["contents"])
+            except ValidationError as error:
+                raise ValidationError(error.messages, field_name="contents") from None
 
 
 class SentMessageIn(MessageIn):
@@ -505,6 +531,31 @@ class ReactionOut(Schema):
     )
 
 
+class AttachmentOut(Schema):
+    attachment_id = fields.String(required=True)
+    filename = fields.String(required=True)
+    content_type = fields.String(required=True, metadata={"description": "Sniffed from the bytes."})
+    size = fields.Integer(required=True, metadata={"description": "Bytes, of what is served."})
+    sha256 = fields.String(required=True, metadata={"description": "Hex, of what is served."})
+    width = fields.Integer(allow_none=True, metadata={"description": "Images: upright, in pixels."})
+    height = fields.Integer(allow_none=True)
+    url = fields.String(
+        required=True, metadata={"description": "Signed: works without a token until it expires."}
+    )
+    thumbnail_url = fields.String(allow_none=True, metadata={"description": "Images only; signed like url."})
+
+
+class AttachmentReply(Schema):
+    attachment = fields.Nested(AttachmentOut, required=True)
+
+
+class UploadQuery(Schema):
+    filename = Text(
+        validate=validate.Length(min=1, max=255),
+        metadata={"description": "The file's name; required with a raw body, optional for multipart."},
+    )
+
+
 class MessageOut(Schema):
     message_id = fields.String(required=True)
     thread_id = fields.String(required=True)
@@ -524,6 +575,9 @@ class MessageOut(Schema):
     reply_to = fields.Nested(QuoteOut, allow_none=True, metadata={"description": "The message it answers."})
     mentions = fields.List(fields.String(), required=True, metadata={"description": "User ids it @mentions."})
     reactions = fields.List(fields.Nested(ReactionOut), required=True)
+    attachments = fields.List(
+        fields.Nested(AttachmentOut), metadata={"description": "Files it carries ([] once deleted)."}
+    )
 
 
 class PreviewOut(Schema):

@@ -179,6 +179,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
@@ -368,6 +369,21 @@ class MongoStore:
     def heartbeat(self, now: int) -> None:
         """A write with the store's write concern: a lost majority fails it, a ping would not."""
         self._heartbeat.update_one({"_id": HEARTBEAT_ID}, {"$set": {"beat_at": now}}, upsert=True)
+
+    @_unavailable_on_error
+    def server_secret(self, name: str) -> bytes:
+        """$setOnInsert: of two workers upserting at once, one inserts, both read its secret."""
+        secrets_ = self._db["server_secrets"]
+        try:
+            found = secrets_.find_one_and_update(
+                {"_id": name},
+                {"$setOnInsert": {"secret": secrets.token_bytes(32)}},
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+            )
+        except DuplicateKeyError:  # a concurrent upsert inserted it first
+            found = secrets_.find_one({"_id": name})
+        return bytes(found["secret"])
 
     @_unavailable_on_error
     def close(self) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import secrets
 import sqlite3
 import threading
 import uuid
@@ -183,6 +184,10 @@ CREATE TABLE IF NOT EXISTS updates (
     PRIMARY KEY (user_id, cursor)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS updates_by_age ON updates (created_at);
+CREATE TABLE IF NOT EXISTS server_secrets (  -- keys every worker must share (signed URLs)
+    name   TEXT PRIMARY KEY,
+    secret BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS heartbeat (
     id      INTEGER PRIMARY KEY CHECK (id = 1),  -- one row, upserted by every readiness check
     beat_at INTEGER NOT NULL                     -- server time of the last one
@@ -389,6 +394,16 @@ class SqliteStore:
                 "INSERT INTO heartbeat (id, beat_at) VALUES (1, ?)"
                 " ON CONFLICT (id) DO UPDATE SET beat_at = excluded.beat_at",
                 (now,),
+            )
+
+    def server_secret(self, name: str) -> bytes:
+        with self._transaction(write=True) as conn:  # the first to commit wins; the rest read it
+            conn.execute(
+                "INSERT INTO server_secrets (name, secret) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+                (name, secrets.token_bytes(32)),
+            )
+            return bytes(
+                conn.execute("SELECT secret FROM server_secrets WHERE name = ?", (name,)).fetchone()[0]
             )
 
     def close(self) -> None:
