@@ -275,6 +275,20 @@ class ReplyNotFound(MessengerError):
         super().__init__(details={"message": {"reply_to": ["No message with this seq in this thread."]}})
 
 
+class UnknownAttachments(MessengerError):
+    """A message names attachments that do not exist or that its sender did not upload: the
+    two are one answer, so nobody learns which ids others hold. A 422 like ``UnknownUsers``
+    and ``ReplyNotFound`` (an id in the body names nothing usable; the URL's resource, the
+    thread, is there), which leaves 404 ``attachment_not_found`` to the download route."""
+
+    code = "unknown_attachments"
+    status = 422
+    message = "Some attachments do not exist or were not uploaded by you (details.attachment_ids)."
+
+    def __init__(self, attachment_ids: list[str]) -> None:
+        super().__init__(details={"attachment_ids": list(attachment_ids)})
+
+
 class TooManyMembers(MessengerError):
     code = "too_many_members"
     status = 422

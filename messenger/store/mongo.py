@@ -200,6 +200,7 @@ from ..errors import (
     ThreadNotFound,
     TooManyMembers,
     TooManyReactions,
+    UnknownAttachments,
     UsernameTaken,
     UserNotFound,
 )
@@ -221,6 +222,7 @@ from ..model import (
     THREAD_READ,
     USER_UPDATED,
     AccountDeleted,
+    Attachment,
     Block,
     ClaimedMail,
     Cursors,
@@ -256,10 +258,13 @@ from ..model import (
     user_updated_body,
 )
 from .mongo_documents import (
+    ATTACHMENT_FIELDS,
     INDEXES,
     TOKEN_TTL_INDEX,
     Doc,
     announced_of,
+    attachment_doc,
+    attachment_of,
     event_key,
     expiry_date,
     first_docs,
@@ -287,6 +292,7 @@ from .mongo_views import ThreadViews
 logger = logging.getLogger(__name__)
 
 SEQ_ATTEMPTS = 50
+ORPHAN_PAGE = 200  # old attachments whose refs' messages are looked up together
 HEARTBEAT_ID = "readyz"
 CHANGE = "change"  # the event key prefix of every change to a message: change:<id>:<version>
 
@@ -352,6 +358,7 @@ class MongoStore:
         self._one_time_tokens = self._db["one_time_tokens"]
         self._outbox = self._db["mail_outbox"]
         self._reserved = self._db["reserved_usernames"]
+        self._attachments = self._db["attachments"]
         self._log = UpdateLog(self._db)
         self._views = ThreadViews(self._db)
 
@@ -505,9 +512,13 @@ class MongoStore:
             if existing is None:
                 raise ReplyNotFound()
             reply_to = self._quote(existing["_id"], first.reply_to_seq)
+        target = self._opening_target(thread)
+        attachments = self._refer(first, target)  # before anything is written: a refusal writes nothing
         doc, created = self._insert_thread(thread)
+        if attachments and doc["_id"] != target:  # a concurrent opening of this 1:1 thread won
+            self._rerefer(first, target, doc["_id"])
         announced = self._complete_creation(doc)
-        sent = self._deliver(replace(first, thread_id=doc["_id"]), reply_to)
+        sent = self._delivered_referring(replace(first, thread_id=doc["_id"]), reply_to, attachments)
         return Opened(doc["_id"], sent.message, created, announced | sent.cursors)
 
     @_unavailable_on_error
@@ -519,7 +530,8 @@ class MongoStore:
         reply_to = (
             None if message.reply_to_seq is None else self._quote(message.thread_id, message.reply_to_seq)
         )
-        return self._deliver(message, reply_to)
+        attachments = self._refer(message, message.thread_id)
+        return self._delivered_referring(message, reply_to, attachments)
 
     @_unavailable_on_error
     def require_thread(self, thread_id: str, user_id: str) -> ThreadView:
@@ -846,13 +858,15 @@ class MongoStore:
         if member_required:
             self._require_member(thread_id, user_id)
         healed: Cursors = {}
+        freed: list[Attachment] = []
         for attempt in range(1, SEQ_ATTEMPTS + 1):
             doc = self._message_doc(thread_id, seq)
             healed |= self._settle(doc, now)
+            freed += self._release(doc["_id"], doc.get("release", []))
             message = message_of(doc)
             decision = decide(message, doc.get("reactions", []))
             if decision is None:
-                return MessageChanged(message, False, healed)
+                return MessageChanged(message, False, healed, freed)
             fields, kind, body_of = decision
             version = version_of(doc) + 1
             after = message_of({**doc, **fields, "version": version})
@@ -865,7 +879,8 @@ class MongoStore:
             cursors = self._announce(doc["_id"], thread_id, version, kind, body, now)
             if after.deleted:
                 self._erase(thread_id, seq)
-            return MessageChanged(after, True, healed | cursors)
+                freed += self._release(doc["_id"], fields.get("release", []))
+            return MessageChanged(after, True, healed | cursors, freed)
         logger.warning("message %s:%d kept changing for %d attempts", thread_id, seq, SEQ_ATTEMPTS)
         raise StoreUnavailable()
 
@@ -956,13 +971,15 @@ class MongoStore:
         return self._log.prune(now, max_age_ms, max_per_user)
 
     # Sending: steps 3-6 of the documented write order ---------------------------------
-    def _deliver(self, new: NewMessage, reply_to: dict | None = None) -> Sent:
+    def _deliver(
+        self, new: NewMessage, reply_to: dict | None = None, attachments: list[dict] | None = None
+    ) -> Sent:
         """Insert under the next free seq and roll forward; a seq race just tries the next one."""
         healed: Cursors = {}
         for attempt in range(1, SEQ_ATTEMPTS + 1):
             seq, cursors = self._next_seq(new.thread_id)
             healed |= cursors
-            message = new.stored_as(seq, reply_to)
+            message = new.stored_as(seq, reply_to, attachments)
             try:
                 self._messages.insert_one(message_doc(message))
             except DuplicateKeyError:
@@ -978,6 +995,14 @@ class MongoStore:
             return Sent(message, created=True, cursors=healed | mine, message_cursors=mine)
         logger.warning("no free seq in thread %s after %d attempts", new.thread_id, SEQ_ATTEMPTS)
         raise StoreUnavailable()
+
+    def _delivered_referring(self, new: NewMessage, reply_to: dict | None, attachments: list[dict]) -> Sent:
+        """``_deliver``; when a concurrent retry of the same send stored the message instead,
+        this attempt's refs name a message that will never be: pull them."""
+        sent = self._deliver(new, reply_to, attachments)
+        if attachments and not sent.created:
+            self._unrefer(new.message_id, [a["attachment_id"] for a in attachments])
+        return sent
 
     def _next_seq(self, thread_id: str) -> tuple[int, Cursors]:
         """Step 3: the seq after the newest message, once that message's pending fan-out is done."""
@@ -1090,6 +1115,181 @@ class MongoStore:
         """The thread's current members, the users each change to it is appended for."""
         found = self._memberships.find({"thread_id": thread_id}, {"user_id": 1})
         return [doc["user_id"] for doc in found.sort("user_id", ASCENDING)]
+
+    # Attachments: the documented write orders above ------------------------------------
+    def _opening_target(self, thread: NewThread) -> str:
+        """The thread an opening's first message will be in: the 1:1 thread with its key, if
+        there is one, else the new thread."""
+        if thread.direct_key is None:
+            return thread.thread_id
+        existing = self._threads.find_one({"direct_key": thread.direct_key}, {"_id": 1})
+        return existing["_id"] if existing else thread.thread_id
+
+    def _refer(self, new: NewMessage, thread_id: str) -> list[dict]:
+        """Step 3a of send: refer to each attachment, by one atomic write filtered on its
+        uploader, before the message exists; return what the message carries of them.
+        ``UnknownAttachments`` (with this attempt's refs pulled) when any is not the sender's."""
+        if not new.attachment_ids:
+            return []
+        requested = rules.requested_attachments(new.attachment_ids)
+        uploaded = self._attachments.find(
+            {"_id": {"$in": requested}, "uploader_id": new.user_id}, ATTACHMENT_FIELDS
+        )
+        carried, missing = rules.attachments_sent(requested, map(attachment_of, uploaded))
+        if missing:  # the common refusal writes nothing at all
+            raise UnknownAttachments(missing)
+        ref = {"message_id": new.message_id, "thread_id": thread_id, "at": new.timestamp}
+        for done, attachment_id in enumerate(requested):
+            referred = self._attachments.update_one(
+                {"_id": attachment_id, "uploader_id": new.user_id}, {"$addToSet": {"refs": ref}}
+            )
+            if referred.matched_count == 0:  # forgotten since the read: the collector won
+                self._unrefer(new.message_id, requested[:done])
+                raise UnknownAttachments([attachment_id])
+        return carried
+
+    def _rerefer(self, new: NewMessage, was: str, thread_id: str) -> None:
+        """Point this send's refs at the thread it went to: the new ref first, then the old
+        one pulled, so the attachments are never unreferenced in between."""
+        ids = rules.requested_attachments(new.attachment_ids)
+        ref = {"message_id": new.message_id, "thread_id": thread_id, "at": new.timestamp}
+        self._attachments.update_many({"_id": {"$in": ids}}, {"$addToSet": {"refs": ref}})
+        self._attachments.update_many(
+            {"_id": {"$in": ids}}, {"$pull": {"refs": {"message_id": new.message_id, "thread_id": was}}}
+        )
+
+    def _unrefer(self, message_id: str, attachment_ids: list[str]) -> None:
+        if attachment_ids:
+            self._attachments.update_many(
+                {"_id": {"$in": attachment_ids}}, {"$pull": {"refs": {"message_id": message_id}}}
+            )
+
+    def _release(self, message_id: str, attachment_ids: list[str]) -> list[Attachment]:
+        """Steps 7-9 of a deletion, idempotent: pull its refs, forget the attachments nothing
+        refers to any more (each one atomic write filtered on empty refs), unset ``release``."""
+        if not attachment_ids:
+            return []
+        self._unrefer(message_id, attachment_ids)
+        freed = []
+        for attachment_id in attachment_ids:
+            doc = self._attachments.find_one_and_delete({"_id": attachment_id, "refs": {"$size": 0}})
+            if doc is not None:
+                freed.append(attachment_of(doc))
+        self._messages.update_one({"_id": message_id}, {"$unset": {"release": ""}})
+        return freed
+
+    @_unavailable_on_error
+    def add_attachment(self, attachment: Attachment) -> None:
+        self._attachments.insert_one(attachment_doc(attachment))
+
+    @_unavailable_on_error
+    def get_attachment(self, attachment_id: str) -> Attachment | None:
+        doc = self._attachments.find_one({"_id": attachment_id}, ATTACHMENT_FIELDS)
+        return attachment_of(doc) if doc else None
+
+    @_unavailable_on_error
+    def attachment_bytes_used(self, user_id: str) -> int:
+        summed = self._attachments.aggregate(
+            [{"$match": {"uploader_id": user_id}}, {"$group": {"_id": None, "total": {"$sum": "$size"}}}]
+        )
+        return next((doc["total"] for doc in summed), 0)
+
+    @_unavailable_on_error
+    def can_read_attachment(self, attachment_id: str, user_id: str) -> bool:
+        doc = self._attachments.find_one({"_id": attachment_id}, {"uploader_id": 1, "refs": 1})
+        if doc is None:
+            return False
+        if doc["uploader_id"] == user_id:
+            return True
+        message_ids = [ref["message_id"] for ref in doc.get("refs", []) if "message_id" in ref]
+        if not message_ids:
+            return False
+        # The message's thread, not the ref's: a ref may name a message never stored.
+        carrying = self._messages.find(
+            {"_id": {"$in": message_ids}, "deleted": {"$ne": True}}, {"thread_id": 1}
+        )
+        thread_ids = list({message["thread_id"] for message in carrying})
+        if not thread_ids:
+            return False
+        member = self._memberships.find_one(
+            {"user_id": user_id, "thread_id": {"$in": thread_ids}}, {"_id": 1}
+        )
+        return member is not None
+
+    @_unavailable_on_error
+    def orphan_attachments(self, created_before: int, limit: int) -> list[Attachment]:
+        """Reads every attachment older than the cut-off, referred to or not, in pages: the
+        refs' messages are checked a page at a time. Linear in the old attachments."""
+        found: list[Attachment] = []
+        older = self._attachments.find({"created_at": {"$lt": created_before}}).sort("created_at", ASCENDING)
+        page: list[Doc] = []
+        for doc in older:
+            page.append(doc)
+            if len(page) == ORPHAN_PAGE:
+                found += self._unreferenced(page, created_before)
+                page = []
+                if len(found) >= limit:
+                    break
+        else:
+            found += self._unreferenced(page, created_before)
+        return found[: max(limit, 0)]
+
+    @_unavailable_on_error
+    def forget_attachment(self, attachment_id: str, created_before: int) -> Attachment | None:
+        """Pull its dead refs, then delete it by one write filtered on empty refs (a send's
+        $addToSet in between makes it miss)."""
+        old = {"_id": attachment_id, "created_at": {"$lt": created_before}}
+        doc = self._attachments.find_one(old, {"refs": 1})
+        if doc is None:
+            return None
+        dead = self._dead_refs([doc], created_before)
+        if dead:
+            self._attachments.update_one(old, {"$pull": {"refs": {"message_id": {"$in": sorted(dead)}}}})
+        gone = self._attachments.find_one_and_delete({**old, "refs": {"$size": 0}})
+        return attachment_of(gone) if gone else None
+
+    @_unavailable_on_error
+    def blobs_in_use(self, blob_ids: list[str]) -> set[str]:
+        if not blob_ids:
+            return set()
+        wanted = set(blob_ids)
+        named = self._attachments.find(
+            {"$or": [{"blob_id": {"$in": blob_ids}}, {"thumbnail_blob_id": {"$in": blob_ids}}]},
+            {"blob_id": 1, "thumbnail_blob_id": 1},
+        )
+        return {
+            blob for doc in named for blob in (doc["blob_id"], doc.get("thumbnail_blob_id")) if blob in wanted
+        }
+
+    def _unreferenced(self, docs: list[Doc], created_before: int) -> list[Attachment]:
+        """The attachments among ``docs`` whose every ref is dead."""
+        dead = self._dead_refs(docs, created_before)
+        return [
+            attachment_of(doc)
+            for doc in docs
+            if all(ref.get("message_id") in dead for ref in doc.get("refs", []))
+        ]
+
+    def _dead_refs(self, docs: list[Doc], created_before: int) -> set[str]:
+        """The message ids among ``docs``' refs that refer to nothing: a deleted message (its
+        deletion's pull is pending), or one missing whose ref was made before the cut-off (its
+        send crashed; a send in flight made its ref after it). Refs without a message id (the
+        avatars' to come) are never dead here."""
+        refs = [ref for doc in docs for ref in doc.get("refs", []) if "message_id" in ref]
+        if not refs:
+            return set()
+        stored = {
+            doc["_id"]: doc.get("deleted", False)
+            for doc in self._messages.find(
+                {"_id": {"$in": [ref["message_id"] for ref in refs]}}, {"deleted": 1}
+            )
+        }
+        return {
+            ref["message_id"]
+            for ref in refs
+            if stored.get(ref["message_id"]) is True
+            or (ref["message_id"] not in stored and ref["at"] < created_before)
+        }
 
     # Leaving the service: the documented write orders above ----------------------------
     @_unavailable_on_error
@@ -1352,5 +1552,8 @@ def _decide_deletion(message: Message, _reactions: list[dict]) -> Decision:
         "mentions": [],
         "reactions": [],
         "erased": False,
+        "attachments": [],
     }
+    if message.attachments:  # refs to pull once erased (``MongoStore._release``)
+        fields["release"] = rules.attachment_ids_of(message)
     return fields, MESSAGE_DELETED, message_deleted_body
