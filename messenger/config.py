@@ -472,6 +472,8 @@ class Settings:
         endpoint_scheme = urlsplit(self.attachments_s3_endpoint).scheme
         if self.attachments_s3_endpoint and endpoint_scheme not in ("http", "https"):
             raise ConfigError("ATTACHMENTS_S3_ENDPOINT must be an https:// (or http://) URL")
+        if self.attachment_url_secret and len(self.attachment_url_secret) < 32:
+            raise ConfigError("ATTACHMENT_URL_SECRET must be at least 32 characters (or unset)")
         if bool(self.aws_access_key_id) != bool(self.aws_secret_access_key):
             raise ConfigError("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together")
 

@@ -76,6 +76,11 @@ def visible(text: str) -> None:
         raise ValidationError("Must show something: not only spaces, invisible or formatting characters.")
 
 
+def attachment_id(text: str) -> None:
+    if not model.BLOB_ID.fullmatch(text):
+        raise ValidationError("Not an attachment id (32 hex digits, from POST /attachments).")
+
+
 def one_line(text: str) -> None:
     if has_control_characters(text):
         raise ValidationError("Must be one line, without control characters.")
@@ -323,7 +328,7 @@ class MessageIn(Schema):
         },
     )
     attachments = fields.List(
-        Text(validate=validate.Regexp(model.BLOB_ID.pattern + r"\Z", error="Not an attachment id.")),
+        Text(validate=attachment_id, metadata={"pattern": "^[0-9a-f]{32}$"}),
         validate=validate.Length(max=ATTACHMENT_IDS_CEILING),
         metadata={
             "description": "Optional: attachment_ids of your own uploads (POST /attachments), in order."

@@ -30,8 +30,8 @@ def new_message(
     A client that sends no clock of its own gets the server's as ``client_timestamp``: the
     stored shape stays an integer (old rows, the SQLite column, clients typed on it).
     """
-    check_contents(deps, contents)
     attachment_ids = list(dict.fromkeys(attachment_ids or []))  # one file sent twice is one
+    check_contents(deps, contents, may_be_empty=bool(attachment_ids))
     if len(attachment_ids) > deps.settings.max_attachments_per_message:
         raise TooManyAttachments(deps.settings.max_attachments_per_message)
     require_verified_email(deps, sender_id)
@@ -48,9 +48,10 @@ def new_message(
     )
 
 
-def check_contents(deps: Deps, contents: str) -> None:
+def check_contents(deps: Deps, contents: str, may_be_empty: bool = False) -> None:
+    """Text within MAX_MESSAGE_LENGTH that is not blank (it may be, when files are the message)."""
     limit = deps.settings.max_message_length
-    if not contents.strip():
+    if not contents.strip() and not (may_be_empty and not contents):
         problem = "Must not be empty or only whitespace."
     elif len(contents) > limit:
         problem = f"At most {limit} characters."

@@ -11,6 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from PIL import Image
 
+from tests.unit.test_media import png_claiming
+
 from .client import Api, message_body
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -29,12 +31,7 @@ def jpeg_with_gps(width: int = 64, height: int = 48) -> bytes:
 
 def png_bomb_header() -> bytes:
     """A PNG whose header claims 100,000 x 100,000 pixels (its data is never decoded)."""
-    image = Image.new("1", (1, 1))
-    out = io.BytesIO()
-    image.save(out, "PNG")
-    data = bytearray(out.getvalue())
-    data[16:24] = (100_000).to_bytes(4, "big") * 2  # IHDR width and height
-    return bytes(data)
+    return png_claiming(100_000, 100_000)
 
 
 def upload(api: Api, who, data: bytes, filename: str = "file.bin", **query):
@@ -195,7 +192,8 @@ def test_a_message_carries_at_most_the_configured_number_of_files(make_api):
 def test_a_new_thread_can_start_with_a_file(api, people):
     alice, _, eve, _ = people
     attachment = uploaded(api, alice, PDF)
-    reply = api.create_thread(alice, [alice, eve], "", attachments=[attachment["attachment_id"]])
+    message = message_body(alice, "") | {"attachments": [attachment["attachment_id"]]}
+    reply = api.create_thread(alice, [alice, eve], message=message)
     assert reply.status_code == 201, reply.get_data(as_text=True)
     assert reply.get_json()["message"]["attachments"][0]["attachment_id"] == attachment["attachment_id"]
 
