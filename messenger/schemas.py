@@ -505,6 +505,19 @@ class ReactionOut(Schema):
     )
 
 
+class AttachmentOut(Schema):
+    """An attachment as a message carries it (``model.Attachment.public``): never its blob ids."""
+
+    attachment_id = fields.String(required=True)
+    filename = fields.String(required=True)
+    content_type = fields.String(required=True, metadata={"description": "Sniffed from the bytes."})
+    size = fields.Integer(required=True, metadata={"description": "In bytes."})
+    sha256 = fields.String(required=True, metadata={"description": "Hex, of the bytes served."})
+    width = fields.Integer(allow_none=True, metadata={"description": "Images only."})
+    height = fields.Integer(allow_none=True, metadata={"description": "Images only."})
+    thumbnail = fields.Boolean(required=True, metadata={"description": "Whether it has a thumbnail."})
+
+
 class MessageOut(Schema):
     message_id = fields.String(required=True)
     thread_id = fields.String(required=True)
@@ -524,6 +537,13 @@ class MessageOut(Schema):
     reply_to = fields.Nested(QuoteOut, allow_none=True, metadata={"description": "The message it answers."})
     mentions = fields.List(fields.String(), required=True, metadata={"description": "User ids it @mentions."})
     reactions = fields.List(fields.Nested(ReactionOut), required=True)
+    attachments = fields.List(
+        fields.Nested(AttachmentOut),
+        metadata={
+            "description": "In the order sent; [] once deleted. Absent from updates stored before"
+            " attachments existed: read that as []."
+        },
+    )
 
 
 class PreviewOut(Schema):
