@@ -51,6 +51,39 @@ view's last_seq and preview are taken from the messages themselves; only the thr
 order (last_activity) lags until the retry or the thread's next message rolls forward.
 Until step 5 completes, some members' logs lack the message; the same roll-forward adds it.
 
+Attachments. Their metadata is one document each, whose ``refs`` list what refers to it: per
+message carrying it, ``{message_id, thread_id, at}`` (``at``: the send's time). Documented
+write order of a send carrying attachments (between steps 2 and 3 above; ``open_thread`` runs
+it before its thread document, so a refusal creates nothing): read the attachments named that
+the sender uploaded (any missing: ``UnknownAttachments``, nothing written); then per
+attachment one atomic ``update_one({_id, uploader_id: sender}, {$addToSet: {refs: ref}})``;
+one that matches nothing was forgotten since the read, so the refs this attempt added are
+pulled and the send refused; then steps 3-6, the message carrying the attachments' public
+fields. The collector forgets an attachment only by ``find_one_and_delete({_id, refs:
+{$size: 0}})``, so of it and a send, exactly one wins: the send's ref comes first (and keeps
+the attachment) or finds it gone (and refuses). A crash after the refs and before the insert
+leaves refs to a message that never is: dead refs, which a retry does not reuse (it brings a
+new message id). ``orphan_attachments`` and ``forget_attachment`` count as dead a ref whose
+message is deleted, or is missing and whose ``at`` is before their cut-off (a send still in
+flight made its ref after it: the cut-off must be older than any send in flight), and
+``forget_attachment`` pulls the dead refs first. A concurrent retry that stored the message
+first (step 3's duplicate client_msg_id) makes this attempt pull its own refs. When a
+concurrent opening of the same 1:1 thread won, the refs are pointed at that thread: the new
+ref added, then the old one pulled, so they are never empty in between.
+
+A deletion of a message carrying attachments (``_change`` with ``_decide_deletion``): its
+compare-and-set (step 3) also empties ``attachments`` and sets ``release`` to their ids;
+after step 6 (whose erasure empties them in the update bodies too, ``rules.erase_from_body``):
+7. pull the message's refs from each, 8. forget each attachment whose refs are now empty
+(``find_one_and_delete`` filtered on ``refs: {$size: 0}``, as the collector does), returned as
+``freed_attachments`` for the service to delete their blobs, 9. unset ``release``. A crash
+before 9 is rolled forward by a retry of the deletion (or any change to the message): step 1
+finds ``release`` and runs 7-9, returning what it freed, with ``changed=False``. A crash
+between 8 and the service's blob deletion leaves bytes no metadata names, which the blob
+collector finds (``blobs_in_use``). An attachment another message still carries (or that a
+crashed send's ref holds until it is dead) is left for that message's deletion or the
+collector.
+
 Documented write order of ``open_thread``: the thread document (carrying its initial member
 ids), then the memberships, then ``thread.new`` to every initial member (keyed by the
 thread id; the thread as its creator sees it before any message), then the first message
@@ -1110,8 +1143,8 @@ class MongoStore:
         return existing["_id"] if existing else thread.thread_id
 
     def _refer(self, new: NewMessage, thread_id: str) -> list[dict]:
-        """Step 3a of send: refer to each attachment, by one atomic write filtered on its
-        uploader, before the message exists; return what the message carries of them.
+        """Send's referring step (before step 3): refer to each attachment, by one atomic write
+        filtered on its uploader, before the message exists; return what it carries of them.
         ``UnknownAttachments`` (with this attempt's refs pulled) when any is not the sender's."""
         if not new.attachment_ids:
             return []
@@ -1150,7 +1183,7 @@ class MongoStore:
 
     def _release(self, message_id: str, attachment_ids: list[str]) -> list[Attachment]:
         """Steps 7-9 of a deletion, idempotent: pull its refs, forget the attachments nothing
-        refers to any more (each one atomic write filtered on empty refs), unset ``release``."""
+        refers to any more (each by one atomic write filtered on empty refs), unset ``release``."""
         if not attachment_ids:
             return []
         self._unrefer(message_id, attachment_ids)
