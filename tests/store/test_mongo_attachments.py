@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import functools
 import json
+from dataclasses import replace
 
 import mongomock
 import pytest
 
 from messenger.errors import UnknownAttachments
+from messenger.model import DIRECT, NewThread, new_blob_id
 from messenger.store.mongo import MongoStore
 from tests.contract.test_attachments import FAR, delete, log_after, orphan_ids, send_with, upload
-from tests.contract.test_store import add_user, open_thread
+from tests.contract.test_store import add_user, new_message, now, open_thread
 from tests.store import crashes
 from tests.store.crashes import crash_at
 
@@ -119,3 +121,36 @@ def test_a_send_that_loses_the_race_with_the_collector_is_refused_and_refers_to_
     assert carrying(store, bob, thread_id) == []
     assert store._attachments.find_one({"_id": kept.attachment_id})["refs"] == []
     assert orphan_ids(store) == [kept.attachment_id]
+
+
+class DirectThreadNotYetThere:
+    """The threads collection, hiding 1:1 threads from the first lookup by key: as if a
+    concurrent opening of the same 1:1 thread inserted it just after this one looked."""
+
+    def __init__(self, collection):
+        self._collection = collection
+        self._hidden = True
+
+    def __getattr__(self, name: str):
+        return getattr(self._collection, name)
+
+    def find_one(self, query, *args, **kwargs):
+        if self._hidden and "direct_key" in query:
+            self._hidden = False
+            return None
+        return self._collection.find_one(query, *args, **kwargs)
+
+
+def test_an_opening_that_loses_the_race_for_its_1to1_thread_points_its_refs_at_the_winner():
+    store = MongoStore(mongomock.MongoClient(), "messenger_attachments_opening")
+    store.setup()
+    alice, bob, thread_id = pair(store)
+    photo = upload(store, alice, image=True)
+    store._threads = DirectThreadNotYetThere(store._threads)
+    thread = NewThread(new_blob_id(), DIRECT, None, alice.user_id, now(), [alice.user_id, bob.user_id])
+    first = replace(new_message(alice, thread.thread_id, "x"), attachment_ids=[photo.attachment_id])
+    opened = store.open_thread(thread, first)
+    assert (opened.thread_id, opened.created) == (thread_id, False)
+    [ref] = store._attachments.find_one({"_id": photo.attachment_id})["refs"]
+    assert (ref["message_id"], ref["thread_id"]) == (opened.message.message_id, thread_id)
+    assert store.can_read_attachment(photo.attachment_id, bob.user_id)
