@@ -77,12 +77,12 @@ after step 6 (whose erasure empties them in the update bodies too, ``rules.erase
 7. pull the message's refs from each, 8. forget each attachment whose refs are now empty
 (``find_one_and_delete`` filtered on ``refs: {$size: 0}``, as the collector does), returned as
 ``freed_attachments`` for the service to delete their blobs, 9. unset ``release``. A crash
-before 9 is rolled forward by a retry of the deletion (or any change to the message): step 1
-finds ``release`` and runs 7-9, returning what it freed, with ``changed=False``. A crash
-between 8 and the service's blob deletion leaves bytes no metadata names, which the blob
-collector finds (``blobs_in_use``). An attachment another message still carries (or that a
-crashed send's ref holds until it is dead) is left for that message's deletion or the
-collector.
+before 9 is rolled forward by a retry of the deletion: its step 1 finds ``release`` and runs
+7-9, returning what it freed, with ``changed=False`` (other changes leave it; without a retry,
+the collector finds the refs of a deleted message dead). A crash between 8 and the service's
+blob deletion leaves bytes no metadata names, which the blob collector finds
+(``blobs_in_use``). An attachment another message still carries (or that a crashed send's
+ref holds until it is dead) is left for that message's deletion or the collector.
 
 Documented write order of ``open_thread``: the thread document (carrying its initial member
 ids), then the memberships, then ``thread.new`` to every initial member (keyed by the
@@ -822,7 +822,7 @@ class MongoStore:
 
     @_unavailable_on_error
     def delete_message(self, thread_id: str, seq: int, user_id: str, now: int) -> MessageChanged:
-        return self._change(thread_id, seq, user_id, now, _decide_deletion)
+        return self._change(thread_id, seq, user_id, now, _decide_deletion, deleting=True)
 
     @_unavailable_on_error
     def add_reaction(
@@ -867,11 +867,15 @@ class MongoStore:
         now: int,
         decide: Callable[[Message, list[dict]], Decision],
         member_required: bool = True,
+        deleting: bool = False,
     ) -> MessageChanged:
-        """Steps 1-6 of a change: settle, decide, compare-and-set the version, announce, erase.
+        """Steps 1-6 of a change: settle, decide, compare-and-set the version, announce, erase
+        (and 7-9 of a deletion: release its attachments).
 
         ``member_required`` False skips step 1's membership check (``delete_own_message``,
-        whose ``decide`` checks the sender instead)."""
+        whose ``decide`` checks the sender instead). ``deleting``: a deletion, which also
+        settles a crashed deletion's release (other changes leave it to the next deletion or
+        the collector, so only a deletion ever returns ``freed_attachments``)."""
         if member_required:
             self._require_member(thread_id, user_id)
         healed: Cursors = {}
@@ -879,7 +883,8 @@ class MongoStore:
         for attempt in range(1, SEQ_ATTEMPTS + 1):
             doc = self._message_doc(thread_id, seq)
             healed |= self._settle(doc, now)
-            freed += self._release(doc["_id"], doc.get("release", []))
+            if deleting:
+                freed += self._release(doc["_id"], doc.get("release", []))
             message = message_of(doc)
             decision = decide(message, doc.get("reactions", []))
             if decision is None:
@@ -1238,6 +1243,8 @@ class MongoStore:
         """Reads every attachment older than the cut-off, referred to or not, in pages: the
         refs' messages are checked a page at a time. Linear in the old attachments."""
         found: list[Attachment] = []
+        if limit <= 0:
+            return found
         older = self._attachments.find({"created_at": {"$lt": created_before}}).sort("created_at", ASCENDING)
         page: list[Doc] = []
         for doc in older:
@@ -1249,7 +1256,7 @@ class MongoStore:
                     break
         else:
             found += self._unreferenced(page, created_before)
-        return found[: max(limit, 0)]
+        return found[:limit]
 
     @_unavailable_on_error
     def forget_attachment(self, attachment_id: str, created_before: int) -> Attachment | None:
@@ -1375,7 +1382,7 @@ class MongoStore:
                 raise MessageNotFound()
             return _decide_deletion(message, reactions)
 
-        return self._change(thread_id, seq, user_id, now, decide, member_required=False)
+        return self._change(thread_id, seq, user_id, now, decide, member_required=False, deleting=True)
 
     @_unavailable_on_error
     def member_thread_ids(self, user_id: str) -> list[str]:

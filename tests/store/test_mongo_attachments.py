@@ -91,6 +91,23 @@ def test_a_deletion_crashed_anywhere_is_finished_by_its_retry_which_frees_them()
     raise AssertionError("the deletion never completed")
 
 
+def test_without_a_retry_the_collector_frees_what_a_crashed_deletion_left():
+    for writes in range(0, 100):
+        store, plan = crashing_store()
+        alice, bob, thread_id = pair(store)
+        photo = upload(store, alice, image=True)
+        seq = send_with(store, alice, thread_id, photo).message.seq
+        if not crash_at(plan, writes, delete, store, alice, thread_id, seq):
+            return
+        deleted = store.require_message(thread_id, seq, bob.user_id).deleted
+        still_there = store.get_attachment(photo.attachment_id) is not None
+        assert orphan_ids(store) == ([photo.attachment_id] if deleted and still_there else [])
+        forgotten = store.forget_attachment(photo.attachment_id, FAR)
+        assert forgotten == (photo if deleted and still_there else None)
+        assert store.can_read_attachment(photo.attachment_id, bob.user_id) == (not deleted)
+    raise AssertionError("the deletion never completed")
+
+
 class ForgottenAfterRead:
     """The attachments collection, with the collector forgetting ``victim`` right after a send
     read it: the race a send's $addToSet filtered on the document must lose cleanly."""
