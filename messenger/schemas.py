@@ -537,6 +537,9 @@ class ReactionOut(Schema):
 
 
 class AttachmentOut(Schema):
+    """An attachment as the API shows it: ``model.Attachment.public`` (never a blob id) with
+    signed URLs."""
+
     attachment_id = fields.String(required=True)
     filename = fields.String(required=True)
     content_type = fields.String(required=True, metadata={"description": "Sniffed from the bytes."})
@@ -581,7 +584,11 @@ class MessageOut(Schema):
     mentions = fields.List(fields.String(), required=True, metadata={"description": "User ids it @mentions."})
     reactions = fields.List(fields.Nested(ReactionOut), required=True)
     attachments = fields.List(
-        fields.Nested(AttachmentOut), metadata={"description": "Files it carries ([] once deleted)."}
+        fields.Nested(AttachmentOut),
+        metadata={
+            "description": "In the order sent; [] once deleted. Absent from updates stored before"
+            " attachments existed: read that as []."
+        },
     )
 
 

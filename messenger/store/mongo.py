@@ -51,6 +51,39 @@ view's last_seq and preview are taken from the messages themselves; only the thr
 order (last_activity) lags until the retry or the thread's next message rolls forward.
 Until step 5 completes, some members' logs lack the message; the same roll-forward adds it.
 
+Attachments. Their metadata is one document each, whose ``refs`` list what refers to it: per
+message carrying it, ``{message_id, thread_id, at}`` (``at``: the send's time). Documented
+write order of a send carrying attachments (between steps 2 and 3 above; ``open_thread`` runs
+it before its thread document, so a refusal creates nothing): read the attachments named that
+the sender uploaded (any missing: ``UnknownAttachments``, nothing written); then per
+attachment one atomic ``update_one({_id, uploader_id: sender}, {$addToSet: {refs: ref}})``;
+one that matches nothing was forgotten since the read, so the refs this attempt added are
+pulled and the send refused; then steps 3-6, the message carrying the attachments' public
+fields. The collector forgets an attachment only by ``find_one_and_delete({_id, refs:
+{$size: 0}})``, so of it and a send, exactly one wins: the send's ref comes first (and keeps
+the attachment) or finds it gone (and refuses). A crash after the refs and before the insert
+leaves refs to a message that never is: dead refs, which a retry does not reuse (it brings a
+new message id). ``orphan_attachments`` and ``forget_attachment`` count as dead a ref whose
+message is deleted, or is missing and whose ``at`` is before their cut-off (a send still in
+flight made its ref after it: the cut-off must be older than any send in flight), and
+``forget_attachment`` pulls the dead refs first. A concurrent retry that stored the message
+first (step 3's duplicate client_msg_id) makes this attempt pull its own refs. When a
+concurrent opening of the same 1:1 thread won, the refs are pointed at that thread: the new
+ref added, then the old one pulled, so they are never empty in between.
+
+A deletion of a message carrying attachments (``_change`` with ``_decide_deletion``): its
+compare-and-set (step 3) also empties ``attachments`` and sets ``release`` to their ids;
+after step 6 (whose erasure empties them in the update bodies too, ``rules.erase_from_body``):
+7. pull the message's refs from each, 8. forget each attachment whose refs are now empty
+(``find_one_and_delete`` filtered on ``refs: {$size: 0}``, as the collector does), returned as
+``freed_attachments`` for the service to delete their blobs, 9. unset ``release``. A crash
+before 9 is rolled forward by a retry of the deletion: its step 1 finds ``release`` and runs
+7-9, returning what it freed, with ``changed=False`` (other changes leave it; without a retry,
+the collector finds the refs of a deleted message dead). A crash between 8 and the service's
+blob deletion leaves bytes no metadata names, which the blob collector finds
+(``blobs_in_use``). An attachment another message still carries (or that a crashed send's
+ref holds until it is dead) is left for that message's deletion or the collector.
+
 Documented write order of ``open_thread``: the thread document (carrying its initial member
 ids), then the memberships, then ``thread.new`` to every initial member (keyed by the
 thread id; the thread as its creator sees it before any message), then the first message
@@ -805,7 +838,7 @@ class MongoStore:
 
     @_unavailable_on_error
     def delete_message(self, thread_id: str, seq: int, user_id: str, now: int) -> MessageChanged:
-        return self._change(thread_id, seq, user_id, now, _decide_deletion)
+        return self._change(thread_id, seq, user_id, now, _decide_deletion, deleting=True)
 
     @_unavailable_on_error
     def add_reaction(
@@ -850,11 +883,15 @@ class MongoStore:
         now: int,
         decide: Callable[[Message, list[dict]], Decision],
         member_required: bool = True,
+        deleting: bool = False,
     ) -> MessageChanged:
-        """Steps 1-6 of a change: settle, decide, compare-and-set the version, announce, erase.
+        """Steps 1-6 of a change: settle, decide, compare-and-set the version, announce, erase
+        (and 7-9 of a deletion: release its attachments).
 
         ``member_required`` False skips step 1's membership check (``delete_own_message``,
-        whose ``decide`` checks the sender instead)."""
+        whose ``decide`` checks the sender instead). ``deleting``: a deletion, which also
+        settles a crashed deletion's release (other changes leave it to the next deletion or
+        the collector, so only a deletion ever returns ``freed_attachments``)."""
         if member_required:
             self._require_member(thread_id, user_id)
         healed: Cursors = {}
@@ -862,7 +899,8 @@ class MongoStore:
         for attempt in range(1, SEQ_ATTEMPTS + 1):
             doc = self._message_doc(thread_id, seq)
             healed |= self._settle(doc, now)
-            freed += self._release(doc["_id"], doc.get("release", []))
+            if deleting:
+                freed += self._release(doc["_id"], doc.get("release", []))
             message = message_of(doc)
             decision = decide(message, doc.get("reactions", []))
             if decision is None:
@@ -1126,8 +1164,8 @@ class MongoStore:
         return existing["_id"] if existing else thread.thread_id
 
     def _refer(self, new: NewMessage, thread_id: str) -> list[dict]:
-        """Step 3a of send: refer to each attachment, by one atomic write filtered on its
-        uploader, before the message exists; return what the message carries of them.
+        """Send's referring step (before step 3): refer to each attachment, by one atomic write
+        filtered on its uploader, before the message exists; return what it carries of them.
         ``UnknownAttachments`` (with this attempt's refs pulled) when any is not the sender's."""
         if not new.attachment_ids:
             return []
@@ -1166,7 +1204,7 @@ class MongoStore:
 
     def _release(self, message_id: str, attachment_ids: list[str]) -> list[Attachment]:
         """Steps 7-9 of a deletion, idempotent: pull its refs, forget the attachments nothing
-        refers to any more (each one atomic write filtered on empty refs), unset ``release``."""
+        refers to any more (each by one atomic write filtered on empty refs), unset ``release``."""
         if not attachment_ids:
             return []
         self._unrefer(message_id, attachment_ids)
@@ -1221,6 +1259,8 @@ class MongoStore:
         """Reads every attachment older than the cut-off, referred to or not, in pages: the
         refs' messages are checked a page at a time. Linear in the old attachments."""
         found: list[Attachment] = []
+        if limit <= 0:
+            return found
         older = self._attachments.find({"created_at": {"$lt": created_before}}).sort("created_at", ASCENDING)
         page: list[Doc] = []
         for doc in older:
@@ -1232,7 +1272,7 @@ class MongoStore:
                     break
         else:
             found += self._unreferenced(page, created_before)
-        return found[: max(limit, 0)]
+        return found[:limit]
 
     @_unavailable_on_error
     def forget_attachment(self, attachment_id: str, created_before: int) -> Attachment | None:
@@ -1358,7 +1398,7 @@ class MongoStore:
                 raise MessageNotFound()
             return _decide_deletion(message, reactions)
 
-        return self._change(thread_id, seq, user_id, now, decide, member_required=False)
+        return self._change(thread_id, seq, user_id, now, decide, member_required=False, deleting=True)
 
     @_unavailable_on_error
     def member_thread_ids(self, user_id: str) -> list[str]:

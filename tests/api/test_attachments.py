@@ -105,7 +105,10 @@ def test_a_photo_is_stripped_of_its_location_and_thumbnailed(api, people):
     assert (photo["content_type"], photo["width"], photo["height"]) == ("image/jpeg", 64, 48)
     served = get(api, photo["url"])
     assert served.status_code == 200
-    assert b"PhoneMaker" not in served.data and Image.open(io.BytesIO(served.data)).getexif().get_ifd(0x8825) == {}
+    assert (
+        b"PhoneMaker" not in served.data
+        and Image.open(io.BytesIO(served.data)).getexif().get_ifd(0x8825) == {}
+    )
     assert hashlib.sha256(served.data).hexdigest() == photo["sha256"]  # what is served is what is described
     thumbnail = get(api, photo["thumbnail_url"])
     assert thumbnail.status_code == 200 and thumbnail.mimetype == "image/webp"
@@ -232,7 +235,11 @@ def test_ranges_and_entity_tags_work(api, people):
     attachment = uploaded(api, alice, PDF)
     url = attachment["url"]
     part = get(api, url, Range="bytes=5-9")
-    assert (part.status_code, part.data, part.headers["Content-Range"]) == (206, PDF[5:10], f"bytes 5-9/{len(PDF)}")
+    assert (part.status_code, part.data, part.headers["Content-Range"]) == (
+        206,
+        PDF[5:10],
+        f"bytes 5-9/{len(PDF)}",
+    )
     tail = get(api, url, Range="bytes=-4")
     assert tail.data == PDF[-4:]
     assert get(api, url, Range=f"bytes={len(PDF)}-").status_code == 416

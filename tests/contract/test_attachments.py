@@ -14,6 +14,7 @@ import pytest
 
 from messenger.errors import ThreadNotFound, UnknownAttachments
 from messenger.model import (
+    DIRECT,
     GROUP,
     MESSAGE_DELETED,
     MESSAGE_EDITED,
@@ -146,6 +147,17 @@ class TestSending:
         opened = store.open_thread(thread, replace(first, thread_id=thread.thread_id))
         assert opened.message.attachments == [photo.public()]
         assert store.can_read_attachment(photo.attachment_id, carol.user_id)
+
+    def test_opening_an_existing_1to1_thread_sends_them_into_it(self, store):
+        alice, bob, thread_id = pair(store)
+        photo = upload(store, alice, image=True)
+        thread = NewThread(new_blob_id(), DIRECT, None, alice.user_id, now(), [alice.user_id, bob.user_id])
+        first = replace(new_message(alice, thread.thread_id, "x"), attachment_ids=[photo.attachment_id])
+        opened = store.open_thread(thread, first)
+        assert (opened.thread_id, opened.created) == (thread_id, False)
+        assert opened.message.attachments == [photo.public()]
+        assert store.can_read_attachment(photo.attachment_id, bob.user_id)
+        assert delete(store, alice, thread_id, opened.message.seq).freed_attachments == [photo]
 
     def test_a_retry_returns_the_original_and_refers_once(self, store):
         alice, bob, thread_id = pair(store)
