@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import hashlib
 import io
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from PIL import Image
 
+from messenger.service.attachments import collect_orphans
+from messenger.web.context import EXTENSION_KEY
 from tests.unit.test_media import png_claiming
 
-from .client import Api, message_body
+from .client import PASSWORD, Api, message_body
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 HTML = b"<!doctype html><html><body><script>alert(document.cookie)</script></body></html>"
@@ -280,3 +283,32 @@ def test_a_file_sent_twice_lives_until_both_messages_are_deleted(api, people):
     assert get(api, f"/attachments/{attachment['attachment_id']}", bob).data == PDF
     api.delete(alice, thread_id, second["seq"])
     assert get(api, f"/attachments/{attachment['attachment_id']}", alice).status_code == 404
+
+
+def test_an_account_deleted_with_its_messages_takes_their_files(make_api):
+    api = make_api(account_deletion="erase_messages")
+    alice, bob = api.signup("alice"), api.signup("bob")
+    thread_id = api.open_thread(alice, [bob])
+    attachment = uploaded(api, alice, PDF)
+    send_files(api, alice, thread_id, [attachment["attachment_id"]])
+    reply = api.client.delete("/me", json={"password": PASSWORD}, headers=alice.headers)
+    assert reply.status_code == 204, reply.get_data(as_text=True)
+    assert get(api, attachment["url"]).status_code == 404
+
+
+def test_uploads_nobody_sent_and_bytes_nobody_names_are_collected_after_orphan_ttl(make_app, clock):
+    clock.now = time.time_ns() // 1_000_000  # local blobs are dated by their files' real mtime
+    app = make_app()
+    api, deps = Api(app.test_client()), app.extensions[EXTENSION_KEY]
+    alice, bob = api.signup("alice"), api.signup("bob")
+    thread_id = api.open_thread(alice, [bob])
+    kept, orphan = uploaded(api, alice, PDF, "kept.pdf"), uploaded(api, alice, PDF, "orphan.pdf")
+    send_files(api, alice, thread_id, [kept["attachment_id"]])
+    crashed = deps.blobs.put(iter([b"an upload whose metadata write never happened"]), 1024)
+    assert collect_orphans(deps) == 0  # younger than ORPHAN_TTL_H: an upload may be in flight
+
+    clock.advance(deps.settings.orphan_ttl_h * 3_600_000 + 60_000)
+    assert collect_orphans(deps) == 1
+    assert get(api, f"/attachments/{orphan['attachment_id']}", alice).status_code == 404
+    assert deps.blobs.size(crashed.blob_id) is None
+    assert get(api, f"/attachments/{kept['attachment_id']}", bob).data == PDF
