@@ -340,13 +340,6 @@ class Store(Protocol):
         thumbnail's): the blob collector deletes the others (``BlobStore.list_ids``) once
         older than any upload that may still be storing its metadata."""
 
-
-class MailTransport(Protocol):
-    """Hands one mail to a mail server (the SMTP adapter in ``messenger.mail``)."""
-
-    def send(self, mail: OutgoingMail) -> None:
-        """Return once the server accepted it; raise ``MailDeliveryError`` otherwise."""
-
     # Leaving the service --------------------------------------------------------------
     # Disabling and deleting take effect at once: sign-in stops finding (deleted) or refuses
     # (disabled, ``User.disabled``) the account, its tokens are deleted, and ``add_session`` for
@@ -381,6 +374,13 @@ class MailTransport(Protocol):
 
     def forget_user(self, user_id: str) -> None:
         """The last step of a deletion: drop the blocks the user made and their invitations."""
+
+
+class MailTransport(Protocol):
+    """Hands one mail to a mail server (the SMTP adapter in ``messenger.mail``)."""
+
+    def send(self, mail: OutgoingMail) -> None:
+        """Return once the server accepted it; raise ``MailDeliveryError`` otherwise."""
 
 
 class Notifier(Protocol):

@@ -312,3 +312,16 @@ def test_uploads_nobody_sent_and_bytes_nobody_names_are_collected_after_orphan_t
     assert get(api, f"/attachments/{orphan['attachment_id']}", alice).status_code == 404
     assert deps.blobs.size(crashed.blob_id) is None
     assert get(api, f"/attachments/{kept['attachment_id']}", bob).data == PDF
+
+
+def test_uploads_and_downloads_are_rate_limited(make_api):
+    api = make_api(
+        rate_limits_enabled=True, rate_limit_upload="2 per minute", rate_limit_download="3 per minute"
+    )
+    alice = api.signup("alice")
+    attachment = uploaded(api, alice, PDF)
+    uploaded(api, alice, PDF)
+    refused = upload(api, alice, PDF)
+    assert (refused.status_code, refused.get_json()["error"]["code"]) == (429, "rate_limited")
+    statuses = [get(api, attachment["url"]).status_code for _ in range(4)]  # signed: per address
+    assert statuses == [200, 200, 200, 429]
