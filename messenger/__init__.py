@@ -13,6 +13,7 @@ from .service.updates import start_pruning
 from .web import (
     accounts,
     asyncapi,
+    attachments,
     blocks,
     bodies,
     cors,
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, deps: Deps | None = None) -> Fl
         ops.blp,
         blocks.blp,
         email.blp,
+        attachments.blp,
     ):
         api.register_blueprint(blueprint)
     stream.sock.init_app(app)

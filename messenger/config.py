@@ -63,6 +63,14 @@ class Settings:
     aws_secret_access_key: str = field(default="", repr=False)
     aws_region: str = ""
     max_attachment_bytes: int = 25 * 1024 * 1024  # one upload; refused with 413 as it passes this
+    attachment_quota_bytes: int = 1024 * 1024 * 1024  # what one user's uploads may hold in all
+    max_attachments_per_message: int = 10
+    attachment_url_ttl_s: int = 3600  # signed download URLs live this long (to 1.25x)
+    # The HMAC key of signed URLs, the same on every worker and machine; unset: one kept in the
+    # message store, made at first start (README "Attachments").
+    attachment_url_secret: str = field(default="", repr=False)
+    orphan_ttl_h: int = 24  # an upload no message refers to is removed after this
+    upload_timeout_s: int = 300  # a whole upload body must arrive within this
 
     # Accounts.
     token_ttl_days: int = 30
@@ -115,6 +123,8 @@ class Settings:
     rate_limit_one_time_token: str = "10 per minute;100 per hour"  # per address: confirm, verify
     rate_limit_email: str = "5 per hour;20 per day"  # per user: POST /me/email and resending a link
     rate_limit_export: str = "2 per hour"  # per user: GET /me/export reads everything the user has
+    rate_limit_upload: str = "10 per minute;200 per day"  # per user: POST /attachments
+    rate_limit_download: str = "60 per second;3000 per minute"  # per user, or per address when signed
     forwarded_hops: int = 0  # proxies in front (1 on Heroku) whose X-Forwarded-For to trust
     # Browser pages allowed to open the WebSocket besides the service's own origin ("*": any).
     allowed_origins: tuple[str, ...] = ()
@@ -230,6 +240,14 @@ class Settings:
             aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY", "").strip(),
             aws_region=env.get("AWS_REGION", "").strip(),
             max_attachment_bytes=_int(env, "MAX_ATTACHMENT_BYTES", cls.max_attachment_bytes),
+            attachment_quota_bytes=_int(env, "ATTACHMENT_QUOTA_BYTES", cls.attachment_quota_bytes),
+            max_attachments_per_message=_int(
+                env, "MAX_ATTACHMENTS_PER_MESSAGE", cls.max_attachments_per_message
+            ),
+            attachment_url_ttl_s=_int(env, "ATTACHMENT_URL_TTL_S", cls.attachment_url_ttl_s),
+            attachment_url_secret=env.get("ATTACHMENT_URL_SECRET", "").strip(),
+            orphan_ttl_h=_int(env, "ORPHAN_TTL_H", cls.orphan_ttl_h),
+            upload_timeout_s=_int(env, "UPLOAD_TIMEOUT_S", cls.upload_timeout_s),
             token_ttl_days=_int(env, "TOKEN_TTL_DAYS", cls.token_ttl_days),
             smtp_url=env.get("SMTP_URL", "").strip(),
             mail_from=env.get("MAIL_FROM", "").strip(),
@@ -287,6 +305,8 @@ class Settings:
             rate_limit_one_time_token=env.get("RATE_LIMIT_ONE_TIME_TOKEN", cls.rate_limit_one_time_token),
             rate_limit_email=env.get("RATE_LIMIT_EMAIL", cls.rate_limit_email),
             rate_limit_export=env.get("RATE_LIMIT_EXPORT", cls.rate_limit_export),
+            rate_limit_upload=env.get("RATE_LIMIT_UPLOAD", cls.rate_limit_upload),
+            rate_limit_download=env.get("RATE_LIMIT_DOWNLOAD", cls.rate_limit_download),
             # Behind Heroku's router every client shares its address: trust its one hop.
             forwarded_hops=_int(env, "FORWARDED_HOPS", 1 if on_dyno else cls.forwarded_hops),
             allowed_origins=tuple(
@@ -358,6 +378,11 @@ class Settings:
             "socket_timeout_s",
             "max_requests_in_flight_per_user",
             "max_attachment_bytes",
+            "attachment_quota_bytes",
+            "max_attachments_per_message",
+            "attachment_url_ttl_s",
+            "orphan_ttl_h",
+            "upload_timeout_s",
         )
         for name in positive:
             if getattr(self, name) < 1:
@@ -447,6 +472,8 @@ class Settings:
         endpoint_scheme = urlsplit(self.attachments_s3_endpoint).scheme
         if self.attachments_s3_endpoint and endpoint_scheme not in ("http", "https"):
             raise ConfigError("ATTACHMENTS_S3_ENDPOINT must be an https:// (or http://) URL")
+        if self.attachment_url_secret and len(self.attachment_url_secret) < 32:
+            raise ConfigError("ATTACHMENT_URL_SECRET must be at least 32 characters (or unset)")
         if bool(self.aws_access_key_id) != bool(self.aws_secret_access_key):
             raise ConfigError("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together")
 

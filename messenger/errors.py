@@ -275,6 +275,20 @@ class ReplyNotFound(MessengerError):
         super().__init__(details={"message": {"reply_to": ["No message with this seq in this thread."]}})
 
 
+class UnknownAttachments(MessengerError):
+    """A message names attachments that do not exist or that its sender did not upload: the
+    two are one answer, so nobody learns which ids others hold. A 422 like ``UnknownUsers``
+    and ``ReplyNotFound`` (an id in the body names nothing usable; the URL's resource, the
+    thread, is there), which leaves 404 ``attachment_not_found`` to the download route."""
+
+    code = "unknown_attachments"
+    status = 422
+    message = "Some attachments do not exist or were not uploaded by you (details.attachment_ids)."
+
+    def __init__(self, attachment_ids: list[str]) -> None:
+        super().__init__(details={"attachment_ids": list(attachment_ids)})
+
+
 class TooManyMembers(MessengerError):
     code = "too_many_members"
     status = 422
@@ -355,6 +369,52 @@ class BlobNotFound(MessengerError):
     code = "attachment_not_found"
     status = 404
     message = "No such attachment."
+
+
+class AttachmentNotFound(MessengerError):
+    """No such attachment, or not one the caller may read: the same answer, so an id reveals
+    nothing to someone who is neither its uploader nor a member of a thread where it was sent."""
+
+    code = "attachment_not_found"
+    status = 404
+    message = "No such attachment."
+
+
+class QuotaExceeded(MessengerError):
+    """The upload would take the uploader past ATTACHMENT_QUOTA_BYTES; nothing is kept."""
+
+    code = "quota_exceeded"
+    status = 413
+    message = "Your uploads have used all the space this server gives each person."
+
+    def __init__(self, quota_bytes: int):
+        super().__init__(details={"quota_bytes": quota_bytes})
+
+
+class TooManyAttachments(MessengerError):
+    code = "too_many_attachments"
+    status = 422
+    message = "A message carries at most MAX_ATTACHMENTS_PER_MESSAGE files."
+
+    def __init__(self, max_attachments: int):
+        super().__init__(details={"max_attachments": max_attachments})
+
+
+class UrlExpired(MessengerError):
+    """A signed download URL of ours, past its expiry: the message read again carries a new one."""
+
+    code = "url_expired"
+    status = 403
+    message = "This link has expired: load the message again for a fresh one."
+
+
+class BodyTimeout(MessengerError):
+    """A streamed upload did not arrive within UPLOAD_TIMEOUT_S, or stalled for
+    SOCKET_TIMEOUT_S; nothing is kept."""
+
+    code = "request_timeout"
+    status = 408
+    message = "The upload took too long to arrive."
 
 
 class MailDeliveryError(Exception):

@@ -73,8 +73,8 @@ class Member:
 class Message:
     """A message as served. ``version`` counts every change (1 at the send; each edit, deletion
     and reaction change adds one): a client keeps, per message, what the highest version says.
-    A deleted message keeps its seq, sender and timestamps; its text, quote, mentions and
-    reactions are erased from storage."""
+    A deleted message keeps its seq, sender and timestamps; its text, quote, mentions,
+    reactions and attachments are erased from storage."""
 
     message_id: str
     thread_id: str
@@ -91,6 +91,8 @@ class Message:
     reply_to: dict | None = None  # {"seq", "user_id", "preview"}: the message it answers
     mentions: list[str] = field(default_factory=list)  # user ids the contents call by @name
     reactions: list[dict] = field(default_factory=list)  # {"emoji", "count", "user_ids"}
+    # ``Attachment.public()`` of each attachment sent with it, in the order sent; [] once deleted.
+    attachments: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """``asdict(self)`` without its recursive deep copy (a twentieth of a send's time):
@@ -115,7 +117,14 @@ def preview_text(message: Message) -> str:
 def erased(message: Message, version: int) -> Message:
     """The message once deleted: what stays is who sent it, where and when."""
     return replace(
-        message, contents="", deleted=True, version=version, reply_to=None, mentions=[], reactions=[]
+        message,
+        contents="",
+        deleted=True,
+        version=version,
+        reply_to=None,
+        mentions=[],
+        reactions=[],
+        attachments=[],
     )
 
 
@@ -165,9 +174,15 @@ class NewMessage:
     client_msg_id: str | None = None
     reply_to_seq: int | None = None  # the message of this thread it answers
     mentions: list[str] = field(default_factory=list)  # members its contents call by @name
+    # Attachments to send with it, in order: the service bounds how many (MAX_ATTACHMENTS_PER_
+    # MESSAGE); the store refuses any the sender did not upload (``UnknownAttachments``).
+    attachment_ids: list[str] = field(default_factory=list)
 
-    def stored_as(self, seq: int, reply_to: dict | None = None) -> Message:
-        """The message under ``seq``, carrying ``reply_to`` (``quote_of`` its target)."""
+    def stored_as(
+        self, seq: int, reply_to: dict | None = None, attachments: list[dict] | None = None
+    ) -> Message:
+        """The message under ``seq``, carrying ``reply_to`` (``quote_of`` its target) and
+        ``attachments`` (``Attachment.public()`` of each of ``attachment_ids``)."""
         return Message(
             message_id=self.message_id,
             thread_id=self.thread_id,
@@ -179,6 +194,7 @@ class NewMessage:
             client_msg_id=self.client_msg_id,
             reply_to=reply_to,
             mentions=list(self.mentions),
+            attachments=list(attachments or []),
         )
 
 
@@ -225,6 +241,9 @@ class MessageChanged:
     message: Message
     changed: bool
     cursors: Cursors = field(default_factory=dict)
+    # A deletion's attachments that nothing refers to any more: their metadata is gone, so
+    # the caller deletes their blobs (``blob_ids``). Empty for every other change.
+    freed_attachments: list[Attachment] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -551,3 +570,49 @@ class StoredBlob:
     blob_id: str
     size: int
     sha256: str
+
+
+# Attachments' metadata (the message store) ---------------------------------------------
+@dataclass(frozen=True)
+class Attachment:
+    """What an upload stored: its bytes are the blob ``blob_id`` (and a thumbnail's, for
+    images), everything else is here, in the message store. ``attachment_id`` has the shape of
+    a blob id (``new_blob_id``: the service makes it, never a client).
+
+    Persisted shape: stored as these fields in both stores; add fields with defaults, never
+    rename or repurpose one.
+    """
+
+    attachment_id: str
+    uploader_id: str
+    filename: str
+    content_type: str  # sniffed from the bytes, never the client's word
+    size: int  # bytes of ``blob_id``
+    sha256: str  # hex, of ``blob_id``'s bytes
+    created_at: int  # ms since the epoch: orphans are collected by it
+    blob_id: str  # the bytes served (EXIF stripped from images)
+    width: int | None = None  # images only
+    height: int | None = None
+    thumbnail_blob_id: str | None = None
+    thumbnail_type: str | None = None  # the thumbnail's content type; None without one
+
+    def public(self) -> dict:
+        """What a message carries of it (and the web layer adds urls to): never a blob id,
+        which would name bytes outside the authorization of ``Store.can_read_attachment``.
+
+        A contract with stored messages and update bodies: add keys, never rename them."""
+        return {
+            "attachment_id": self.attachment_id,
+            "filename": self.filename,
+            "content_type": self.content_type,
+            "size": self.size,
+            "sha256": self.sha256,
+            "width": self.width,
+            "height": self.height,
+            "thumbnail": self.thumbnail_blob_id is not None,
+        }
+
+    @property
+    def blob_ids(self) -> list[str]:
+        """Every blob holding its bytes: what to delete once its metadata is forgotten."""
+        return [self.blob_id] + ([self.thumbnail_blob_id] if self.thumbnail_blob_id else [])

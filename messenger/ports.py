@@ -15,6 +15,7 @@ from typing import Protocol
 from .events import Event, Inbox
 from .model import (
     AccountDeleted,
+    Attachment,
     Block,
     ClaimedMail,
     Invitation,
@@ -58,6 +59,10 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Release connections."""
+
+    def server_secret(self, name: str) -> bytes:
+        """The secret called ``name`` (32 random bytes), made by whichever worker asks first and
+        the same for every worker and machine that shares this store."""
 
     # Accounts -------------------------------------------------------------------------
     def add_user(self, user: User, password_hash: str) -> None:
@@ -109,14 +114,19 @@ class Store(Protocol):
 
     # Threads and messages -------------------------------------------------------------
     def open_thread(self, thread: NewThread, first: NewMessage) -> Opened:
-        """Create the thread (a 1:1 thread only if its key is new) and send ``first`` into it.
+        """Create the thread (a 1:1 thread only if its key is new) and send ``first`` into it
+        (as ``send``: ``UnknownAttachments`` creates nothing).
 
         A retry with the same sender and ``client_msg_id`` returns the original outcome.
         """
 
     def send(self, message: NewMessage) -> Sent:
-        """Append a message with the next seq; raise ``ThreadNotFound`` for a non-member and
-        ``ReplyNotFound`` when ``reply_to_seq`` names no message of the thread.
+        """Append a message with the next seq; raise ``ThreadNotFound`` for a non-member,
+        ``ReplyNotFound`` when ``reply_to_seq`` names no message of the thread and
+        ``UnknownAttachments`` when any of ``attachment_ids`` is not an attachment the sender
+        uploaded (nothing written then: no message, seq or update). The message carries each
+        attachment's ``public()`` once, in the order named, and refers to it (so it is not an
+        orphan, and the thread's members may read it); one attachment may be in many messages.
 
         A retry with the same sender and ``client_msg_id`` returns the original message
         (``created=False``) and completes anything a crash left undone.
@@ -151,7 +161,13 @@ class Store(Protocol):
         """Erase the message (``model.erased``) from every stored copy: the message, its
         reactions and mentions, quotes of it in replies, and the update bodies holding its text
         (``rules.erase_from_body``); message.deleted to every member. Unchanged when deleted
-        already. Who may delete is the service's rule."""
+        already. Who may delete is the service's rule.
+
+        Its attachments go too: the message no longer refers to them, and those nothing else
+        refers to any more lose their metadata in the same write (SQLite) or right after it
+        (MongoDB's documented order), returned as ``freed_attachments`` for the caller to
+        delete their blobs. A retry of a deletion a crash cut short finishes that and returns
+        what it freed."""
 
     def add_reaction(
         self, thread_id: str, seq: int, user_id: str, emoji: str, now: int, max_distinct: int
@@ -282,12 +298,47 @@ class Store(Protocol):
     def prune_mail(self, now: int, keep_ms: int) -> int:
         """Delete expired one-time tokens and mails sent or failed over ``keep_ms`` ago."""
 
+    # Attachments' metadata ------------------------------------------------------------
+    # The bytes are the blob store's. Writes across the two are ordered, never transactional:
+    # bytes first, then ``add_attachment``; ``forget_attachment`` (or a deletion's
+    # ``freed_attachments``) first, then the blobs' deletion. A crash leaves at worst bytes no
+    # metadata names (``blobs_in_use`` tells the collector which), never metadata without bytes.
+    # An attachment is referred to by the messages that carry it (and, later, avatars).
+    def add_attachment(self, attachment: Attachment) -> None:
+        """Store a new attachment's metadata (its blobs are stored already), referred to by
+        nothing yet: an orphan until a message carries it."""
 
-class MailTransport(Protocol):
-    """Hands one mail to a mail server (the SMTP adapter in ``messenger.mail``)."""
+    def get_attachment(self, attachment_id: str) -> Attachment | None:
+        """The attachment's metadata; None when unknown or forgotten. Authorize with
+        ``can_read_attachment`` first."""
 
-    def send(self, mail: OutgoingMail) -> None:
-        """Return once the server accepted it; raise ``MailDeliveryError`` otherwise."""
+    def attachment_bytes_used(self, user_id: str) -> int:
+        """The sizes of every attachment ``user_id`` uploaded, summed (ATTACHMENT_QUOTA_BYTES).
+
+        Read, then the upload's insert, with nothing between: concurrent uploads of one user
+        may each pass the check and overshoot the quota by one upload each. Accepted: the quota
+        bounds a user's storage, not to the byte."""
+
+    def can_read_attachment(self, attachment_id: str, user_id: str) -> bool:
+        """Whether ``user_id`` may download it: its uploader, or a current member of a thread
+        where a message that is not deleted carries it. False for an unknown id."""
+
+    def orphan_attachments(self, created_before: int, limit: int) -> list[Attachment]:
+        """Up to ``limit`` attachments created before ``created_before`` that nothing refers
+        to, oldest first: what the collector forgets (``forget_attachment``), then deletes the
+        blobs of. On MongoDB a reference made before the cut-off by a message that was never
+        stored (its send crashed) refers to nothing."""
+
+    def forget_attachment(self, attachment_id: str, created_before: int) -> Attachment | None:
+        """Delete the metadata of an attachment created before ``created_before``, only if
+        nothing refers to it, in one atomic write (a send referring to it concurrently either
+        comes first and keeps it, or finds it gone and is refused); return what was deleted,
+        for the caller to delete its blobs. None when it is referred to, newer or unknown."""
+
+    def blobs_in_use(self, blob_ids: list[str]) -> set[str]:
+        """The ones among ``blob_ids`` that an attachment's metadata names (its bytes or its
+        thumbnail's): the blob collector deletes the others (``BlobStore.list_ids``) once
+        older than any upload that may still be storing its metadata."""
 
     # Leaving the service --------------------------------------------------------------
     # Disabling and deleting take effect at once: sign-in stops finding (deleted) or refuses
@@ -323,6 +374,13 @@ class MailTransport(Protocol):
 
     def forget_user(self, user_id: str) -> None:
         """The last step of a deletion: drop the blocks the user made and their invitations."""
+
+
+class MailTransport(Protocol):
+    """Hands one mail to a mail server (the SMTP adapter in ``messenger.mail``)."""
+
+    def send(self, mail: OutgoingMail) -> None:
+        """Return once the server accepted it; raise ``MailDeliveryError`` otherwise."""
 
 
 class Notifier(Protocol):

@@ -20,6 +20,7 @@ from .model import (
     PROFILE_FIELDS,
     REACTION_USERS_LISTED,
     THREAD_NEW,
+    Attachment,
     Invitation,
     Message,
     NewThread,
@@ -162,9 +163,36 @@ def erase_from_body(kind: str, body: dict, thread_id: str, seq: int) -> dict | N
         return {**body, "thread": {**body["thread"], "last_message": last}}
     message = body["message"]
     if message["seq"] == seq:
-        gone = {"contents": "", "deleted": True, "reply_to": None, "mentions": [], "reactions": []}
+        gone = {
+            "contents": "",
+            "deleted": True,
+            "reply_to": None,
+            "mentions": [],
+            "reactions": [],
+            "attachments": [],
+        }
         return {**body, "message": {**message, **gone}}
     return {**body, "message": {**message, "reply_to": {**message["reply_to"], "preview": ""}}}
+
+
+# Attachments ------------------------------------------------------------------------------
+def requested_attachments(attachment_ids: Iterable[str]) -> list[str]:
+    """The attachments a send asks for, each once, in the order first named."""
+    return list(dict.fromkeys(attachment_ids))
+
+
+def attachments_sent(requested: list[str], uploaded: Iterable[Attachment]) -> tuple[list[dict], list[str]]:
+    """What a message carries of ``requested`` (``Attachment.public()``, in the order asked)
+    given the ones of them its sender ``uploaded``, and the ids that are not among those (the
+    store refuses the send when any are)."""
+    found = {attachment.attachment_id: attachment for attachment in uploaded}
+    missing = [attachment_id for attachment_id in requested if attachment_id not in found]
+    return [found[a].public() for a in requested if a in found], missing
+
+
+def attachment_ids_of(message: Message) -> list[str]:
+    """The attachments a stored message carries (whose references its deletion removes)."""
+    return [attachment["attachment_id"] for attachment in message.attachments]
 
 
 # Profiles ---------------------------------------------------------------------------------

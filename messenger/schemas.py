@@ -76,6 +76,11 @@ def visible(text: str) -> None:
         raise ValidationError("Must show something: not only spaces, invisible or formatting characters.")
 
 
+def attachment_id(text: str) -> None:
+    if not model.BLOB_ID.fullmatch(text):
+        raise ValidationError("Not an attachment id (32 hex digits, from POST /attachments).")
+
+
 def one_line(text: str) -> None:
     if has_control_characters(text):
         raise ValidationError("Must be one line, without control characters.")
@@ -309,9 +314,26 @@ class UserList(Schema):
 
 
 # Messages and threads -----------------------------------------------------------------
+# A message names at most this many uploads in any case; MAX_ATTACHMENTS_PER_MESSAGE (at most
+# this) is the server's own limit, checked by the service (422 too_many_attachments).
+ATTACHMENT_IDS_CEILING = 100
+
+
 class MessageIn(Schema):
     user_id = Id(metadata={"description": "Optional (the token says who sends); must be the signed-in user."})
-    contents = Text(required=True, validate=visible)
+    contents = Text(
+        required=True,
+        metadata={
+            "description": "Must show something, unless the message carries attachments (then may be '')."
+        },
+    )
+    attachments = fields.List(
+        Text(validate=attachment_id, metadata={"pattern": "^[0-9a-f]{32}$"}),
+        validate=validate.Length(max=ATTACHMENT_IDS_CEILING),
+        metadata={
+            "description": "Optional: attachment_ids of your own uploads (POST /attachments), in order."
+        },
+    )
     timestamp = Count(
         metadata={
             "description": "Optional: the client's clock, ms since the epoch, kept as client_timestamp "
@@ -322,6 +344,15 @@ class MessageIn(Schema):
         validate=validate.Length(min=1, max=64),
         metadata={"description": "Retrying with the same id never stores a second copy."},
     )
+
+    @validates_schema(skip_on_field_errors=True)
+    def shows_something(self, data: dict, **kwargs) -> None:
+        """Text that shows nothing is refused, unless files are what the message carries."""
+        if not data.get("attachments"):
+            try:
+                visible(data["contents"])
+            except ValidationError as error:
+                raise ValidationError(error.messages, field_name="contents") from None
 
 
 class SentMessageIn(MessageIn):
@@ -505,6 +536,34 @@ class ReactionOut(Schema):
     )
 
 
+class AttachmentOut(Schema):
+    """An attachment as the API shows it: ``model.Attachment.public`` (never a blob id) with
+    signed URLs."""
+
+    attachment_id = fields.String(required=True)
+    filename = fields.String(required=True)
+    content_type = fields.String(required=True, metadata={"description": "Sniffed from the bytes."})
+    size = fields.Integer(required=True, metadata={"description": "Bytes, of what is served."})
+    sha256 = fields.String(required=True, metadata={"description": "Hex, of what is served."})
+    width = fields.Integer(allow_none=True, metadata={"description": "Images: upright, in pixels."})
+    height = fields.Integer(allow_none=True)
+    url = fields.String(
+        required=True, metadata={"description": "Signed: works without a token until it expires."}
+    )
+    thumbnail_url = fields.String(allow_none=True, metadata={"description": "Images only; signed like url."})
+
+
+class AttachmentReply(Schema):
+    attachment = fields.Nested(AttachmentOut, required=True)
+
+
+class UploadQuery(Schema):
+    filename = Text(
+        validate=validate.Length(min=1, max=255),
+        metadata={"description": "The file's name; required with a raw body, optional for multipart."},
+    )
+
+
 class MessageOut(Schema):
     message_id = fields.String(required=True)
     thread_id = fields.String(required=True)
@@ -524,6 +583,13 @@ class MessageOut(Schema):
     reply_to = fields.Nested(QuoteOut, allow_none=True, metadata={"description": "The message it answers."})
     mentions = fields.List(fields.String(), required=True, metadata={"description": "User ids it @mentions."})
     reactions = fields.List(fields.Nested(ReactionOut), required=True)
+    attachments = fields.List(
+        fields.Nested(AttachmentOut),
+        metadata={
+            "description": "In the order sent; [] once deleted. Absent from updates stored before"
+            " attachments existed: read that as []."
+        },
+    )
 
 
 class PreviewOut(Schema):

@@ -10,7 +10,10 @@ from collections.abc import Callable
 from .config import Settings
 from .errors import StoreUnavailable
 from .ports import BlobStore, MailTransport, Notifier, Store
+from .service.attachment_urls import AttachmentUrls
 from .service.deps import Deps, run_inline
+
+URL_SECRET_NAME = "attachment_urls"  # the store's secret for signed download URLs
 
 logger = logging.getLogger(__name__)
 
@@ -173,4 +176,16 @@ def build_deps(settings: Settings, store: Store | None = None, **overrides) -> D
         overrides["mailer"] = build_mailer(settings)
     if "run_blocking" not in overrides:
         overrides["run_blocking"] = blocking_runner()
+    if "blobs" not in overrides:
+        overrides["blobs"] = build_blob_store(settings)
+    if "attachment_urls" not in overrides:
+        overrides["attachment_urls"] = build_attachment_urls(settings, store)
     return Deps(settings=settings, store=store, **overrides)
+
+
+def build_attachment_urls(settings: Settings, store: Store) -> AttachmentUrls:
+    """The signer of download URLs: ATTACHMENT_URL_SECRET when set, else the secret the store
+    keeps for every worker and machine that shares it (made on first use)."""
+    configured = settings.attachment_url_secret.encode()
+    source = (lambda: configured) if configured else (lambda: store.server_secret(URL_SECRET_NAME))
+    return AttachmentUrls(source, settings.attachment_url_ttl_s)

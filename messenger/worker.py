@@ -12,6 +12,11 @@ and it shares a worker's connections first come, first served. This worker:
   wait between requests), and reads every request body whole before the app runs, within
   READ_TIMEOUT_S and MAX_CONTENT_LENGTH, else answers 408 or 413 and closes the connection: a
   head or body that trickles in holds a connection for seconds, not minutes;
+- streams the bodies of uploads (``web.bodies.STREAMED_UPLOADS``) to the app as they arrive
+  instead, within MAX_ATTACHMENT_BYTES (a declared length over it is 413 before a byte is read)
+  and UPLOAD_TIMEOUT_S for the whole body (a read past it, or a stall of SOCKET_TIMEOUT_S, is
+  the app's 408); the connection closes after the answer, so an upload refused half-way is
+  not read to its end;
 - gives each read, and each 64 KiB of a write, SOCKET_TIMEOUT_S while a request is served, so
   a response (or a WebSocket frame) that its client stops reading is dropped with its
   connection, while a slow link still gets a large page;
@@ -38,7 +43,9 @@ from gunicorn.http.body import Body
 from gunicorn.workers.ggevent import GeventWorker
 
 from .config import Settings
+from .errors import BodyTimeout
 from .netio import discard_input
+from .web.bodies import STREAMED_UPLOADS
 from .web.errors import error_body
 
 logger = logging.getLogger(__name__)
@@ -63,6 +70,8 @@ class MessengerWorker(GeventWorker):
         settings = Settings.from_env()
         self.max_per_address = 0 if settings.forwarded_hops else settings.max_connections_per_address
         self.max_body_bytes = settings.max_content_length
+        self.max_upload_bytes = settings.max_attachment_bytes
+        self.upload_timeout_s = settings.upload_timeout_s
         self.read_timeout_s = settings.read_timeout_s
         self.socket_timeout_s = settings.socket_timeout_s
         self.connections: Counter[str] = Counter()
@@ -130,7 +139,9 @@ class MessengerWorker(GeventWorker):
         self.served[gevent.getcurrent()] += 1
         sock.settimeout(self.socket_timeout_s)
         try:
-            if _has_body(req):
+            if _has_body(req) and (req.method, req.path) in STREAMED_UPLOADS:
+                self._stream_body(req, sock)
+            elif _has_body(req):
                 self._read_body(req, sock)
             return super().handle_request(listener_name, req, ChunkedWrites(sock), addr)
         finally:
@@ -152,6 +163,22 @@ class MessengerWorker(GeventWorker):
             _answer_and_close(sock, refused)
             raise StopIteration() from None  # gunicorn closes the connection
         req.body = Body(io.BytesIO(body))
+
+    def _stream_body(self, req, sock) -> None:
+        """Let the app read an upload as it arrives, within its size and time; then close."""
+        try:
+            length = _content_length(req)
+            if length is not None and length > self.max_upload_bytes:
+                raise _too_large(self.max_upload_bytes)
+        except Refusal as refused:
+            logger.info("%s %s %s %s", req.method, req.path, refused.status.split()[0], refused.code)
+            _answer_and_close(sock, refused)
+            raise StopIteration() from None
+        if req._expected_100_continue:
+            sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+            req._expected_100_continue = False
+        req.body = Body(DeadlineReader(req.body, time.monotonic() + self.upload_timeout_s))
+        req.must_close = True
 
     def _read_within_deadline(self, stream) -> bytes:
         chunks, size = [], 0
@@ -182,6 +209,23 @@ class MessengerWorker(GeventWorker):
                 address,
             )
             self.refused_since_logged, self.refusals_logged_at = 0, now
+
+
+class DeadlineReader:
+    """A request body that must arrive by ``deadline`` (``time.monotonic()``): a read after it,
+    or one the socket's timeout ends, raises ``BodyTimeout`` (the app answers 408)."""
+
+    def __init__(self, body, deadline: float) -> None:
+        self._body = body
+        self._deadline = deadline
+
+    def read(self, size: int | None = None) -> bytes:
+        if time.monotonic() > self._deadline:
+            raise BodyTimeout()
+        try:
+            return self._body.read(size)
+        except (TimeoutError, OSError):
+            raise BodyTimeout() from None
 
 
 class ChunkedWrites:

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from ..config import Settings
-from ..ports import MailTransport, Notifier, Store
+from ..ports import BlobStore, MailTransport, Notifier, Store
+from .attachment_urls import AttachmentUrls
 from .health import ReadinessCheck
 from .throttle import Throttle
 from .waiters import WaiterLimits
@@ -48,4 +49,7 @@ class Deps:
     # The mail server's adapter (None without SMTP_URL), and the doorbell that wakes this
     # worker's mail sender when a request has just written to the outbox.
     mailer: MailTransport | None = None
+    # Attachments' bytes (local files, GridFS or S3) and the signer of their download URLs.
+    blobs: BlobStore | None = None
+    attachment_urls: AttachmentUrls | None = None
     mail_wakeup: threading.Event = field(default_factory=threading.Event)

@@ -21,6 +21,7 @@ from ..errors import UserNotFound, WrongPassword
 from ..events import TokenRevoked
 from ..model import ERASE_MESSAGES, Session, User, escape_lone_surrogates
 from .accounts import require_user
+from .attachments import free
 from .deps import Deps
 from .sessions import DAY_MS
 from .updates import ring
@@ -54,10 +55,9 @@ def delete_account(deps: Deps, user_id: str) -> None:
         for page in own_message_pages(deps, user_id):
             for message in page:
                 if not message.deleted:
-                    ring(
-                        deps,
-                        deps.store.delete_own_message(message.thread_id, message.seq, user_id, now).cursors,
-                    )
+                    changed = deps.store.delete_own_message(message.thread_id, message.seq, user_id, now)
+                    ring(deps, changed.cursors)
+                    free(deps, changed.freed_attachments)
     for thread_id in deps.store.member_thread_ids(user_id):
         ring(deps, deps.store.remove_member(thread_id, user_id, now, removed_by=user_id).cursors)
     deps.store.forget_user(user_id)

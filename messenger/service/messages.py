@@ -7,9 +7,10 @@ from dataclasses import replace
 
 import emoji as emoji_data
 
-from ..errors import Blocked, EditWindowPassed, InvalidPayload, NotAllowed
+from ..errors import Blocked, EditWindowPassed, InvalidPayload, NotAllowed, TooManyAttachments
 from ..model import GROUP, Message, MessageChanged, MessageEdit, NewMessage, Sent
 from ..text import mentioned_names
+from .attachments import free, signed, signed_messages
 from .deps import Deps, new_id
 from .email import require_verified_email
 from .updates import ring
@@ -22,13 +23,17 @@ def new_message(
     contents: str,
     client_timestamp: int | None,
     client_msg_id: str | None = None,
+    attachment_ids: list[str] | None = None,
 ) -> NewMessage:
     """Validate what the schema cannot know (configured limits) and stamp server values.
 
     A client that sends no clock of its own gets the server's as ``client_timestamp``: the
     stored shape stays an integer (old rows, the SQLite column, clients typed on it).
     """
-    check_contents(deps, contents)
+    attachment_ids = list(dict.fromkeys(attachment_ids or []))  # one file sent twice is one
+    check_contents(deps, contents, may_be_empty=bool(attachment_ids))
+    if len(attachment_ids) > deps.settings.max_attachments_per_message:
+        raise TooManyAttachments(deps.settings.max_attachments_per_message)
     require_verified_email(deps, sender_id)
     now = deps.clock()
     return NewMessage(
@@ -39,12 +44,14 @@ def new_message(
         timestamp=now,
         client_timestamp=now if client_timestamp is None else client_timestamp,
         client_msg_id=client_msg_id,
+        attachment_ids=attachment_ids,
     )
 
 
-def check_contents(deps: Deps, contents: str) -> None:
+def check_contents(deps: Deps, contents: str, may_be_empty: bool = False) -> None:
+    """Text within MAX_MESSAGE_LENGTH that is not blank (it may be, when files are the message)."""
     limit = deps.settings.max_message_length
-    if not contents.strip():
+    if not contents.strip() and not (may_be_empty and not contents):
         problem = "Must not be empty or only whitespace."
     elif len(contents) > limit:
         problem = f"At most {limit} characters."
@@ -61,30 +68,34 @@ def send_message(
     client_timestamp: int | None,
     client_msg_id: str | None = None,
     reply_to_seq: int | None = None,
+    attachment_ids: list[str] | None = None,
 ) -> Sent:
-    """Append a message, answering ``reply_to_seq`` if given; a retry with the same
-    client_msg_id returns the original."""
-    message = new_message(deps, sender_id, thread_id, contents, client_timestamp, client_msg_id)
+    """Append a message, answering ``reply_to_seq`` if given, carrying the sender's uploads
+    ``attachment_ids``; a retry with the same client_msg_id returns the original."""
+    message = new_message(
+        deps, sender_id, thread_id, contents, client_timestamp, client_msg_id, attachment_ids
+    )
     if deps.store.blocked_in_direct(thread_id, sender_id):
         raise Blocked()
     mentions = resolve_mentions(deps, sender_id, thread_id, contents)
     if reply_to_seq is not None or mentions:
         message = replace(message, reply_to_seq=reply_to_seq, mentions=mentions)
     sent = deps.store.send(message)
+    sent = replace(sent, message=signed(deps, sent.message))  # its doorbell carries the URLs too
     ring(deps, sent.cursors, sent)
     return sent
 
 
 def list_messages(deps: Deps, user_id: str, thread_id: str, start: int, end: int) -> list[Message]:
     """A page counted from the newest message; 404 for threads the user is not in."""
-    return deps.store.list_messages(thread_id, user_id, start, end)
+    return signed_messages(deps, deps.store.list_messages(thread_id, user_id, start, end))
 
 
 def list_messages_before(
     deps: Deps, user_id: str, thread_id: str, before_seq: int, limit: int
 ) -> list[Message]:
     """A page of older history that costs the same at any depth."""
-    return deps.store.list_messages_before(thread_id, user_id, before_seq, limit)
+    return signed_messages(deps, deps.store.list_messages_before(thread_id, user_id, before_seq, limit))
 
 
 def resolve_mentions(deps: Deps, user_id: str, thread_id: str, contents: str) -> list[str]:
@@ -124,7 +135,9 @@ def delete_message(deps: Deps, user_id: str, thread_id: str, seq: int) -> None:
         thread = deps.store.require_thread(thread_id, user_id)
         if thread.kind != GROUP or thread.created_by != user_id:
             raise NotAllowed("Only its sender, or the creator of a group, may delete a message.")
-    _told(deps, deps.store.delete_message(thread_id, seq, user_id, deps.clock()))
+    changed = deps.store.delete_message(thread_id, seq, user_id, deps.clock())
+    _told(deps, changed)
+    free(deps, changed.freed_attachments)  # their metadata went with the message; now the bytes
 
 
 def react(deps: Deps, user_id: str, thread_id: str, seq: int, emoji: str) -> Message:
@@ -150,4 +163,4 @@ def check_emoji(emoji: str) -> None:
 
 def _told(deps: Deps, changed: MessageChanged) -> Message:
     ring(deps, changed.cursors)
-    return changed.message
+    return signed(deps, changed.message)

@@ -18,6 +18,7 @@ from ..errors import (
     UnknownUsers,
 )
 from ..model import CONTACTS, DIRECT, GROUP, Message, NewThread, ThreadPage, ThreadView
+from .attachments import signed
 from .blocks import refuse_if_blocked
 from .deps import Deps, new_id
 from .messages import mentions_among, new_message
@@ -33,6 +34,7 @@ def create_thread(
     client_msg_id: str | None = None,
     title: str | None = None,
     usernames: list[str] | None = None,
+    attachment_ids: list[str] | None = None,
 ) -> tuple[ThreadView, Message, bool, list[str]]:
     """Open a 1:1 thread (reusing the existing one) or a new group, with its first message.
 
@@ -56,7 +58,9 @@ def create_thread(
         created_at=deps.clock(),
         member_ids=member_ids,
     )
-    first = new_message(deps, creator_id, thread.thread_id, contents, client_timestamp, client_msg_id)
+    first = new_message(
+        deps, creator_id, thread.thread_id, contents, client_timestamp, client_msg_id, attachment_ids
+    )
     if "@" in contents:
         members = [(user.username, user.user_id) for user in deps.store.get_users(member_ids)]
         first = replace(first, mentions=mentions_among(contents, members))
@@ -64,7 +68,8 @@ def create_thread(
     ring(deps, opened.cursors)
     if invited:
         _invite(deps, creator_id, opened.thread_id, invited)
-    return deps.store.require_thread(opened.thread_id, creator_id), opened.message, opened.created, invited
+    thread_view = deps.store.require_thread(opened.thread_id, creator_id)
+    return thread_view, signed(deps, opened.message), opened.created, invited
 
 
 def list_threads(deps: Deps, user_id: str, start: int, end: int) -> ThreadPage:

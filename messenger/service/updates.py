@@ -12,6 +12,7 @@ from ..errors import InvalidToken
 from ..events import CarriedUpdate, FreshUpdate, Inbox, InboxKind, StopReason, Typing, UpdatesAvailable
 from ..model import MESSAGE_NEW, Cursors, Sent, UpdatePage, message_new_body
 from .accounts import hash_token
+from .attachments import collect_orphans, signed_updates
 from .deps import Deps
 
 logger = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ def read_updates(deps: Deps, user_id: str, since: int | None) -> UpdatePage:
     """Updates after ``since``; without a cursor, just the current one to start from."""
     if since is None:
         return UpdatePage([], deps.store.current_cursor(user_id), more=False)
-    return deps.store.read_updates(user_id, since, PAGE_SIZE)
+    return signed_updates(deps, deps.store.read_updates(user_id, since, PAGE_SIZE))
 
 
 def subscribe(deps: Deps, user_id: str, token: str, kind: InboxKind) -> Inbox:
@@ -124,7 +125,8 @@ def prune(deps: Deps) -> int:
 
 
 def start_pruning(deps: Deps) -> threading.Event:
-    """Prune every ``prune_interval_s`` in the background; set the returned event to stop."""
+    """Prune every ``prune_interval_s`` in the background, the update log and uploads no
+    message refers to (ORPHAN_TTL_H); set the returned event to stop."""
     stop = threading.Event()
 
     def loop() -> None:
@@ -133,6 +135,10 @@ def start_pruning(deps: Deps) -> threading.Event:
                 prune(deps)
             except Exception:  # a failed round is retried at the next interval
                 logger.exception("pruning the update log failed")
+            try:
+                collect_orphans(deps)
+            except Exception:
+                logger.exception("collecting orphaned attachments failed")
 
     threading.Thread(target=loop, name="update-pruner", daemon=True).start()
     return stop

@@ -51,6 +51,39 @@ view's last_seq and preview are taken from the messages themselves; only the thr
 order (last_activity) lags until the retry or the thread's next message rolls forward.
 Until step 5 completes, some members' logs lack the message; the same roll-forward adds it.
 
+Attachments. Their metadata is one document each, whose ``refs`` list what refers to it: per
+message carrying it, ``{message_id, thread_id, at}`` (``at``: the send's time). Documented
+write order of a send carrying attachments (between steps 2 and 3 above; ``open_thread`` runs
+it before its thread document, so a refusal creates nothing): read the attachments named that
+the sender uploaded (any missing: ``UnknownAttachments``, nothing written); then per
+attachment one atomic ``update_one({_id, uploader_id: sender}, {$addToSet: {refs: ref}})``;
+one that matches nothing was forgotten since the read, so the refs this attempt added are
+pulled and the send refused; then steps 3-6, the message carrying the attachments' public
+fields. The collector forgets an attachment only by ``find_one_and_delete({_id, refs:
+{$size: 0}})``, so of it and a send, exactly one wins: the send's ref comes first (and keeps
+the attachment) or finds it gone (and refuses). A crash after the refs and before the insert
+leaves refs to a message that never is: dead refs, which a retry does not reuse (it brings a
+new message id). ``orphan_attachments`` and ``forget_attachment`` count as dead a ref whose
+message is deleted, or is missing and whose ``at`` is before their cut-off (a send still in
+flight made its ref after it: the cut-off must be older than any send in flight), and
+``forget_attachment`` pulls the dead refs first. A concurrent retry that stored the message
+first (step 3's duplicate client_msg_id) makes this attempt pull its own refs. When a
+concurrent opening of the same 1:1 thread won, the refs are pointed at that thread: the new
+ref added, then the old one pulled, so they are never empty in between.
+
+A deletion of a message carrying attachments (``_change`` with ``_decide_deletion``): its
+compare-and-set (step 3) also empties ``attachments`` and sets ``release`` to their ids;
+after step 6 (whose erasure empties them in the update bodies too, ``rules.erase_from_body``):
+7. pull the message's refs from each, 8. forget each attachment whose refs are now empty
+(``find_one_and_delete`` filtered on ``refs: {$size: 0}``, as the collector does), returned as
+``freed_attachments`` for the service to delete their blobs, 9. unset ``release``. A crash
+before 9 is rolled forward by a retry of the deletion: its step 1 finds ``release`` and runs
+7-9, returning what it freed, with ``changed=False`` (other changes leave it; without a retry,
+the collector finds the refs of a deleted message dead). A crash between 8 and the service's
+blob deletion leaves bytes no metadata names, which the blob collector finds
+(``blobs_in_use``). An attachment another message still carries (or that a crashed send's
+ref holds until it is dead) is left for that message's deletion or the collector.
+
 Documented write order of ``open_thread``: the thread document (carrying its initial member
 ids), then the memberships, then ``thread.new`` to every initial member (keyed by the
 thread id; the thread as its creator sees it before any message), then the first message
@@ -179,6 +212,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
@@ -199,6 +233,7 @@ from ..errors import (
     ThreadNotFound,
     TooManyMembers,
     TooManyReactions,
+    UnknownAttachments,
     UsernameTaken,
     UserNotFound,
 )
@@ -220,6 +255,7 @@ from ..model import (
     THREAD_READ,
     USER_UPDATED,
     AccountDeleted,
+    Attachment,
     Block,
     ClaimedMail,
     Cursors,
@@ -255,10 +291,13 @@ from ..model import (
     user_updated_body,
 )
 from .mongo_documents import (
+    ATTACHMENT_FIELDS,
     INDEXES,
     TOKEN_TTL_INDEX,
     Doc,
     announced_of,
+    attachment_doc,
+    attachment_of,
     event_key,
     expiry_date,
     first_docs,
@@ -286,6 +325,7 @@ from .mongo_views import ThreadViews
 logger = logging.getLogger(__name__)
 
 SEQ_ATTEMPTS = 50
+ORPHAN_PAGE = 200  # old attachments whose refs' messages are looked up together
 HEARTBEAT_ID = "readyz"
 CHANGE = "change"  # the event key prefix of every change to a message: change:<id>:<version>
 
@@ -351,6 +391,7 @@ class MongoStore:
         self._one_time_tokens = self._db["one_time_tokens"]
         self._outbox = self._db["mail_outbox"]
         self._reserved = self._db["reserved_usernames"]
+        self._attachments = self._db["attachments"]
         self._log = UpdateLog(self._db)
         self._views = ThreadViews(self._db)
 
@@ -368,6 +409,21 @@ class MongoStore:
     def heartbeat(self, now: int) -> None:
         """A write with the store's write concern: a lost majority fails it, a ping would not."""
         self._heartbeat.update_one({"_id": HEARTBEAT_ID}, {"$set": {"beat_at": now}}, upsert=True)
+
+    @_unavailable_on_error
+    def server_secret(self, name: str) -> bytes:
+        """$setOnInsert: of two workers upserting at once, one inserts, both read its secret."""
+        secrets_ = self._db["server_secrets"]
+        try:
+            found = secrets_.find_one_and_update(
+                {"_id": name},
+                {"$setOnInsert": {"secret": secrets.token_bytes(32)}},
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+            )
+        except DuplicateKeyError:  # a concurrent upsert inserted it first
+            found = secrets_.find_one({"_id": name})
+        return bytes(found["secret"])
 
     @_unavailable_on_error
     def close(self) -> None:
@@ -489,9 +545,13 @@ class MongoStore:
             if existing is None:
                 raise ReplyNotFound()
             reply_to = self._quote(existing["_id"], first.reply_to_seq)
+        target = self._opening_target(thread)
+        attachments = self._refer(first, target)  # before anything is written: a refusal writes nothing
         doc, created = self._insert_thread(thread)
+        if attachments and doc["_id"] != target:  # a concurrent opening of this 1:1 thread won
+            self._rerefer(first, target, doc["_id"])
         announced = self._complete_creation(doc)
-        sent = self._deliver(replace(first, thread_id=doc["_id"]), reply_to)
+        sent = self._delivered_referring(replace(first, thread_id=doc["_id"]), reply_to, attachments)
         return Opened(doc["_id"], sent.message, created, announced | sent.cursors)
 
     @_unavailable_on_error
@@ -503,7 +563,8 @@ class MongoStore:
         reply_to = (
             None if message.reply_to_seq is None else self._quote(message.thread_id, message.reply_to_seq)
         )
-        return self._deliver(message, reply_to)
+        attachments = self._refer(message, message.thread_id)
+        return self._delivered_referring(message, reply_to, attachments)
 
     @_unavailable_on_error
     def require_thread(self, thread_id: str, user_id: str) -> ThreadView:
@@ -777,7 +838,7 @@ class MongoStore:
 
     @_unavailable_on_error
     def delete_message(self, thread_id: str, seq: int, user_id: str, now: int) -> MessageChanged:
-        return self._change(thread_id, seq, user_id, now, _decide_deletion)
+        return self._change(thread_id, seq, user_id, now, _decide_deletion, deleting=True)
 
     @_unavailable_on_error
     def add_reaction(
@@ -822,21 +883,28 @@ class MongoStore:
         now: int,
         decide: Callable[[Message, list[dict]], Decision],
         member_required: bool = True,
+        deleting: bool = False,
     ) -> MessageChanged:
-        """Steps 1-6 of a change: settle, decide, compare-and-set the version, announce, erase.
+        """Steps 1-6 of a change: settle, decide, compare-and-set the version, announce, erase
+        (and 7-9 of a deletion: release its attachments).
 
         ``member_required`` False skips step 1's membership check (``delete_own_message``,
-        whose ``decide`` checks the sender instead)."""
+        whose ``decide`` checks the sender instead). ``deleting``: a deletion, which also
+        settles a crashed deletion's release (other changes leave it to the next deletion or
+        the collector, so only a deletion ever returns ``freed_attachments``)."""
         if member_required:
             self._require_member(thread_id, user_id)
         healed: Cursors = {}
+        freed: list[Attachment] = []
         for attempt in range(1, SEQ_ATTEMPTS + 1):
             doc = self._message_doc(thread_id, seq)
             healed |= self._settle(doc, now)
+            if deleting:
+                freed += self._release(doc["_id"], doc.get("release", []))
             message = message_of(doc)
             decision = decide(message, doc.get("reactions", []))
             if decision is None:
-                return MessageChanged(message, False, healed)
+                return MessageChanged(message, False, healed, freed)
             fields, kind, body_of = decision
             version = version_of(doc) + 1
             after = message_of({**doc, **fields, "version": version})
@@ -849,7 +917,8 @@ class MongoStore:
             cursors = self._announce(doc["_id"], thread_id, version, kind, body, now)
             if after.deleted:
                 self._erase(thread_id, seq)
-            return MessageChanged(after, True, healed | cursors)
+                freed += self._release(doc["_id"], fields.get("release", []))
+            return MessageChanged(after, True, healed | cursors, freed)
         logger.warning("message %s:%d kept changing for %d attempts", thread_id, seq, SEQ_ATTEMPTS)
         raise StoreUnavailable()
 
@@ -940,13 +1009,15 @@ class MongoStore:
         return self._log.prune(now, max_age_ms, max_per_user)
 
     # Sending: steps 3-6 of the documented write order ---------------------------------
-    def _deliver(self, new: NewMessage, reply_to: dict | None = None) -> Sent:
+    def _deliver(
+        self, new: NewMessage, reply_to: dict | None = None, attachments: list[dict] | None = None
+    ) -> Sent:
         """Insert under the next free seq and roll forward; a seq race just tries the next one."""
         healed: Cursors = {}
         for attempt in range(1, SEQ_ATTEMPTS + 1):
             seq, cursors = self._next_seq(new.thread_id)
             healed |= cursors
-            message = new.stored_as(seq, reply_to)
+            message = new.stored_as(seq, reply_to, attachments)
             try:
                 self._messages.insert_one(message_doc(message))
             except DuplicateKeyError:
@@ -962,6 +1033,14 @@ class MongoStore:
             return Sent(message, created=True, cursors=healed | mine, message_cursors=mine)
         logger.warning("no free seq in thread %s after %d attempts", new.thread_id, SEQ_ATTEMPTS)
         raise StoreUnavailable()
+
+    def _delivered_referring(self, new: NewMessage, reply_to: dict | None, attachments: list[dict]) -> Sent:
+        """``_deliver``; when a concurrent retry of the same send stored the message instead,
+        this attempt's refs name a message that will never be: pull them."""
+        sent = self._deliver(new, reply_to, attachments)
+        if attachments and not sent.created:
+            self._unrefer(new.message_id, [a["attachment_id"] for a in attachments])
+        return sent
 
     def _next_seq(self, thread_id: str) -> tuple[int, Cursors]:
         """Step 3: the seq after the newest message, once that message's pending fan-out is done."""
@@ -1075,6 +1154,183 @@ class MongoStore:
         found = self._memberships.find({"thread_id": thread_id}, {"user_id": 1})
         return [doc["user_id"] for doc in found.sort("user_id", ASCENDING)]
 
+    # Attachments: the documented write orders above ------------------------------------
+    def _opening_target(self, thread: NewThread) -> str:
+        """The thread an opening's first message will be in: the 1:1 thread with its key, if
+        there is one, else the new thread."""
+        if thread.direct_key is None:
+            return thread.thread_id
+        existing = self._threads.find_one({"direct_key": thread.direct_key}, {"_id": 1})
+        return existing["_id"] if existing else thread.thread_id
+
+    def _refer(self, new: NewMessage, thread_id: str) -> list[dict]:
+        """Send's referring step (before step 3): refer to each attachment, by one atomic write
+        filtered on its uploader, before the message exists; return what it carries of them.
+        ``UnknownAttachments`` (with this attempt's refs pulled) when any is not the sender's."""
+        if not new.attachment_ids:
+            return []
+        requested = rules.requested_attachments(new.attachment_ids)
+        uploaded = self._attachments.find(
+            {"_id": {"$in": requested}, "uploader_id": new.user_id}, ATTACHMENT_FIELDS
+        )
+        carried, missing = rules.attachments_sent(requested, map(attachment_of, uploaded))
+        if missing:  # the common refusal writes nothing at all
+            raise UnknownAttachments(missing)
+        ref = {"message_id": new.message_id, "thread_id": thread_id, "at": new.timestamp}
+        for done, attachment_id in enumerate(requested):
+            referred = self._attachments.update_one(
+                {"_id": attachment_id, "uploader_id": new.user_id}, {"$addToSet": {"refs": ref}}
+            )
+            if referred.matched_count == 0:  # forgotten since the read: the collector won
+                self._unrefer(new.message_id, requested[:done])
+                raise UnknownAttachments([attachment_id])
+        return carried
+
+    def _rerefer(self, new: NewMessage, was: str, thread_id: str) -> None:
+        """Point this send's refs at the thread it went to: the new ref first, then the old
+        one pulled, so the attachments are never unreferenced in between."""
+        ids = rules.requested_attachments(new.attachment_ids)
+        ref = {"message_id": new.message_id, "thread_id": thread_id, "at": new.timestamp}
+        self._attachments.update_many({"_id": {"$in": ids}}, {"$addToSet": {"refs": ref}})
+        self._attachments.update_many(
+            {"_id": {"$in": ids}}, {"$pull": {"refs": {"message_id": new.message_id, "thread_id": was}}}
+        )
+
+    def _unrefer(self, message_id: str, attachment_ids: list[str]) -> None:
+        if attachment_ids:
+            self._attachments.update_many(
+                {"_id": {"$in": attachment_ids}}, {"$pull": {"refs": {"message_id": message_id}}}
+            )
+
+    def _release(self, message_id: str, attachment_ids: list[str]) -> list[Attachment]:
+        """Steps 7-9 of a deletion, idempotent: pull its refs, forget the attachments nothing
+        refers to any more (each by one atomic write filtered on empty refs), unset ``release``."""
+        if not attachment_ids:
+            return []
+        self._unrefer(message_id, attachment_ids)
+        freed = []
+        for attachment_id in attachment_ids:
+            doc = self._attachments.find_one_and_delete({"_id": attachment_id, "refs": {"$size": 0}})
+            if doc is not None:
+                freed.append(attachment_of(doc))
+        self._messages.update_one({"_id": message_id}, {"$unset": {"release": ""}})
+        return freed
+
+    @_unavailable_on_error
+    def add_attachment(self, attachment: Attachment) -> None:
+        self._attachments.insert_one(attachment_doc(attachment))
+
+    @_unavailable_on_error
+    def get_attachment(self, attachment_id: str) -> Attachment | None:
+        doc = self._attachments.find_one({"_id": attachment_id}, ATTACHMENT_FIELDS)
+        return attachment_of(doc) if doc else None
+
+    @_unavailable_on_error
+    def attachment_bytes_used(self, user_id: str) -> int:
+        summed = self._attachments.aggregate(
+            [{"$match": {"uploader_id": user_id}}, {"$group": {"_id": None, "total": {"$sum": "$size"}}}]
+        )
+        return next((doc["total"] for doc in summed), 0)
+
+    @_unavailable_on_error
+    def can_read_attachment(self, attachment_id: str, user_id: str) -> bool:
+        doc = self._attachments.find_one({"_id": attachment_id}, {"uploader_id": 1, "refs": 1})
+        if doc is None:
+            return False
+        if doc["uploader_id"] == user_id:
+            return True
+        message_ids = [ref["message_id"] for ref in doc.get("refs", []) if "message_id" in ref]
+        if not message_ids:
+            return False
+        # The message's thread, not the ref's: a ref may name a message never stored.
+        carrying = self._messages.find(
+            {"_id": {"$in": message_ids}, "deleted": {"$ne": True}}, {"thread_id": 1}
+        )
+        thread_ids = list({message["thread_id"] for message in carrying})
+        if not thread_ids:
+            return False
+        member = self._memberships.find_one(
+            {"user_id": user_id, "thread_id": {"$in": thread_ids}}, {"_id": 1}
+        )
+        return member is not None
+
+    @_unavailable_on_error
+    def orphan_attachments(self, created_before: int, limit: int) -> list[Attachment]:
+        """Reads every attachment older than the cut-off, referred to or not, in pages: the
+        refs' messages are checked a page at a time. Linear in the old attachments."""
+        found: list[Attachment] = []
+        if limit <= 0:
+            return found
+        older = self._attachments.find({"created_at": {"$lt": created_before}}).sort("created_at", ASCENDING)
+        page: list[Doc] = []
+        for doc in older:
+            page.append(doc)
+            if len(page) == ORPHAN_PAGE:
+                found += self._unreferenced(page, created_before)
+                page = []
+                if len(found) >= limit:
+                    break
+        else:
+            found += self._unreferenced(page, created_before)
+        return found[:limit]
+
+    @_unavailable_on_error
+    def forget_attachment(self, attachment_id: str, created_before: int) -> Attachment | None:
+        """Pull its dead refs, then delete it by one write filtered on empty refs (a send's
+        $addToSet in between makes it miss)."""
+        old = {"_id": attachment_id, "created_at": {"$lt": created_before}}
+        doc = self._attachments.find_one(old, {"refs": 1})
+        if doc is None:
+            return None
+        dead = self._dead_refs([doc], created_before)
+        if dead:
+            self._attachments.update_one(old, {"$pull": {"refs": {"message_id": {"$in": sorted(dead)}}}})
+        gone = self._attachments.find_one_and_delete({**old, "refs": {"$size": 0}})
+        return attachment_of(gone) if gone else None
+
+    @_unavailable_on_error
+    def blobs_in_use(self, blob_ids: list[str]) -> set[str]:
+        if not blob_ids:
+            return set()
+        wanted = set(blob_ids)
+        named = self._attachments.find(
+            {"$or": [{"blob_id": {"$in": blob_ids}}, {"thumbnail_blob_id": {"$in": blob_ids}}]},
+            {"blob_id": 1, "thumbnail_blob_id": 1},
+        )
+        return {
+            blob for doc in named for blob in (doc["blob_id"], doc.get("thumbnail_blob_id")) if blob in wanted
+        }
+
+    def _unreferenced(self, docs: list[Doc], created_before: int) -> list[Attachment]:
+        """The attachments among ``docs`` whose every ref is dead."""
+        dead = self._dead_refs(docs, created_before)
+        return [
+            attachment_of(doc)
+            for doc in docs
+            if all(ref.get("message_id") in dead for ref in doc.get("refs", []))
+        ]
+
+    def _dead_refs(self, docs: list[Doc], created_before: int) -> set[str]:
+        """The message ids among ``docs``' refs that refer to nothing: a deleted message (its
+        deletion's pull is pending), or one missing whose ref was made before the cut-off (its
+        send crashed; a send in flight made its ref after it). Refs without a message id (the
+        avatars' to come) are never dead here."""
+        refs = [ref for doc in docs for ref in doc.get("refs", []) if "message_id" in ref]
+        if not refs:
+            return set()
+        stored = {
+            doc["_id"]: doc.get("deleted", False)
+            for doc in self._messages.find(
+                {"_id": {"$in": [ref["message_id"] for ref in refs]}}, {"deleted": 1}
+            )
+        }
+        return {
+            ref["message_id"]
+            for ref in refs
+            if stored.get(ref["message_id"]) is True
+            or (ref["message_id"] not in stored and ref["at"] < created_before)
+        }
+
     # Leaving the service: the documented write orders above ----------------------------
     @_unavailable_on_error
     def list_accounts(self, after: str | None, limit: int) -> list[User]:
@@ -1142,7 +1398,7 @@ class MongoStore:
                 raise MessageNotFound()
             return _decide_deletion(message, reactions)
 
-        return self._change(thread_id, seq, user_id, now, decide, member_required=False)
+        return self._change(thread_id, seq, user_id, now, decide, member_required=False, deleting=True)
 
     @_unavailable_on_error
     def member_thread_ids(self, user_id: str) -> list[str]:
@@ -1336,5 +1592,8 @@ def _decide_deletion(message: Message, _reactions: list[dict]) -> Decision:
         "mentions": [],
         "reactions": [],
         "erased": False,
+        "attachments": [],
     }
+    if message.attachments:  # refs to pull once erased (``MongoStore._release``)
+        fields["release"] = rules.attachment_ids_of(message)
     return fields, MESSAGE_DELETED, message_deleted_body

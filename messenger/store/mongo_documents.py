@@ -18,6 +18,7 @@ from .. import rules
 from ..model import (
     MESSAGE_FIELDS,
     UNKNOWN_DEVICE,
+    Attachment,
     Invitation,
     Member,
     Message,
@@ -66,10 +67,12 @@ Doc = dict[str, Any]
 #               its user ids in the order they reacted (bounded: the distinct limit times the
 #               members), announced: the highest version whose update every member's log
 #               holds, pending: {type, body} the update of the newest version, unset once
-#               announced, erased: false from a deletion until its text is erased everywhere.
+#               announced, erased: false from a deletion until its text is erased everywhere,
+#               attachments: [Attachment.public()] in the order sent, absent when none,
+#               release: [attachment_id] from a deletion until its refs are pulled (mongo.py).
 #               Documents older than these fields read as never changed: edited_at null,
-#               edit_count 0, not deleted, version 1 (announced), no quote, mentions or
-#               reactions.}
+#               edit_count 0, not deleted, version 1 (announced), no quote, mentions,
+#               reactions or attachments.}
 # updates:     {_id: ObjectId, user_id, cursor, type: 'message.new'|'thread.new'|...,
 #               body: the model's *_body dict, served to clients as stored,
 #               key: names the event, unique per user (see event_key), created_at,
@@ -91,6 +94,12 @@ Doc = dict[str, Any]
 #               'pending'|'sent'|'failed', due_at: when a sender may claim it (lease end,
 #               backoff), attempts: claims so far, claim_id: the latest claim, finished_at}
 # users.email_verified: bool, absent (false) on documents older than email verification.
+# attachments: {_id: attachment_id, uploader_id, filename, content_type, size, sha256, width,
+#               height, blob_id, thumbnail_blob_id, thumbnail_type, created_at, refs: what
+#               refers to it, [] when nothing: {message_id, thread_id, at: the send's time}
+#               per message carrying it, added before the message is inserted (mongo.py; a
+#               ref whose message is missing past the collector's cut-off, or deleted, is
+#               dead). Avatars will add refs of their own, so refs: [] stays "unreferenced".}
 STRING = {"$type": "string"}
 INDEXES: dict[str, list[tuple[list[tuple[str, int]], Doc]]] = {
     "users": [
@@ -169,6 +178,15 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], Doc]]] = {
         (
             [("thread_id", ASCENDING), ("reply_to.seq", ASCENDING)],
             {"name": "messages_by_quote", "partialFilterExpression": {"reply_to.seq": {"$exists": True}}},
+        ),
+    ],
+    "attachments": [
+        ([("uploader_id", ASCENDING)], {"name": "attachments_by_uploader"}),
+        ([("created_at", ASCENDING)], {"name": "attachments_by_age"}),
+        ([("blob_id", ASCENDING)], {"name": "attachments_by_blob"}),
+        (
+            [("thumbnail_blob_id", ASCENDING)],
+            {"name": "attachments_by_thumbnail", "partialFilterExpression": {"thumbnail_blob_id": STRING}},
         ),
     ],
     "updates": [
@@ -289,6 +307,8 @@ def message_doc(message: Message) -> Doc:
     message.new announces version 1."""
     fields = message.to_dict()
     fields["reactions"] = stored_reactions(message.reactions)
+    if not fields["attachments"]:
+        del fields["attachments"]  # as documents stored before attachments: read back as []
     return {"_id": fields.pop("message_id"), **fields, "fanned_out": False, "announced": message.version}
 
 
@@ -419,3 +439,21 @@ def invitation_of(doc: Doc) -> Invitation:
     return Invitation(
         doc["thread_id"], doc["user_id"], doc["invited_by"], doc["invited_at"], doc.get("declined_at")
     )
+
+
+# Every field of an attachment document but its refs.
+ATTACHMENT_FIELDS = {"refs": 0}
+
+
+def attachment_doc(attachment: Attachment) -> Doc:
+    """A new attachment's document, referred to by nothing yet."""
+    fields = {name: getattr(attachment, name) for name in ATTACHMENT_NAMES if name != "attachment_id"}
+    return {"_id": attachment.attachment_id, **fields, "refs": []}
+
+
+def attachment_of(doc: Doc) -> Attachment:
+    fields = {name: doc.get(name) for name in ATTACHMENT_NAMES if name != "attachment_id"}
+    return Attachment(attachment_id=doc["_id"], **fields)
+
+
+ATTACHMENT_NAMES = tuple(Attachment.__dataclass_fields__)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import secrets
 import sqlite3
 import threading
 import uuid
@@ -35,6 +36,7 @@ from ..errors import (
     ThreadNotFound,
     TooManyMembers,
     TooManyReactions,
+    UnknownAttachments,
     UsernameTaken,
     UserNotFound,
 )
@@ -56,6 +58,7 @@ from ..model import (
     THREAD_READ,
     USER_UPDATED,
     AccountDeleted,
+    Attachment,
     Block,
     ClaimedMail,
     Cursors,
@@ -162,6 +165,7 @@ CREATE TABLE IF NOT EXISTS messages (
     reply_user_id    TEXT,                  -- ...its sender...
     reply_preview    TEXT,                  -- ...and its text as quoted ('' once deleted)
     mentions         TEXT,                  -- JSON list of user ids, or NULL for none
+    attachments      TEXT,                  -- JSON list of Attachment.public(), or NULL for none
     PRIMARY KEY (thread_id, seq)
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS messages_by_client_msg_id
@@ -183,6 +187,10 @@ CREATE TABLE IF NOT EXISTS updates (
     PRIMARY KEY (user_id, cursor)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS updates_by_age ON updates (created_at);
+CREATE TABLE IF NOT EXISTS server_secrets (  -- keys every worker must share (signed URLs)
+    name   TEXT PRIMARY KEY,
+    secret BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS heartbeat (
     id      INTEGER PRIMARY KEY CHECK (id = 1),  -- one row, upserted by every readiness check
     beat_at INTEGER NOT NULL                     -- server time of the last one
@@ -261,6 +269,41 @@ CREATE INDEX IF NOT EXISTS mail_outbox_due ON mail_outbox (status, due_at);
 CREATE INDEX IF NOT EXISTS mail_outbox_by_user ON mail_outbox (user_id, status);
 CREATE INDEX IF NOT EXISTS mail_outbox_finished ON mail_outbox (finished_at) WHERE finished_at IS NOT NULL;
 """
+# Attachments' metadata (persisted shape, like SCHEMA above); their bytes are the blob store's.
+ATTACHMENT_SCHEMA = """
+CREATE TABLE IF NOT EXISTS attachments (
+    attachment_id     TEXT PRIMARY KEY,     -- 32 hex digits, made by the service
+    uploader_id       TEXT NOT NULL,
+    filename          TEXT NOT NULL,
+    content_type      TEXT NOT NULL,        -- sniffed from the bytes
+    size              INTEGER NOT NULL,     -- bytes of blob_id
+    sha256            TEXT NOT NULL,        -- hex, of blob_id's bytes
+    width             INTEGER,              -- images only, else NULL
+    height            INTEGER,
+    blob_id           TEXT NOT NULL,        -- the bytes served
+    thumbnail_blob_id TEXT,                 -- NULL: no thumbnail
+    thumbnail_type    TEXT,                 -- the thumbnail's content type
+    created_at        INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS attachments_by_uploader ON attachments (uploader_id, size);
+CREATE INDEX IF NOT EXISTS attachments_by_age ON attachments (created_at);
+CREATE INDEX IF NOT EXISTS attachments_by_blob ON attachments (blob_id);
+CREATE INDEX IF NOT EXISTS attachments_by_thumbnail ON attachments (thumbnail_blob_id)
+    WHERE thumbnail_blob_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS attachment_refs (  -- each message carrying an attachment
+    attachment_id TEXT NOT NULL,
+    message_id    TEXT NOT NULL,            -- deleted with the message's attachments
+    thread_id     TEXT NOT NULL,            -- whose members may read it
+    PRIMARY KEY (attachment_id, message_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS attachment_refs_by_message ON attachment_refs (message_id);
+"""
+# What keeps an attachment: each a condition on ``a``, its attachments row, true while that
+# referrer refers to it. Avatars will add theirs (a users column naming it) here.
+ATTACHMENT_REFERRERS = ("EXISTS (SELECT 1 FROM attachment_refs r WHERE r.attachment_id = a.attachment_id)",)
+UNREFERENCED = " AND ".join(f"NOT {referrer}" for referrer in ATTACHMENT_REFERRERS)
+# Ids per IN (...) list: well under every SQLite build's limit on bound values.
+IN_BATCH = 500
 # Columns added to tables after files with the table already existed: (table, column, type).
 ADDED_COLUMNS = [
     ("tokens", "device", "TEXT NOT NULL DEFAULT 'unknown'"),
@@ -275,6 +318,7 @@ ADDED_COLUMNS = [
     ("messages", "reply_user_id", "TEXT"),
     ("messages", "reply_preview", "TEXT"),
     ("messages", "mentions", "TEXT"),
+    ("messages", "attachments", "TEXT"),
     ("updates", "ref_thread", "TEXT"),
     ("updates", "ref_seq", "INTEGER"),
     ("updates", "ref_quoted", "INTEGER"),
@@ -297,8 +341,9 @@ CREATE INDEX IF NOT EXISTS updates_by_quote ON updates (ref_thread, ref_quoted)
 """
 
 # The messages table names its columns after the fields of ``Message`` it stores as they are.
-PLAIN_FIELDS = [name for name in MESSAGE_FIELDS if name not in ("reply_to", "mentions", "reactions")]
-STORED_COLUMNS = [*PLAIN_FIELDS, "reply_seq", "reply_user_id", "reply_preview", "mentions"]
+JSON_FIELDS = ("reply_to", "mentions", "reactions", "attachments")
+PLAIN_FIELDS = [name for name in MESSAGE_FIELDS if name not in JSON_FIELDS]
+STORED_COLUMNS = [*PLAIN_FIELDS, "reply_seq", "reply_user_id", "reply_preview", "mentions", "attachments"]
 MESSAGE_COLUMNS = ", ".join(STORED_COLUMNS)
 MESSAGE_VALUES = ", ".join(f":{name}" for name in STORED_COLUMNS)
 
@@ -378,6 +423,7 @@ class SqliteStore:
                     conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
             conn.executescript(INDEXES_ON_ADDED)
             conn.executescript(MAIL_SCHEMA)
+            conn.executescript(ATTACHMENT_SCHEMA)
             if conn.execute("PRAGMA user_version").fetchone()[0] < TEXT_REFS_VERSION:
                 _backfill_text_refs(conn)
                 conn.execute(f"PRAGMA user_version = {TEXT_REFS_VERSION}")
@@ -389,6 +435,16 @@ class SqliteStore:
                 "INSERT INTO heartbeat (id, beat_at) VALUES (1, ?)"
                 " ON CONFLICT (id) DO UPDATE SET beat_at = excluded.beat_at",
                 (now,),
+            )
+
+    def server_secret(self, name: str) -> bytes:
+        with self._transaction(write=True) as conn:  # the first to commit wins; the rest read it
+            conn.execute(
+                "INSERT INTO server_secrets (name, secret) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+                (name, secrets.token_bytes(32)),
+            )
+            return bytes(
+                conn.execute("SELECT secret FROM server_secrets WHERE name = ?", (name,)).fetchone()[0]
             )
 
     def close(self) -> None:
@@ -1071,6 +1127,88 @@ class SqliteStore:
             ).rowcount
         return tokens + mails
 
+    # Attachments' metadata ------------------------------------------------------------
+    # A message's references are written in its send's transaction and removed in its
+    # deletion's, so every reference here is a message that exists and is not deleted.
+    def add_attachment(self, attachment: Attachment) -> None:
+        with self._connection() as conn:
+            conn.execute(
+                "INSERT INTO attachments (attachment_id, uploader_id, filename, content_type, size, sha256,"
+                " width, height, blob_id, thumbnail_blob_id, thumbnail_type, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    attachment.attachment_id,
+                    attachment.uploader_id,
+                    attachment.filename,
+                    attachment.content_type,
+                    attachment.size,
+                    attachment.sha256,
+                    attachment.width,
+                    attachment.height,
+                    attachment.blob_id,
+                    attachment.thumbnail_blob_id,
+                    attachment.thumbnail_type,
+                    attachment.created_at,
+                ),
+            )
+
+    def get_attachment(self, attachment_id: str) -> Attachment | None:
+        with self._connection() as conn:
+            row = conn.execute(
+                "SELECT * FROM attachments WHERE attachment_id = ?", (attachment_id,)
+            ).fetchone()
+        return _attachment(row) if row else None
+
+    def attachment_bytes_used(self, user_id: str) -> int:
+        with self._connection() as conn:
+            return conn.execute(
+                "SELECT COALESCE(SUM(size), 0) FROM attachments WHERE uploader_id = ?", (user_id,)
+            ).fetchone()[0]
+
+    def can_read_attachment(self, attachment_id: str, user_id: str) -> bool:
+        with self._connection() as conn:
+            row = conn.execute(
+                "SELECT 1 FROM attachments WHERE attachment_id = ?1 AND uploader_id = ?2"
+                " UNION ALL SELECT 1 FROM attachment_refs r"
+                " JOIN memberships ms ON ms.user_id = ?2 AND ms.thread_id = r.thread_id"
+                " WHERE r.attachment_id = ?1 LIMIT 1",
+                (attachment_id, user_id),
+            ).fetchone()
+        return row is not None
+
+    def orphan_attachments(self, created_before: int, limit: int) -> list[Attachment]:
+        with self._connection() as conn:
+            rows = conn.execute(
+                f"SELECT * FROM attachments AS a WHERE created_at < ? AND {UNREFERENCED}"
+                " ORDER BY created_at LIMIT ?",
+                (created_before, limit),
+            ).fetchall()
+        return [_attachment(row) for row in rows]
+
+    def forget_attachment(self, attachment_id: str, created_before: int) -> Attachment | None:
+        """One statement: the check that nothing refers to it and the delete are atomic."""
+        with self._connection() as conn:
+            row = conn.execute(
+                f"DELETE FROM attachments AS a WHERE attachment_id = ? AND created_at < ? AND {UNREFERENCED}"
+                " RETURNING *",
+                (attachment_id, created_before),
+            ).fetchone()
+        return _attachment(row) if row else None
+
+    def blobs_in_use(self, blob_ids: list[str]) -> set[str]:
+        used: set[str] = set()
+        with self._connection() as conn:
+            for start in range(0, len(blob_ids), IN_BATCH):
+                batch = blob_ids[start : start + IN_BATCH]
+                marks = ", ".join("?" * len(batch))
+                rows = conn.execute(
+                    f"SELECT blob_id FROM attachments WHERE blob_id IN ({marks})"
+                    f" UNION SELECT thumbnail_blob_id FROM attachments WHERE thumbnail_blob_id IN ({marks})",
+                    (*batch, *batch),
+                )
+                used.update(row[0] for row in rows)
+        return used
+
     # Leaving the service --------------------------------------------------------------
     # Disabling and tombstoning are one transaction each with the deletion of the tokens, and
     # add_session refuses such accounts: nothing to order.
@@ -1175,7 +1313,7 @@ def _delete_in(conn: sqlite3.Connection, message: Message, now: int) -> MessageC
         return MessageChanged(message, changed=False)
     conn.execute(
         "UPDATE messages SET contents = '', deleted = 1, version = version + 1, mentions = NULL,"
-        " reply_seq = NULL, reply_user_id = NULL, reply_preview = NULL"
+        " reply_seq = NULL, reply_user_id = NULL, reply_preview = NULL, attachments = NULL"
         " WHERE thread_id = ? AND seq = ?",
         (thread_id, seq),
     )
@@ -1186,8 +1324,10 @@ def _delete_in(conn: sqlite3.Connection, message: Message, now: int) -> MessageC
         (thread_id, seq),
     )
     _erase_from_updates(conn, message)
+    freed = _release_attachments(conn, message)
     gone = _require_message(conn, thread_id, seq)
-    return _told(conn, gone, MESSAGE_DELETED, message_deleted_body(gone), now)
+    told = _told(conn, gone, MESSAGE_DELETED, message_deleted_body(gone), now)
+    return replace(told, freed_attachments=freed) if freed else told
 
 
 def _send_in(conn: sqlite3.Connection, new: NewMessage) -> Sent:
@@ -1202,13 +1342,19 @@ def _send_in(conn: sqlite3.Connection, new: NewMessage) -> Sent:
     quote = None
     if new.reply_to_seq is not None:
         quote = quote_of(_require_message(conn, new.thread_id, new.reply_to_seq, ReplyNotFound))
+    attachments = _attachments_sent(conn, new) if new.attachment_ids else None
     seq = conn.execute(
         "UPDATE threads SET last_seq = last_seq + 1 WHERE thread_id = ? RETURNING last_seq",
         (new.thread_id,),
     ).fetchone()["last_seq"]
-    message = new.stored_as(seq, quote)
+    message = new.stored_as(seq, quote, attachments)
     conn.execute(f"INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES ({MESSAGE_VALUES})", _row_of(message))
     _insert_mentions(conn, message.thread_id, seq, message.mentions)
+    if attachments:
+        conn.executemany(
+            "INSERT INTO attachment_refs (attachment_id, message_id, thread_id) VALUES (?, ?, ?)",
+            [(a["attachment_id"], message.message_id, message.thread_id) for a in attachments],
+        )
     conn.execute(
         "UPDATE memberships SET last_seq = ?, last_activity = ?,"
         " last_read_seq = CASE WHEN user_id = ? THEN ? ELSE last_read_seq END WHERE thread_id = ?",
@@ -1217,6 +1363,37 @@ def _send_in(conn: sqlite3.Connection, new: NewMessage) -> Sent:
     told = rules.told_of_message(members)
     cursors = _append(conn, told, MESSAGE_NEW, message_new_body(message), message.timestamp)
     return Sent(message, created=True, cursors=cursors, message_cursors=cursors)
+
+
+def _attachments_sent(conn: sqlite3.Connection, new: NewMessage) -> list[dict]:
+    """What ``new`` carries of its attachments; ``UnknownAttachments`` unless its sender
+    uploaded every one (before the seq is taken, so a refused send uses none)."""
+    requested = rules.requested_attachments(new.attachment_ids)
+    rows = conn.execute(
+        f"SELECT * FROM attachments WHERE attachment_id IN ({', '.join('?' * len(requested))})"
+        " AND uploader_id = ?",
+        (*requested, new.user_id),
+    ).fetchall()
+    carried, missing = rules.attachments_sent(requested, map(_attachment, rows))
+    if missing:
+        raise UnknownAttachments(missing)
+    return carried
+
+
+def _release_attachments(conn: sqlite3.Connection, message: Message) -> list[Attachment]:
+    """A deleted message no longer refers to its attachments: forget those nothing else
+    refers to, and return them (their blobs are the caller's to delete)."""
+    attachment_ids = rules.attachment_ids_of(message)
+    if not attachment_ids:
+        return []
+    conn.execute("DELETE FROM attachment_refs WHERE message_id = ?", (message.message_id,))
+    rows = conn.execute(
+        f"DELETE FROM attachments AS a WHERE attachment_id IN ({', '.join('?' * len(attachment_ids))})"
+        f" AND {UNREFERENCED} RETURNING *",
+        attachment_ids,
+    ).fetchall()
+    freed = {row["attachment_id"]: _attachment(row) for row in rows}
+    return [freed[a] for a in attachment_ids if a in freed]
 
 
 def _told(conn: sqlite3.Connection, message: Message, kind: str, body: dict, now: int) -> MessageChanged:
@@ -1558,7 +1735,7 @@ def _messages(conn: sqlite3.Connection, thread_id: str, rows: list[sqlite3.Row])
 def _message(row: sqlite3.Row, reactions: list[dict]) -> Message:
     """A row selected with ``MESSAGE_COLUMNS`` as a model value (by position: a page builds
     fifty of these, and keyword unpacking cost as much as the query)."""
-    quoted, mentions = row["reply_seq"], row["mentions"]
+    quoted, mentions, attachments = row["reply_seq"], row["mentions"], row["attachments"]
     return Message(
         row["message_id"],
         row["thread_id"],
@@ -1577,6 +1754,7 @@ def _message(row: sqlite3.Row, reactions: list[dict]) -> Message:
         else {"seq": quoted, "user_id": row["reply_user_id"], "preview": row["reply_preview"]},
         json.loads(mentions) if mentions else [],
         reactions,
+        json.loads(attachments) if attachments else [],
     )
 
 
@@ -1589,7 +1767,25 @@ def _row_of(message: Message) -> dict:
         "reply_user_id": quoted.get("user_id"),
         "reply_preview": quoted.get("preview"),
         "mentions": _mentions_json(message.mentions),
+        "attachments": json.dumps(message.attachments) if message.attachments else None,
     }
+
+
+def _attachment(row: sqlite3.Row) -> Attachment:
+    return Attachment(
+        attachment_id=row["attachment_id"],
+        uploader_id=row["uploader_id"],
+        filename=row["filename"],
+        content_type=row["content_type"],
+        size=row["size"],
+        sha256=row["sha256"],
+        created_at=row["created_at"],
+        blob_id=row["blob_id"],
+        width=row["width"],
+        height=row["height"],
+        thumbnail_blob_id=row["thumbnail_blob_id"],
+        thumbnail_type=row["thumbnail_type"],
+    )
 
 
 def _mentions_json(user_ids: list[str]) -> str | None:

@@ -39,6 +39,7 @@ def send_message(deps: Deps, actor_id: str, data: dict) -> Reply:
             message.get("timestamp"),
             message.get("client_msg_id"),
             message.get("reply_to"),
+            message.get("attachments"),
         )
     return {"message": sent.message}, 201 if sent.created else 200
 
@@ -56,6 +57,7 @@ def create_thread(deps: Deps, actor_id: str, data: dict) -> Reply:
             message.get("client_msg_id"),
             data.get("title"),
             data.get("usernames", []),
+            message.get("attachments"),
         )
     reply = {"thread": thread, "message": first} | ({"invited": invited} if invited else {})
     return reply, 201 if created else 200

@@ -17,6 +17,9 @@ from ..errors import BodyNotAllowed, UnsupportedContentType
 from .jsonio import parse_json
 
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# Routes whose body is a file, streamed as it arrives (of any type; the worker does not read it
+# ahead either, see messenger/worker.py): (method, path).
+STREAMED_UPLOADS = frozenset({("POST", "/attachments")})
 BODYLESS_METHODS = {"GET", "HEAD"}
 # What tools send when nobody chose a type (the CORS-safelisted types, less multipart forms).
 UNLABELLED_TYPES = {"", "application/x-www-form-urlencoded", "text/plain"}
@@ -42,7 +45,7 @@ def check_body() -> None:
     """Refuse a body on GET/HEAD, and a body that is not JSON elsewhere; a POST without a body
     (signout, leave) needs no content type."""
     has_body = bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "")
-    if not has_body:
+    if not has_body or (request.method, request.path) in STREAMED_UPLOADS:
         return
     if request.method in BODYLESS_METHODS:
         raise body_not_allowed()

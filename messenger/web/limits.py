@@ -59,6 +59,8 @@ SCOPES = (
     "one_time_token",  # per address: confirming a reset, verifying an email
     "email",  # per user: changing one's email and resending its link both mail
     "export",  # GET /me/export: reads everything the user has, so tightly
+    "upload",  # POST /attachments: each may hold a worker's disk and CPU for a while
+    "download",  # GET /attachments/<id>: per user, or per address for signed URLs
 )
 
 

@@ -29,6 +29,7 @@ MESSAGE_KEYS = {
     "reply_to",
     "mentions",
     "reactions",
+    "attachments",
 }
 THREAD_KEYS = {
     "thread_id",

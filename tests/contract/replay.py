@@ -46,7 +46,14 @@ def apply(view: dict[Key, dict], update_type: str, body: dict) -> None:
 
 
 def _erased(message: dict, version: int) -> dict:
-    gone = {"contents": "", "deleted": True, "reply_to": None, "mentions": [], "reactions": []}
+    gone = {
+        "contents": "",
+        "deleted": True,
+        "reply_to": None,
+        "mentions": [],
+        "reactions": [],
+        "attachments": [],
+    }
     return {**message, **gone, "version": version}
 
 

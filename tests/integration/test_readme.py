@@ -75,7 +75,8 @@ def test_readme_walkthrough_runs_and_shows_what_it_says(live_server):
     assert lines[26:28] == ['"blocked"', "204"]
     assert json.loads(lines[28]) == {"format": "messenger-export", "username": "bob", "threads": 1, "sent": 3}
     assert lines[29:31] == ["204", '"invalid_token"']
-    assert lines[31:] == ["204"]
+    assert lines[31] == "Menu: soup, bread, cake"
+    assert lines[32:] == ["204"]
 
 
 def test_readme_walkthrough_leaves_the_state_it_describes(live_server):
@@ -86,6 +87,7 @@ def test_readme_walkthrough_leaves_the_state_it_describes(live_server):
     token = signin.json()["token"]
     threads = requests.get(live_server.url + "/threads", headers={"Authorization": f"Bearer {token}"}).json()
     (thread,) = threads["threads"]
-    assert (thread["last_seq"], thread["last_read_seq"], thread["unread_count"]) == (6, 3, 3)
-    assert (thread["unread_mentions"], thread["last_message"]["contents"]) == (1, "@alice 12:45?")
+    # Alice's last send (the file) marked everything before it read for her.
+    assert (thread["last_seq"], thread["last_read_seq"], thread["unread_count"]) == (7, 7, 0)
+    assert (thread["unread_mentions"], thread["last_message"]["contents"]) == (0, "")
     assert sorted(member["username"] for member in thread["members"]) == ["alice", "bob"]

@@ -69,6 +69,7 @@ class World:
     client: FlaskClient
     people: dict[str, Person] = field(default_factory=dict)
     thread_id: str = ""
+    attachment_id: str = ""  # alice's upload, sent in the group
     expired_token: str = ""
     revoked_token: str = ""
     _stamps: itertools.count = field(default_factory=lambda: itertools.count(1_600_000_000_000))
@@ -155,6 +156,16 @@ def build_world(tmp_path) -> tuple[World, Store]:
         json={"thread_id": world.thread_id, "message": world.message(world.bob, "reply about the code")},
     )
     assert sent.status_code == 201, sent.get_data(as_text=True)
+    uploaded = world.client.post(
+        "/attachments?filename=plan.pdf", data=b"%PDF-1.4 the plan", headers=bearer(world.alice.token)
+    )
+    assert uploaded.status_code == 201, uploaded.get_data(as_text=True)
+    world.attachment_id = uploaded.json["attachment"]["attachment_id"]
+    message = world.message(world.alice, "the plan") | {"attachments": [world.attachment_id]}
+    shared = world.client.post(
+        "/message", headers=bearer(world.alice.token), json={"thread_id": world.thread_id, "message": message}
+    )
+    assert shared.status_code == 201, shared.get_data(as_text=True)
     return world, store
 
 
@@ -169,6 +180,7 @@ class Request:
     path: str
     json: Any = None
     query: dict | None = None
+    data: bytes | None = None  # a raw body (an upload) instead of JSON
 
 
 @dataclass(frozen=True)
@@ -369,6 +381,31 @@ MATRIX: dict[tuple[str, str], Guarded | Public | WebSocketOnly | dict[str, Guard
         (403,),
         False,
     ),
+    ("POST", "/attachments"): Guarded(
+        # Anyone signed in may upload; it is theirs alone until they send it.
+        lambda w, actor, named, t: Request("POST", "/attachments", query={"filename": "a.txt"}, data=b"hi"),
+        (201, None),
+        (201, None),
+        (201,),
+        False,
+    ),
+    ("GET", "/attachments/<attachment_id>"): Guarded(
+        # The uploader and the members of a thread where it was sent; anyone else gets the answer
+        # for an attachment that does not exist.
+        lambda w, actor, named, t: Request("GET", f"/attachments/{w.attachment_id}"),
+        (404, "attachment_not_found"),
+        (404, "attachment_not_found"),
+        (200,),
+        False,
+    ),
+    ("GET", "/attachments/<attachment_id>/thumbnail"): Guarded(
+        # A PDF has no thumbnail: 404 for everyone, the member too, and the same answer.
+        lambda w, actor, named, t: Request("GET", f"/attachments/{w.attachment_id}/thumbnail"),
+        (404, "attachment_not_found"),
+        (404, "attachment_not_found"),
+        (404,),
+        False,
+    ),
     ("GET", "/me/export"): Guarded(
         lambda w, actor, named, t: Request("GET", "/me/export"), (200, None), (200, None), (200,), False
     ),
@@ -489,8 +526,9 @@ def test_the_matrix_covers_every_route_and_every_protocol_action(world):
 
 # Running a row -----------------------------------------------------------------------------
 def send(world: World, request: Request, headers: dict[str, str]):
+    body = {"data": request.data} if request.data is not None else {"json": request.json}
     return world.client.open(
-        request.path, method=request.method, json=request.json, query_string=request.query, headers=headers
+        request.path, method=request.method, query_string=request.query, headers=headers, **body
     )
 
 

@@ -11,6 +11,7 @@ import sqlite3
 from messenger.model import PASSWORD_RESET, OneTimeToken, OutgoingMail, ProfileEdit, Session
 from messenger.store.sqlite import SqliteStore
 
+from ..contract.test_attachments import send_with, upload
 from ..contract.test_message_changes import edit, react, reply, unreact
 from ..contract.test_store import add_user, now, open_thread, send
 
@@ -69,6 +70,7 @@ def serve_every_request_path(store: SqliteStore) -> None:
     store.update_profile(ProfileEdit(bob.user_id, {"username": "robert", "display_name": "Bob"}, now()))
     store.update_profile(ProfileEdit(bob.user_id, {"username": "robert"}, now()))  # nothing to change
     serve_blocks_and_invitations(store, alice, bob, carol, direct, group)
+    serve_attachments(store, alice, bob, direct)
     store.revoke_sessions(alice.user_id, "token-hash")
     serve_leaving(store, alice, bob, direct)
     store.revoke_token("token-hash")
@@ -106,6 +108,23 @@ def serve_blocks_and_invitations(store: SqliteStore, alice, bob, carol, direct: 
     store.decline_invitation(group, carol.user_id, now())
     store.invite(group, [carol.user_id], alice.user_id, now() + 60_000, 60_000)
     store.accept_invitation(group, carol.user_id, now(), 100)
+
+
+def serve_attachments(store: SqliteStore, alice, bob, direct: str) -> None:
+    """Uploads' metadata, sends carrying them, reads, deletions and the collector's paths."""
+    photo, pdf = upload(store, alice, image=True), upload(store, alice)
+    store.attachment_bytes_used(alice.user_id)
+    store.get_attachment(photo.attachment_id)
+    seq = send_with(store, alice, direct, photo, pdf).message.seq
+    send_with(store, alice, direct, pdf)
+    store.can_read_attachment(photo.attachment_id, alice.user_id)
+    store.can_read_attachment(photo.attachment_id, bob.user_id)
+    store.list_messages(direct, bob.user_id, 0, 50)
+    store.delete_message(direct, seq, alice.user_id, now())
+    orphan = upload(store, bob)
+    store.orphan_attachments(now(), 100)
+    store.forget_attachment(orphan.attachment_id, now())
+    store.blobs_in_use([photo.blob_id, photo.thumbnail_blob_id, orphan.blob_id])
 
 
 def serve_leaving(store: SqliteStore, alice, bob, direct: str) -> None:

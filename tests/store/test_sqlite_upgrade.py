@@ -62,7 +62,7 @@ def test_an_old_file_gains_what_message_changes_need_and_old_messages_read_as_un
             conn.execute("UPDATE messages SET edit_count = 0, version = 1, deleted = 0, mentions = NULL")
         message = store.require_message(thread_id, 1, b.user_id)
         assert (message.version, message.edit_count, message.deleted, message.reply_to) == (1, 0, False, None)
-        assert (message.mentions, message.reactions) == ([], [])
+        assert (message.mentions, message.reactions, message.attachments) == ([], [], [])
         store.delete_message(thread_id, 1, a.user_id, now())
         assert store.require_message(thread_id, 1, b.user_id).contents == ""
     finally:

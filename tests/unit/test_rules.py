@@ -114,6 +114,7 @@ def test_erasing_blanks_the_message_itself_or_only_its_quote():
         "deleted": True,
         "mentions": [],
         "reactions": [],
+        "attachments": [],
         "version": 3,
     }
     assert own["message"]["contents"] == ""
