@@ -30,6 +30,8 @@ STARTTLS_MODES = ("auto", "required", "false")
 # Pillow refuses any image over twice its Image.MAX_IMAGE_PIXELS (89,478,485) whatever we allow:
 # MAX_IMAGE_PIXELS may not promise more (tests/unit/test_media.py checks it against Pillow).
 MAX_IMAGE_PIXELS_CEILING = 178_956_970
+# What one message may carry at most, whatever MAX_ATTACHMENTS_PER_MESSAGE says (the schema's bound).
+MAX_ATTACHMENTS_CEILING = 100
 
 
 class ConfigError(ValueError):
@@ -472,6 +474,8 @@ class Settings:
         endpoint_scheme = urlsplit(self.attachments_s3_endpoint).scheme
         if self.attachments_s3_endpoint and endpoint_scheme not in ("http", "https"):
             raise ConfigError("ATTACHMENTS_S3_ENDPOINT must be an https:// (or http://) URL")
+        if self.max_attachments_per_message > MAX_ATTACHMENTS_CEILING:
+            raise ConfigError(f"MAX_ATTACHMENTS_PER_MESSAGE may be at most {MAX_ATTACHMENTS_CEILING}")
         if self.attachment_url_secret and len(self.attachment_url_secret) < 32:
             raise ConfigError("ATTACHMENT_URL_SECRET must be at least 32 characters (or unset)")
         if bool(self.aws_access_key_id) != bool(self.aws_secret_access_key):

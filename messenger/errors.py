@@ -408,6 +408,14 @@ class UrlExpired(MessengerError):
     message = "This link has expired: load the message again for a fresh one."
 
 
+class IncompleteBody(MessengerError):
+    """The upload ended before its Content-Length (a cancelled or broken upload); nothing kept."""
+
+    code = "incomplete_body"
+    status = 400
+    message = "The upload ended before all its bytes arrived."
+
+
 class BodyTimeout(MessengerError):
     """A streamed upload did not arrive within UPLOAD_TIMEOUT_S, or stalled for
     SOCKET_TIMEOUT_S; nothing is kept."""

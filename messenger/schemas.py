@@ -13,7 +13,7 @@ from typing import Any
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from . import model, passwords
-from .config import LONGPOLL_MAX_TIMEOUT_S
+from .config import LONGPOLL_MAX_TIMEOUT_S, MAX_ATTACHMENTS_CEILING
 from .errors import InvalidPayload
 from .text import bidi_controls_in, has_control_characters, shows_something
 
@@ -314,9 +314,9 @@ class UserList(Schema):
 
 
 # Messages and threads -----------------------------------------------------------------
-# A message names at most this many uploads in any case; MAX_ATTACHMENTS_PER_MESSAGE (at most
-# this) is the server's own limit, checked by the service (422 too_many_attachments).
-ATTACHMENT_IDS_CEILING = 100
+# A message names at most MAX_ATTACHMENTS_CEILING uploads in any case; MAX_ATTACHMENTS_PER_MESSAGE
+# (at most that) is the server's own limit, checked by the service (422 too_many_attachments).
+ATTACHMENT_IDS_CEILING = MAX_ATTACHMENTS_CEILING
 
 
 class MessageIn(Schema):

@@ -45,7 +45,7 @@ from gunicorn.workers.ggevent import GeventWorker
 from .config import Settings
 from .errors import BodyTimeout
 from .netio import discard_input
-from .web.bodies import STREAMED_UPLOADS
+from .web.bodies import STREAMED_UPLOADS, UPLOAD_ENVELOPE_BYTES
 from .web.errors import error_body
 
 logger = logging.getLogger(__name__)
@@ -139,11 +139,15 @@ class MessengerWorker(GeventWorker):
         self.served[gevent.getcurrent()] += 1
         sock.settimeout(self.socket_timeout_s)
         try:
-            if _has_body(req) and (req.method, req.path) in STREAMED_UPLOADS:
+            streamed = _has_body(req) and (req.method, req.path) in STREAMED_UPLOADS
+            if streamed:
                 self._stream_body(req, sock)
             elif _has_body(req):
                 self._read_body(req, sock)
-            return super().handle_request(listener_name, req, ChunkedWrites(sock), addr)
+            kept_alive = super().handle_request(listener_name, req, ChunkedWrites(sock), addr)
+            if streamed:  # answered, maybe before the body ended (401, 413...): let it land
+                discard_input(sock)
+            return kept_alive
         finally:
             with contextlib.suppress(OSError):
                 sock.settimeout(None)  # the keep-alive wait has its own limit
@@ -168,16 +172,17 @@ class MessengerWorker(GeventWorker):
         """Let the app read an upload as it arrives, within its size and time; then close."""
         try:
             length = _content_length(req)
-            if length is not None and length > self.max_upload_bytes:
+            if length is not None and length > self.max_upload_bytes + UPLOAD_ENVELOPE_BYTES:
                 raise _too_large(self.max_upload_bytes)
         except Refusal as refused:
             logger.info("%s %s %s %s", req.method, req.path, refused.status.split()[0], refused.code)
             _answer_and_close(sock, refused)
             raise StopIteration() from None
-        if req._expected_100_continue:
-            sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-            req._expected_100_continue = False
-        req.body = Body(DeadlineReader(req.body, time.monotonic() + self.upload_timeout_s))
+        # "100 Continue" only once the app reads the body: a request it refuses first (no
+        # token, over the quota) is answered before the client sends a byte of it.
+        expects_continue, req._expected_100_continue = req._expected_100_continue, False
+        deadline = time.monotonic() + self.upload_timeout_s
+        req.body = Body(DeadlineReader(req.body, deadline, sock if expects_continue else None))
         req.must_close = True
 
     def _read_within_deadline(self, stream) -> bytes:
@@ -212,18 +217,26 @@ class MessengerWorker(GeventWorker):
 
 
 class DeadlineReader:
-    """A request body that must arrive by ``deadline`` (``time.monotonic()``): a read after it,
-    or one the socket's timeout ends, raises ``BodyTimeout`` (the app answers 408)."""
+    """A request body that must arrive whole by ``deadline`` (``time.monotonic()``): every read
+    is bounded by what is left of it (a client trickling a byte a minute is cut off too), and
+    by the socket's own timeout; either raises ``BodyTimeout`` (the app answers 408). With
+    ``continue_to``, "100 Continue" goes to that socket before the first read."""
 
-    def __init__(self, body, deadline: float) -> None:
+    def __init__(self, body, deadline: float, continue_to: socket.socket | None = None) -> None:
         self._body = body
         self._deadline = deadline
+        self._continue_to = continue_to
 
     def read(self, size: int | None = None) -> bytes:
-        if time.monotonic() > self._deadline:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
             raise BodyTimeout()
         try:
-            return self._body.read(size)
+            if self._continue_to is not None:
+                self._continue_to.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+                self._continue_to = None
+            with gevent.Timeout(left, BodyTimeout()):
+                return self._body.read(size)
         except (TimeoutError, OSError):
             raise BodyTimeout() from None
 

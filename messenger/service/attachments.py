@@ -13,7 +13,6 @@ which ``collect_orphans`` removes; a deletion runs the other way round (metadata
 from __future__ import annotations
 
 import logging
-import re
 import tempfile
 import unicodedata
 from collections.abc import Iterator
@@ -22,8 +21,17 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from .. import media
-from ..errors import AttachmentNotFound, BlobTooLarge, QuotaExceeded
-from ..model import MESSAGE_EDITED, MESSAGE_NEW, Attachment, Message, Update, UpdatePage, new_blob_id
+from ..errors import AttachmentNotFound, BlobTooLarge, IncompleteBody, QuotaExceeded
+from ..model import (
+    MESSAGE_EDITED,
+    MESSAGE_NEW,
+    Attachment,
+    Message,
+    StoredBlob,
+    Update,
+    UpdatePage,
+    new_blob_id,
+)
 from .attachment_urls import ORIGINAL, THUMBNAIL
 from .deps import Deps
 
@@ -31,8 +39,9 @@ logger = logging.getLogger(__name__)
 
 CHUNK = 64 * 1024
 MAX_FILENAME_LENGTH = 255
-# Control characters, and the bidi controls that make "gpj.exe" read as "exe.jpg".
-UNSHOWABLE = re.compile(r"[\x00-\x1f\x7f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Control (C0, C1), format (zero-width, and the bidi controls that make "gpj.exe" read as
+# "exe.jpg") and line/paragraph separator characters: none belongs in a file's name.
+HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 
 @dataclass(frozen=True)
@@ -46,8 +55,11 @@ class Download:
     etag: str
 
 
-def upload(deps: Deps, user_id: str, filename: str, body: BinaryIO) -> Attachment:
-    """Store an upload's bytes, then its metadata; see the module docstring for the order."""
+def upload(
+    deps: Deps, user_id: str, filename: str, body: BinaryIO, declared_size: int | None = None
+) -> Attachment:
+    """Store an upload's bytes, then its metadata; see the module docstring for the order.
+    ``declared_size``: the body's Content-Length, which a body cut short does not reach."""
     settings = deps.settings
     used = deps.store.attachment_bytes_used(user_id)
     if used >= settings.attachment_quota_bytes:
@@ -55,19 +67,15 @@ def upload(deps: Deps, user_id: str, filename: str, body: BinaryIO) -> Attachmen
     with tempfile.TemporaryDirectory(prefix="messenger-upload-") as work:
         original = Path(work, "original")
         size = _spool(body, original, settings.max_attachment_bytes)
+        if declared_size is not None and size != declared_size:
+            raise IncompleteBody()
         if used + size > settings.attachment_quota_bytes:
             raise QuotaExceeded(settings.attachment_quota_bytes)
-        inspected = media.inspect(original, max_pixels=settings.max_image_pixels)
-        served, thumbnail, thumbnail_type = original, None, None
-        if inspected.is_image:
-            served, thumbnail = Path(work, "served"), Path(work, "thumbnail")
-            thumbnail_type = deps.run_blocking(
-                _prepare_image, original, served, thumbnail, settings.max_image_pixels
-            )
-        stored = deps.blobs.put(_chunks(served), settings.max_attachment_bytes)
-        thumb = None
-        if thumbnail is not None:
-            thumb = deps.blobs.put(_chunks(thumbnail), settings.max_attachment_bytes)
+        with deps.image_slots:  # decoding, stripping and hashing run off the event loop
+            prepared = deps.run_blocking(_prepare, original, Path(work), settings.max_image_pixels)
+        inspected, served, thumbnail = prepared
+        stored = deps.run_blocking(_put, deps, served)
+        thumb = deps.run_blocking(_put, deps, thumbnail.path) if thumbnail else None
     attachment = Attachment(
         attachment_id=new_blob_id(),
         uploader_id=user_id,
@@ -80,7 +88,7 @@ def upload(deps: Deps, user_id: str, filename: str, body: BinaryIO) -> Attachmen
         height=inspected.height,
         blob_id=stored.blob_id,
         thumbnail_blob_id=thumb.blob_id if thumb else None,
-        thumbnail_type=thumbnail_type,
+        thumbnail_type=thumbnail.content_type if thumbnail else None,
     )
     deps.store.add_attachment(attachment)
     return attachment
@@ -154,17 +162,35 @@ def _batches(items: Iterator[str], size: int) -> Iterator[list[str]]:
 
 
 def clean_filename(name: str) -> str:
-    """The name to show and to download as: its last path part, without control or bidi
-    characters, at most 255 characters; "file" when nothing is left."""
+    """The name to show and to download as: its last path part, without control, format
+    (zero-width, bidi) or line-separator characters, at most 255 characters; "file" when
+    nothing is left."""
     name = unicodedata.normalize("NFC", name.replace("\\", "/"))
-    name = UNSHOWABLE.sub("", PurePosixPath(name).name).strip()
-    return name[:MAX_FILENAME_LENGTH] or "file"
+    shown = "".join(c for c in PurePosixPath(name).name if unicodedata.category(c) not in HIDDEN_CATEGORIES)
+    return shown.strip()[:MAX_FILENAME_LENGTH] or "file"
 
 
-def _prepare_image(original: Path, served: Path, thumbnail: Path, max_pixels: int) -> str:
-    """Write the served copy and the thumbnail; the thumbnail's content type."""
+@dataclass(frozen=True)
+class _Thumbnail:
+    path: Path
+    content_type: str
+
+
+def _prepare(original: Path, work: Path, max_pixels: int) -> tuple[media.Inspected, Path, _Thumbnail | None]:
+    """What the upload is, the copy to serve and its thumbnail (images only): CPU work, run in
+    a thread."""
+    inspected = media.inspect(original, max_pixels=max_pixels)
+    if not inspected.is_image:
+        return inspected, original, None
+    served, thumbnail = work / "served", work / "thumbnail"
     media.strip_metadata(original, served, max_pixels=max_pixels)
-    return media.make_thumbnail(original, thumbnail, max_pixels=max_pixels).content_type
+    made = media.make_thumbnail(original, thumbnail, max_pixels=max_pixels)
+    return inspected, served, _Thumbnail(thumbnail, made.content_type)
+
+
+def _put(deps: Deps, path: Path) -> StoredBlob:
+    """Hash and store a file (a local store fsyncs it): blocking I/O, run in a thread."""
+    return deps.blobs.put(_chunks(path), deps.settings.max_attachment_bytes)
 
 
 def _spool(body: BinaryIO, path: Path, max_bytes: int) -> int:

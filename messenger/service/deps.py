@@ -52,4 +52,7 @@ class Deps:
     # Attachments' bytes (local files, GridFS or S3) and the signer of their download URLs.
     blobs: BlobStore | None = None
     attachment_urls: AttachmentUrls | None = None
+    # Uploads decoded at once in this process (Pillow holds an image's pixels: up to ~200 MB at
+    # MAX_IMAGE_PIXELS); more wait their turn.
+    image_slots: threading.BoundedSemaphore = field(default_factory=lambda: threading.BoundedSemaphore(2))
     mail_wakeup: threading.Event = field(default_factory=threading.Event)

@@ -20,6 +20,7 @@ from ..service import accounts, attachments
 from ..service.attachment_urls import EXPIRED, ORIGINAL, THUMBNAIL, VALID
 from .api import Blueprint
 from .auth import authenticated, bearer_token
+from .bodies import UPLOAD_ENVELOPE_BYTES
 from .context import deps
 from .limits import client_address, hold_request_slot, limited_per_user, rate_limits
 
@@ -46,8 +47,8 @@ DOWNLOAD_DOC = {
         "416": {"description": "The range is past the end."},
     },
 }
-# Signed URLs outlive nothing: a browser may keep the bytes as long as the URL it fetched lives.
-SIGNED_CACHE = "private, max-age={ttl}, immutable"
+# A browser may keep what a signed URL served until that URL expires, and no longer.
+SIGNED_CACHE = "private, max-age={max_age}, immutable"
 
 
 @blp.route("/attachments", methods=["POST"])
@@ -60,7 +61,9 @@ def upload(query):
     """Upload one file: the raw bytes as the body (with ``filename``), or ``multipart/form-data``
     with a ``file`` part. 413 past MAX_ATTACHMENT_BYTES (while it streams) or the quota."""
     settings = deps().settings
-    request.max_content_length = settings.max_attachment_bytes  # the app's is for JSON bodies
+    # The app's bound is for JSON bodies. This one leaves room for a multipart envelope; the
+    # file itself is held to MAX_ATTACHMENT_BYTES as it is spooled.
+    request.max_content_length = settings.max_attachment_bytes + UPLOAD_ENVELOPE_BYTES
     if request.mimetype == "multipart/form-data":
         request.max_form_memory_size = 64 * 1024  # text fields; the file part goes to a temp file
         part = request.files.get("file")
@@ -71,7 +74,8 @@ def upload(query):
         if not query.get("filename"):
             raise InvalidPayload(details={"filename": ["Name the file: ?filename=photo.jpg"]})
         body, filename = request.stream, query["filename"]
-    attachment = attachments.upload(deps(), g.user_id, filename, body)
+    declared = None if request.mimetype == "multipart/form-data" else request.content_length
+    attachment = attachments.upload(deps(), g.user_id, filename, body, declared)
     return {"attachment": present(attachment.public())}
 
 
@@ -96,20 +100,23 @@ def present(attachment: dict) -> dict:
 
 
 def serve(attachment_id: str, variant: str) -> Response:
-    user_id = _signed_in_or_signed(attachment_id, variant)
+    user_id, expires = _signed_in_or_signed(attachment_id, variant)
     found = attachments.download(deps(), attachment_id, variant, user_id)
-    headers = _download_headers(found, signed=user_id is None)
-    if found.etag in request.if_none_match:
+    headers = _download_headers(found, expires)
+    if request.if_none_match.contains_weak(found.etag):  # an entity tag of ours, weak or strong
         return Response(status=304, headers=headers)
     start, end, status = 0, found.size, 200
-    ranges = parse_range_header(request.headers.get("Range"))
-    if ranges is not None and request.if_range.etag in (None, found.etag):
-        span = ranges.range_for_length(found.size)
-        if span is None:
-            headers["Content-Range"] = f"bytes */{found.size}"
-            return Response(status=416, headers=headers)
+    span = _requested_span(found)
+    if span == UNSATISFIABLE:
+        headers["Content-Range"] = f"bytes */{found.size}"
+        return Response(status=416, headers=headers)
+    if span is not None:
         (start, end), status = span, 206
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{found.size}"
+    if request.method == "HEAD":
+        response = Response(status=status, headers=headers, mimetype=found.content_type)
+        response.content_length = end - start
+        return response
     body = deps().blobs.open(found.blob_id, start, end)
     response = Response(
         body, status=status, headers=headers, mimetype=found.content_type, direct_passthrough=True
@@ -118,15 +125,38 @@ def serve(attachment_id: str, variant: str) -> Response:
     return response
 
 
-def _signed_in_or_signed(attachment_id: str, variant: str) -> str | None:
-    """The caller's user id (bearer token), or None when it showed a valid signed URL."""
+UNSATISFIABLE = "unsatisfiable"
+
+
+def _requested_span(found: attachments.Download) -> tuple[int, int] | str | None:
+    """The byte span a ``Range`` header asks for, [start, end); None for the whole file: no
+    header, an ``If-Range`` that is not our entity tag (a date, another tag), several ranges
+    (RFC 9110 lets a server answer those whole) or another unit. ``UNSATISFIABLE`` when the
+    one range starts past the end (416)."""
+    ranges = parse_range_header(request.headers.get("Range"))
+    if ranges is None or ranges.units != "bytes" or len(ranges.ranges) != 1:
+        return None
+    if_range = request.headers.get("If-Range")
+    if if_range is not None and if_range.strip() != f'"{found.etag}"':
+        return None
+    start, end = ranges.ranges[0]
+    if start < 0:  # a suffix: the last -start bytes, all of them if the file is shorter
+        return (max(0, found.size + start), found.size) if found.size else UNSATISFIABLE
+    if start >= found.size:
+        return UNSATISFIABLE
+    return start, min(end, found.size) if end is not None else found.size
+
+
+def _signed_in_or_signed(attachment_id: str, variant: str) -> tuple[str | None, int | None]:
+    """(the caller's user id, None) with a bearer token, or (None, the URL's expiry in seconds)
+    when it showed a valid signed URL."""
     signature = request.args.get("signature")
     if signature is None:
         g.token = bearer_token()
         g.user_id = accounts.authenticate(deps(), g.token, client_address()).user_id
         hold_request_slot(g.user_id)
         rate_limits().check("download", g.user_id)
-        return g.user_id
+        return g.user_id, None
     rate_limits().check("download", client_address())
     try:
         expires = int(request.args.get("expires", ""))
@@ -137,19 +167,21 @@ def _signed_in_or_signed(attachment_id: str, variant: str) -> str | None:
         raise UrlExpired()
     if verdict != VALID:
         raise AttachmentNotFound()
-    return None
+    return None, expires
 
 
-def _download_headers(found: attachments.Download, signed: bool) -> dict[str, str]:
+def _download_headers(found: attachments.Download, expires: int | None) -> dict[str, str]:
+    """``expires``: a signed URL's (seconds); the browser may keep the bytes until then, and no
+    longer. A bearer-token download is revalidated (its ETag) at every use."""
     inline = found.content_type in media.INLINE_IMAGE_TYPES or found.blob_id != found.attachment.blob_id
-    ttl = deps().settings.attachment_url_ttl_s
+    max_age = max(0, expires - deps().clock() // 1000) if expires is not None else None
     return {
         "ETag": f'"{found.etag}"',
         "Accept-Ranges": "bytes",
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": "sandbox",
         "Content-Disposition": _disposition("inline" if inline else "attachment", found.attachment.filename),
-        "Cache-Control": SIGNED_CACHE.format(ttl=ttl) if signed else "private, no-cache",
+        "Cache-Control": SIGNED_CACHE.format(max_age=max_age) if max_age is not None else "private, no-cache",
     }
 
 

@@ -20,6 +20,9 @@ BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Routes whose body is a file, streamed as it arrives (of any type; the worker does not read it
 # ahead either, see messenger/worker.py): (method, path).
 STREAMED_UPLOADS = frozenset({("POST", "/attachments")})
+# What a multipart upload adds around its file (boundaries, part headers, a filename field): the
+# body may exceed MAX_ATTACHMENT_BYTES by this much; the file itself is held to the bound.
+UPLOAD_ENVELOPE_BYTES = 64 * 1024
 BODYLESS_METHODS = {"GET", "HEAD"}
 # What tools send when nobody chose a type (the CORS-safelisted types, less multipart forms).
 UNLABELLED_TYPES = {"", "application/x-www-form-urlencoded", "text/plain"}

@@ -33,8 +33,9 @@ def jpeg_with_gps(width: int = 64, height: int = 48) -> bytes:
 
 
 def png_bomb_header() -> bytes:
-    """A PNG whose header claims 100,000 x 100,000 pixels (its data is never decoded)."""
-    return png_claiming(100_000, 100_000)
+    """A PNG whose header claims 8,000 x 8,000 pixels: past MAX_IMAGE_PIXELS (50 million), within
+    Pillow's own bound, so ours is what refuses it (its data is never decoded)."""
+    return png_claiming(8_000, 8_000)
 
 
 def upload(api: Api, who, data: bytes, filename: str = "file.bin", **query):
@@ -127,6 +128,8 @@ def test_a_filename_is_shown_without_its_path_or_bidi_tricks(api, people):
     alice, *_ = people
     attachment = uploaded(api, alice, PDF, "../../etc/\u202egpj.exe")
     assert attachment["filename"] == "gpj.exe"
+    hidden = uploaded(api, alice, PDF, "re\x85po\u200brt\u2028.pdf")  # C1, zero-width, line separator
+    assert hidden["filename"] == "report.pdf"
 
 
 def test_a_raw_upload_must_name_its_file(api, people):
@@ -248,6 +251,18 @@ def test_ranges_and_entity_tags_work(api, people):
     assert get(api, url, Range=f"bytes={len(PDF)}-").status_code == 416
     etag = get(api, url).headers["ETag"]
     assert get(api, url, **{"If-None-Match": etag}).status_code == 304
+    assert get(api, url, **{"If-None-Match": f"W/{etag}"}).status_code == 304
+    longer = get(api, url, Range="bytes=-1000")  # a suffix longer than the file: all of it
+    assert (longer.status_code, longer.data) == (206, PDF)
+    several = get(api, url, Range="bytes=0-1,5-6")  # several ranges: the whole file instead
+    assert (several.status_code, several.data) == (200, PDF)
+    assert get(api, url, Range="items=0-1").status_code == 200
+    dated = get(api, url, Range="bytes=0-1", **{"If-Range": "Wed, 21 Oct 2015 07:28:00 GMT"})
+    assert (dated.status_code, dated.data) == (200, PDF)
+    matching = get(api, url, Range="bytes=0-1", **{"If-Range": etag})
+    assert (matching.status_code, matching.data) == (206, PDF[:2])
+    head = api.client.head(url)
+    assert (head.status_code, head.headers["Content-Length"], head.data) == (200, str(len(PDF)), b"")
 
 
 def test_downloads_can_never_run_as_a_page_of_this_site(api, people):

@@ -13,6 +13,7 @@ until it has a row here.
 
 from __future__ import annotations
 
+import io
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from PIL import Image
 from werkzeug.security import generate_password_hash
 
 from messenger import create_app
@@ -69,7 +71,8 @@ class World:
     client: FlaskClient
     people: dict[str, Person] = field(default_factory=dict)
     thread_id: str = ""
-    attachment_id: str = ""  # alice's upload, sent in the group
+    attachment_id: str = ""  # alice's upload (a PDF), sent in the group
+    image_id: str = ""  # alice's photo, sent in the group: it has a thumbnail
     expired_token: str = ""
     revoked_token: str = ""
     _stamps: itertools.count = field(default_factory=lambda: itertools.count(1_600_000_000_000))
@@ -161,7 +164,15 @@ def build_world(tmp_path) -> tuple[World, Store]:
     )
     assert uploaded.status_code == 201, uploaded.get_data(as_text=True)
     world.attachment_id = uploaded.json["attachment"]["attachment_id"]
-    message = world.message(world.alice, "the plan") | {"attachments": [world.attachment_id]}
+    photo = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(photo, "PNG")
+    uploaded = world.client.post(
+        "/attachments?filename=map.png", data=photo.getvalue(), headers=bearer(world.alice.token)
+    )
+    assert uploaded.status_code == 201, uploaded.get_data(as_text=True)
+    world.image_id = uploaded.json["attachment"]["attachment_id"]
+    files = [world.attachment_id, world.image_id]
+    message = world.message(world.alice, "the plan") | {"attachments": files}
     shared = world.client.post(
         "/message", headers=bearer(world.alice.token), json={"thread_id": world.thread_id, "message": message}
     )
@@ -399,11 +410,10 @@ MATRIX: dict[tuple[str, str], Guarded | Public | WebSocketOnly | dict[str, Guard
         False,
     ),
     ("GET", "/attachments/<attachment_id>/thumbnail"): Guarded(
-        # A PDF has no thumbnail: 404 for everyone, the member too, and the same answer.
-        lambda w, actor, named, t: Request("GET", f"/attachments/{w.attachment_id}/thumbnail"),
+        lambda w, actor, named, t: Request("GET", f"/attachments/{w.image_id}/thumbnail"),
         (404, "attachment_not_found"),
         (404, "attachment_not_found"),
-        (404,),
+        (200,),
         False,
     ),
     ("GET", "/me/export"): Guarded(
