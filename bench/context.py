@@ -24,7 +24,7 @@ ANYONE_MAY_ADD = {"GROUP_ADD_POLICY": "anyone"}
 UNTHROTTLED = {
     **{
         f"RATE_LIMIT_{scope}": "1000000 per second"
-        for scope in ("SEND", "UPDATES", "CREATE_THREAD", "READ", "MARK_READ")
+        for scope in ("SEND", "UPDATES", "CREATE_THREAD", "READ", "MARK_READ", "UPLOAD", "DOWNLOAD")
     },
     # One generator on one address stands in for thousands of clients, a sender's socket for
     # many people's, so the per-address and per-socket shares are lifted too.

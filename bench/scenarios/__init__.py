@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from ..context import Context
 from ..report import Row
+from .attachments import attachments
 from .baseline import baseline
 from .connections import connections
 from .fanout import fanout
@@ -25,4 +26,5 @@ SCENARIOS: dict[str, Scenario] = {
     "history": history,
     "growth": growth,
     "profile": profile,
+    "attachments": attachments,
 }
