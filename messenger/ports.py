@@ -323,11 +323,14 @@ class Store(Protocol):
         """Whether ``user_id`` may download it: its uploader, or a current member of a thread
         where a message that is not deleted carries it. False for an unknown id."""
 
-    def orphan_attachments(self, created_before: int, limit: int) -> list[Attachment]:
+    def orphan_attachments(
+        self, created_before: int, limit: int, uploader_id: str | None = None
+    ) -> list[Attachment]:
         """Up to ``limit`` attachments created before ``created_before`` that nothing refers
-        to, oldest first: what the collector forgets (``forget_attachment``), then deletes the
-        blobs of. On MongoDB a reference made before the cut-off by a message that was never
-        stored (its send crashed) refers to nothing."""
+        to, oldest first (only ``uploader_id``'s when given: a deleted account's unsent
+        uploads): what the collector forgets (``forget_attachment``), then deletes the blobs
+        of. On MongoDB a reference made before the cut-off by a message that was never stored
+        (its send crashed) refers to nothing."""
 
     def forget_attachment(self, attachment_id: str, created_before: int) -> Attachment | None:
         """Delete the metadata of an attachment created before ``created_before``, only if

@@ -23,24 +23,35 @@ SETUP_RETRY_S = 2
 def build_store(settings: Settings) -> Store:
     """MongoDB when MONGODB_URI is set, otherwise the embedded SQLite file."""
     if settings.store_kind == "mongo":
-        import pymongo
-
         from .store.mongo import MongoStore
 
-        timeout = settings.mongodb_timeout_ms
-        client = pymongo.MongoClient(
-            settings.mongodb_uri,
-            serverSelectionTimeoutMS=timeout,
-            connectTimeoutMS=timeout,
-            socketTimeoutMS=timeout * 5,
-        )
-        w = int(settings.mongodb_w) if settings.mongodb_w.isdigit() else settings.mongodb_w
         return MongoStore(
-            client, settings.mongodb_db, write_concern_w=w, journal=settings.mongodb_j, owns_client=True
+            _mongo_client(settings),
+            settings.mongodb_db,
+            write_concern_w=_write_concern_w(settings),
+            journal=settings.mongodb_j,
+            owns_client=True,
         )
     from .store.sqlite import SqliteStore
 
     return SqliteStore(settings.sqlite_path, settings.sqlite_synchronous, settings.sqlite_busy_timeout_ms)
+
+
+def _mongo_client(settings: Settings):
+    """A client for MONGODB_URI with the configured timeouts; it connects on first use."""
+    import pymongo
+
+    timeout = settings.mongodb_timeout_ms
+    return pymongo.MongoClient(
+        settings.mongodb_uri,
+        serverSelectionTimeoutMS=timeout,
+        connectTimeoutMS=timeout,
+        socketTimeoutMS=timeout * 5,
+    )
+
+
+def _write_concern_w(settings: Settings) -> int | str:
+    return int(settings.mongodb_w) if settings.mongodb_w.isdigit() else settings.mongodb_w
 
 
 def build_blob_store(settings: Settings) -> BlobStore:
@@ -51,23 +62,14 @@ def build_blob_store(settings: Settings) -> BlobStore:
     if settings.blob_store_kind == "s3":
         return _build_s3_blob_store(settings)
     if settings.blob_store_kind == "gridfs":
-        import pymongo
         from pymongo.write_concern import WriteConcern
 
         from .blobs.gridfs import GridFsBlobStore
 
-        timeout = settings.mongodb_timeout_ms
-        client = pymongo.MongoClient(
-            settings.mongodb_uri,
-            serverSelectionTimeoutMS=timeout,
-            connectTimeoutMS=timeout,
-            socketTimeoutMS=timeout * 5,
-        )
-        w = int(settings.mongodb_w) if settings.mongodb_w.isdigit() else settings.mongodb_w
         # Bytes first, metadata second holds only if the bytes are as durable as the metadata.
-        concern = WriteConcern(w=w, j=settings.mongodb_j)
+        concern = WriteConcern(w=_write_concern_w(settings), j=settings.mongodb_j)
         return GridFsBlobStore(
-            client.get_database(settings.mongodb_db, write_concern=concern), owns_client=True
+            _mongo_client(settings).get_database(settings.mongodb_db, write_concern=concern), owns_client=True
         )
     from .blobs.local import LocalBlobStore
 

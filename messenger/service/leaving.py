@@ -30,6 +30,7 @@ from .updates import ring
 MESSAGE_BATCH = 500
 THREAD_BATCH = 100  # threads per page of an export
 ACCOUNT_BATCH = 500  # accounts per page of list-users
+UPLOAD_BATCH = 500  # a deleted account's unsent uploads forgotten per store call
 EXPORT_FORMAT = "messenger-export"
 EXPORT_VERSION = 1
 
@@ -60,7 +61,19 @@ def delete_account(deps: Deps, user_id: str) -> None:
                     free(deps, changed.freed_attachments)
     for thread_id in deps.store.member_thread_ids(user_id):
         ring(deps, deps.store.remove_member(thread_id, user_id, now, removed_by=user_id).cursors)
+    forget_unsent_uploads(deps, user_id, now)
     deps.store.forget_user(user_id)
+
+
+def forget_unsent_uploads(deps: Deps, user_id: str, now: int) -> None:
+    """Erase means erase: what the account uploaded and never sent goes now, not after
+    ORPHAN_TTL_H (what it sent stays with its kept messages, or went with the erased ones)."""
+    while unsent := deps.store.orphan_attachments(now + 1, UPLOAD_BATCH, uploader_id=user_id):
+        forgotten = [deps.store.forget_attachment(a.attachment_id, now + 1) for a in unsent]
+        freed = [a for a in forgotten if a is not None]
+        free(deps, freed)
+        if len(unsent) < UPLOAD_BATCH or not freed:  # the last page, or one a send took meanwhile
+            return
 
 
 def set_disabled(deps: Deps, user_id: str, disabled: bool) -> None:

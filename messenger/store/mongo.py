@@ -1255,13 +1255,18 @@ class MongoStore:
         return member is not None
 
     @_unavailable_on_error
-    def orphan_attachments(self, created_before: int, limit: int) -> list[Attachment]:
+    def orphan_attachments(
+        self, created_before: int, limit: int, uploader_id: str | None = None
+    ) -> list[Attachment]:
         """Reads every attachment older than the cut-off, referred to or not, in pages: the
         refs' messages are checked a page at a time. Linear in the old attachments."""
         found: list[Attachment] = []
         if limit <= 0:
             return found
-        older = self._attachments.find({"created_at": {"$lt": created_before}}).sort("created_at", ASCENDING)
+        query: Doc = {"created_at": {"$lt": created_before}}
+        if uploader_id is not None:
+            query["uploader_id"] = uploader_id
+        older = self._attachments.find(query).sort("created_at", ASCENDING)
         page: list[Doc] = []
         for doc in older:
             page.append(doc)

@@ -1176,12 +1176,15 @@ class SqliteStore:
             ).fetchone()
         return row is not None
 
-    def orphan_attachments(self, created_before: int, limit: int) -> list[Attachment]:
+    def orphan_attachments(
+        self, created_before: int, limit: int, uploader_id: str | None = None
+    ) -> list[Attachment]:
+        by_uploader = "uploader_id = :uploader AND " if uploader_id is not None else ""
         with self._connection() as conn:
             rows = conn.execute(
-                f"SELECT * FROM attachments AS a WHERE created_at < ? AND {UNREFERENCED}"
-                " ORDER BY created_at LIMIT ?",
-                (created_before, limit),
+                f"SELECT * FROM attachments AS a WHERE {by_uploader}created_at < :before AND {UNREFERENCED}"
+                " ORDER BY created_at LIMIT :limit",
+                {"uploader": uploader_id, "before": created_before, "limit": limit},
             ).fetchall()
         return [_attachment(row) for row in rows]
 

@@ -340,3 +340,14 @@ def test_uploads_and_downloads_are_rate_limited(make_api):
     assert (refused.status_code, refused.get_json()["error"]["code"]) == (429, "rate_limited")
     statuses = [get(api, attachment["url"]).status_code for _ in range(4)]  # signed: per address
     assert statuses == [200, 200, 200, 429]
+
+
+def test_an_account_deleted_takes_its_unsent_uploads_at_once_and_leaves_the_sent_ones(make_api):
+    api = make_api()  # ACCOUNT_DELETION=keep_messages: what was sent stays with its message
+    alice, bob = api.signup("alice"), api.signup("bob")
+    thread_id = api.open_thread(alice, [bob])
+    sent, unsent = uploaded(api, alice, PDF, "sent.pdf"), uploaded(api, alice, PDF, "draft.pdf")
+    send_files(api, alice, thread_id, [sent["attachment_id"]])
+    assert api.client.delete("/me", json={"password": PASSWORD}, headers=alice.headers).status_code == 204
+    assert get(api, unsent["url"]).status_code == 404
+    assert get(api, f"/attachments/{sent['attachment_id']}", bob).data == PDF

@@ -338,3 +338,10 @@ class TestDeletion:
         orphan = upload(store, alice)
         assert delete(store, alice, thread_id, 1).freed_attachments == []
         assert store.get_attachment(orphan.attachment_id) == orphan
+
+
+def test_orphans_can_be_listed_for_one_uploader(store):
+    alice, bob, _ = pair(store)
+    mine, theirs = upload(store, alice), upload(store, bob)
+    assert ids_of(store.orphan_attachments(FAR, 10, uploader_id=alice.user_id)) == [mine.attachment_id]
+    assert set(orphan_ids(store)) == {mine.attachment_id, theirs.attachment_id}

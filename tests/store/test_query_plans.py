@@ -123,6 +123,7 @@ def serve_attachments(store: SqliteStore, alice, bob, direct: str) -> None:
     store.delete_message(direct, seq, alice.user_id, now())
     orphan = upload(store, bob)
     store.orphan_attachments(now(), 100)
+    store.orphan_attachments(now(), 100, uploader_id=alice.user_id)  # a deleted account's unsent
     store.forget_attachment(orphan.attachment_id, now())
     store.blobs_in_use([photo.blob_id, photo.thumbnail_blob_id, orphan.blob_id])
 
