@@ -48,6 +48,7 @@ DOWNLOAD_DOC = {
     },
 }
 # A browser may keep what a signed URL served until that URL expires, and no longer.
+UNSATISFIABLE = "unsatisfiable"  # a Range that starts past the end: 416
 SIGNED_CACHE = "private, max-age={max_age}, immutable"
 
 
@@ -114,18 +115,15 @@ def serve(attachment_id: str, variant: str) -> Response:
         (start, end), status = span, 206
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{found.size}"
     if request.method == "HEAD":
-        response = Response(status=status, headers=headers, mimetype=found.content_type)
+        response = Response(status=status, headers=headers, content_type=found.content_type)
         response.content_length = end - start
         return response
     body = deps().blobs.open(found.blob_id, start, end)
     response = Response(
-        body, status=status, headers=headers, mimetype=found.content_type, direct_passthrough=True
+        body, status=status, headers=headers, content_type=found.content_type, direct_passthrough=True
     )
     response.content_length = end - start
     return response
-
-
-UNSATISFIABLE = "unsatisfiable"
 
 
 def _requested_span(found: attachments.Download) -> tuple[int, int] | str | None:
