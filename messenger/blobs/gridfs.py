@@ -15,10 +15,8 @@ n, data}``, every chunk but the last exactly ``chunkSize`` bytes.
 from __future__ import annotations
 
 import datetime
-import functools
 import logging
-from collections.abc import Callable, Iterable, Iterator
-from typing import ParamSpec, TypeVar
+from collections.abc import Iterable, Iterator
 
 from bson import Binary, ObjectId
 from gridfs import DEFAULT_CHUNK_SIZE, GridFSBucket
@@ -29,6 +27,7 @@ from pymongo.errors import PyMongoError
 
 from ..errors import BlobNotFound, StoreUnavailable
 from ..model import StoredBlob, new_blob_id, require_blob_id
+from ..outages import unavailable_on
 from .streams import Meter, check_range, cut_range, read_range
 
 logger = logging.getLogger(__name__)
@@ -37,22 +36,8 @@ BUCKET = "attachments"
 # Chunks written per insert: about 1 MiB, the memory one put holds.
 CHUNKS_PER_INSERT = 4
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def _unavailable_on_error(method: Callable[P, R]) -> Callable[P, R]:
-    """Turn driver failures into ``StoreUnavailable``, as the MongoDB message store does."""
-
-    @functools.wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return method(*args, **kwargs)
-        except PyMongoError as exc:
-            logger.warning("mongodb unavailable in blob %s: %s", method.__name__, exc)
-            raise StoreUnavailable() from exc
-
-    return wrapper
+# Driver failures are outages, as in the MongoDB message store.
+_unavailable_on_error = unavailable_on(PyMongoError, "mongodb (blobs)")
 
 
 class GridFsBlobStore:

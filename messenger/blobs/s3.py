@@ -10,19 +10,19 @@ past its bound aborts its multipart upload; one whose process died is left to
 
 from __future__ import annotations
 
-import functools
 import io
 import itertools
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as EndpointUnreachable
 
 from ..errors import BlobNotFound, StoreUnavailable
 from ..model import BLOB_ID, StoredBlob, new_blob_id, require_blob_id
+from ..outages import unavailable_on
 from .streams import READ_CHUNK_BYTES, Meter, check_range
 
 logger = logging.getLogger(__name__)
@@ -31,24 +31,10 @@ logger = logging.getLogger(__name__)
 MIN_PART_BYTES = 5 * 1024 * 1024
 MISSING_CODES = ("NoSuchKey", "404", "NotFound")
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def _unavailable_on_error(method: Callable[P, R]) -> Callable[P, R]:
-    """Turn a storage service that cannot be reached, or answers 5xx, into ``StoreUnavailable``."""
-
-    @functools.wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return method(*args, **kwargs)
-        except (BotoCoreError, ClientError) as exc:
-            if not _is_outage(exc):
-                raise
-            logger.warning("object storage unavailable in blob %s: %s", method.__name__, exc)
-            raise StoreUnavailable() from exc
-
-    return wrapper
+# A storage service that cannot be reached, or answers 5xx, is an outage; a 404 or 403 is not.
+_unavailable_on_error = unavailable_on(
+    (BotoCoreError, ClientError), "object storage", lambda exc: _is_outage(exc)
+)
 
 
 class S3BlobStore:

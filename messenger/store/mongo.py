@@ -210,13 +210,11 @@ again (``flask delete-user <id>``), whose (2) finds the tombstone and changes no
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
-from typing import ParamSpec, TypeVar
 
 from pymongo import ASCENDING, DESCENDING, MongoClient, ReturnDocument, WriteConcern
 from pymongo.errors import DuplicateKeyError, PyMongoError
@@ -290,6 +288,7 @@ from ..model import (
     thread_read_body,
     user_updated_body,
 )
+from ..outages import unavailable_on
 from .mongo_documents import (
     ATTACHMENT_FIELDS,
     INDEXES,
@@ -333,24 +332,10 @@ CHANGE = "change"  # the event key prefix of every change to a message: change:<
 # change, else (the document fields it sets, the update type, the update body of the message after).
 Decision = tuple[Doc, str, Callable[[Message], dict]] | None
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def _unavailable_on_error(method: Callable[P, R]) -> Callable[P, R]:
-    """Turn driver failures into ``StoreUnavailable`` so callers see one retryable error."""
-
-    @functools.wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return method(*args, **kwargs)
-        except DuplicateKeyError:
-            raise  # a unique index refused a write no caller expected: a bug, not an outage
-        except PyMongoError as exc:
-            logger.warning("mongodb unavailable in %s: %s", method.__name__, exc)
-            raise StoreUnavailable() from exc
-
-    return wrapper
+# Driver failures are outages; a unique index refusing a write no caller expected is a bug.
+_unavailable_on_error = unavailable_on(
+    PyMongoError, "mongodb", lambda exc: not isinstance(exc, DuplicateKeyError)
+)
 
 
 class MongoStore:
