@@ -33,6 +33,10 @@ THUMBNAIL_TYPE = "image/webp"
 THUMBNAIL_QUALITY = 80
 THUMBNAIL_MODES = ("RGB", "RGBA", "L", "LA")  # what the WebP encoder takes as it is
 
+# An animation (GIF, WebP, APNG) may hold this many times MAX_IMAGE_PIXELS in all its frames:
+# every viewer's browser decodes them, so a small file must not stand for a huge film.
+ANIMATION_ALLOWANCE = 4
+
 
 @dataclass(frozen=True)
 class Inspected:
@@ -64,6 +68,11 @@ def inspect(source: Source, *, max_pixels: int) -> Inspected:
             return Inspected(content_type, is_image=False)
         with open_image(file, content_type, max_pixels=max_pixels) as image:
             width, height = image.size
+            frames = getattr(image, "n_frames", 1)  # from the headers: nothing is decoded
+            if frames * width * height > max_pixels * ANIMATION_ALLOWANCE:
+                raise ImageTooLarge(
+                    details={"width": width, "height": height, "frames": frames, "max_pixels": max_pixels}
+                )
             if orientation(image, content_type) in QUARTER_TURNS:
                 width, height = height, width
     return Inspected(content_type, True, width, height)
@@ -118,5 +127,11 @@ def orientation(image: Image.Image, content_type: str) -> int:
     """Return the EXIF (or XMP) orientation, 1 to 8; a GIF has none, whatever its XMP says."""
     if content_type == "image/gif":
         return 1
-    value = image.getexif().get(ExifTags.Base.Orientation, 1)
+    if content_type == "image/png":  # PngImageFile.getexif() decodes every pixel to find eXIf
+        exif = Image.Exif()
+        if raw := image.info.get("exif"):
+            exif.load(raw)
+    else:
+        exif = image.getexif()
+    value = exif.get(ExifTags.Base.Orientation, 1)
     return value if value in range(1, 9) else 1

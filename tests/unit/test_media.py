@@ -629,3 +629,28 @@ class TestCorruptImages:
                     pass
                 except ValueError as error:  # a mangled signature: no longer an image to process
                     assert "not an image" in str(error)
+
+
+class TestAnimations:
+    @staticmethod
+    def animation(path: Path, frames: int, kind: str = "GIF") -> Path:
+        images = [Image.new("RGB", (100, 100), (i * 40 % 256, 0, 0)) for i in range(frames)]
+        images[0].save(path, kind, save_all=True, append_images=images[1:], duration=50, loop=0)
+        return path
+
+    @pytest.mark.parametrize("kind, suffix", [("GIF", "gif"), ("WEBP", "webp"), ("PNG", "png")])
+    def test_an_animation_may_hold_four_images_worth_of_pixels_in_all(self, tmp_path, kind, suffix):
+        limit = 10_000  # one 100 x 100 frame; four of them in all
+        fits = media.inspect(self.animation(tmp_path / f"ok.{suffix}", 4, kind), max_pixels=limit)
+        assert (fits.is_image, fits.width, fits.height) == (True, 100, 100)
+        with pytest.raises(ImageTooLarge) as refused:
+            media.inspect(self.animation(tmp_path / f"film.{suffix}", 5, kind), max_pixels=limit)
+        assert refused.value.details["frames"] == 5
+
+
+def test_a_sideways_png_is_measured_upright_from_its_header_without_decoding(tmp_path, monkeypatch):
+    path = save(picture((96, 64)), tmp_path / "shot.png", exif=exif_with_gps(orientation=6))
+    decoded = []
+    monkeypatch.setattr(PngImagePlugin.PngImageFile, "load", lambda self: decoded.append(1))
+    found = media.inspect(path, max_pixels=MAX_PIXELS)
+    assert (found.width, found.height, decoded) == (64, 96, [])
