@@ -139,6 +139,9 @@ def test_a_photo_and_a_pdf_go_from_one_person_to_the_other_and_survive_a_reload(
         person.page.reload()
         person.expect_image_loaded(person.photo("photo.jpg"))
         expect(person.file_chip("report.pdf")).to_be_visible()
+    # GET /threads' preview has no files: the loaded page says which they are.
+    expect(ben.thread("ana").locator(".thread-preview")).to_have_text("📎 photo.jpg and 1 more")
+    expect(ana.thread("ben").locator(".thread-preview")).to_have_text("You: 📎 photo.jpg and 1 more")
     assert downloaded(ben, ben.file_chip("report.pdf")) == ("report.pdf", PDF)
 
 
@@ -199,6 +202,7 @@ def test_a_file_over_the_limit_and_files_past_the_count_are_refused_before_uploa
     expect(eve.page.locator(".upload-tray .upload")).to_have_count(2)
     eve.upload("n2.txt").get_by_role("button", name="Remove n2.txt").click()
     expect(eve.page.locator(".upload-tray .upload")).to_have_count(1)
+    expect(eve.composer).to_be_focused()
     eve.send("Just one")
     expect(fay.message("Just one").locator(".file-name")).to_have_text(["n1.txt"])
 
@@ -292,14 +296,27 @@ def test_cancel_retry_drop_paste_and_a_failed_send_that_keeps_its_files(server, 
     expect(hal.page.locator(".message-list .msg")).to_have_count(2)
 
 
+def test_a_file_alone_can_start_a_chat(server, ui):
+    mia = ui.person(server.url, "mia").sign_up()
+    ned = ui.person(server.url, "ned").sign_up()
+    mia.start_chat("ned")  # a draft: the thread is made by its first message
+    mia.attach(("plan.pdf", "application/pdf", PDF))
+    expect_uploaded(mia, "plan.pdf")
+    mia.composer.press("Enter")  # an empty box with a file sends the file
+    expect(mia.message_with_file("plan.pdf")).to_have_attribute("data-status", "sent")
+    expect(mia.page).to_have_url(re.compile(r"#/t/"))
+    expect(ned.thread("mia").locator(".thread-preview")).to_have_text("📎 plan.pdf")
+    ned.open_thread("mia")
+    assert downloaded(ned, ned.file_chip("plan.pdf")) == ("plan.pdf", PDF)
+
+
 def test_photos_at_phone_width(server, ui):
     ivy, jon = chat_between(ui, server, "ivy", "jon", mobile=True)
     expect(jon.page.get_by_role("button", name="Attach files")).to_be_visible()
     jon.attach(("wide.png", "image/png", png(1600, 400)))
     expect_uploaded(jon, "wide.png")
-    jon.composer.fill("Panorama")
     send_button(jon).click()
-    expect(jon.message("Panorama")).to_have_attribute("data-status", "sent")
+    expect(jon.message_with_file("wide.png")).to_have_attribute("data-status", "sent")
     image = jon.photo("wide.png")
     jon.expect_image_loaded(image)
     box = image.bounding_box()
@@ -314,3 +331,4 @@ def test_photos_at_phone_width(server, ui):
     assert shown["width"] <= 390 and abs(shown["width"] / shown["height"] - 4) < 0.1
     viewer.get_by_role("button", name="Close").click()
     ivy.expect_image_loaded(ivy.photo("wide.png"))
+    expect(ivy.thread("jon").locator(".thread-preview")).to_have_text("📷 Photo")

@@ -561,6 +561,20 @@ export function conversationLoaded(threadId, messages) {
   current.earlyChanges = [];
   for (const message of early) insertMessage(current, message);
   for (const entry of changes) applyUpdate(entry); // each skipped if the page already has it
+  filesOfLastMessage(threadId, current.messages);
+}
+
+/**
+ * The thread list's preview of a message of files only says which files once its page is
+ * loaded: GET /threads' `last_message` has no attachments.
+ */
+function filesOfLastMessage(threadId, messages) {
+  const last = state.threads.get(threadId)?.last_message;
+  if (!last || last.deleted || last.contents || last.attachments?.length) return;
+  const message = messages.find((m) => m.seq === last.seq);
+  if (!attachmentsOf(message).length) return;
+  last.attachments = attachmentsOf(message);
+  changed('threads');
 }
 
 /**

@@ -10,7 +10,8 @@
 import { h, replace } from '../dom.js';
 import { describeError } from '../api.js';
 import * as chat from '../chat.js';
-import { dropUpload, findMessage, setCompose, setNotice, state, username } from '../store.js';
+import { filesPreview } from '../format.js';
+import { attachmentsOf, dropUpload, findMessage, setCompose, setNotice, state, username } from '../store.js';
 import { mentionCompleter } from './mentions.js';
 import { uploadTray } from './uploads.js';
 
@@ -28,19 +29,23 @@ export function createComposer({ threadId, userId, sent }) {
   const bar = h('div', { class: 'compose-bar', hidden: true });
   const notice = h('p', { class: 'composer-error', role: 'alert' });
   const hint = h('p', { id: 'composer-hint', class: 'composer-hint muted small', text: HINT });
-  const tray = uploadTray(target);
+  const tray = uploadTray(target, { gone: () => input.focus() });
   const fileInput = h('input', { type: 'file', multiple: true, hidden: true, class: 'attach-input', tabindex: '-1' });
   fileInput.addEventListener('change', () => {
     addFiles([...fileInput.files]);
     fileInput.value = ''; // choosing the same file again is a change too
   });
-  const attachButton = h('button', {
-    type: 'button',
-    class: 'icon-button attach',
-    'aria-label': 'Attach files',
-    title: 'Attach files',
-    onclick: () => fileInput.click(),
-  }, h('img', { src: '/app/attach.svg', alt: '', width: 22, height: 22 }));
+  const attachButton = h(
+    'button',
+    {
+      type: 'button',
+      class: 'icon-button attach',
+      'aria-label': 'Attach files',
+      title: 'Attach files',
+      onclick: () => fileInput.click(),
+    },
+    h('img', { src: '/app/attach.svg', alt: '', width: 22, height: 22 }),
+  );
   const completer = mentionCompleter(input, () => (threadId ? state.threads.get(threadId)?.members ?? [] : []));
   const element = h(
     'form',
@@ -198,7 +203,8 @@ export function createComposer({ threadId, userId, sent }) {
           'span',
           { class: 'compose-what' },
           h('strong', { text: label }),
-          what.mode === 'reply' && h('span', { class: 'compose-quote', text: message.contents }),
+          what.mode === 'reply' &&
+            h('span', { class: 'compose-quote', text: message.contents || filesPreview(attachmentsOf(message)) }),
         ),
         h('button', {
           type: 'button',

@@ -13,8 +13,11 @@ import { keyedList } from './rows.js';
 
 const TRAY_THUMBNAIL = 40; // px
 
-/** The tray of `target` (a thread id, or "draft:<user_id>"); `render()` on every change. */
-export function uploadTray(target) {
+/**
+ * The tray of `target` (a thread id, or "draft:<user_id>"); `render()` on every change.
+ * `gone()` runs after a row's Cancel or Remove took it away (focus goes back to the box).
+ */
+export function uploadTray(target, { gone = () => {} } = {}) {
   const list = h('ul', { class: 'upload-list', 'aria-label': 'Files to send' });
   const element = h('div', { class: 'upload-tray', hidden: true }, list);
   const rows = keyedList(list);
@@ -26,7 +29,7 @@ export function uploadTray(target) {
       uploads.map((upload) => ({
         key: upload.id,
         signature: JSON.stringify([upload.status, upload.error?.message ?? null, upload.attachment?.thumbnail_url ?? null]),
-        build: () => uploadRow(upload),
+        build: () => uploadRow(upload, gone),
       })),
     );
     // Progress moves without rebuilding the row (focus on its Cancel button stays).
@@ -45,7 +48,7 @@ export function uploadTray(target) {
   };
 }
 
-function uploadRow(upload) {
+function uploadRow(upload, gone) {
   const { name } = upload;
   const thumbnail = upload.attachment?.thumbnail_url
     ? h('img', {
@@ -64,16 +67,16 @@ function uploadRow(upload) {
       value: String(upload.loaded),
       'aria-label': `Uploading ${name}`,
     });
-    buttons = [button('Cancel', `Cancel uploading ${name}`, () => chat.cancelUpload(upload.id))];
+    buttons = [button('Cancel', `Cancel uploading ${name}`, () => (chat.cancelUpload(upload.id), gone()))];
   } else if (upload.status === 'failed') {
     detail = h('span', { class: 'upload-error', text: describeUploadError(upload.error) });
     buttons = [
       button('Retry', `Retry uploading ${name}`, () => chat.retryUpload(upload.id)),
-      button('Remove', `Remove ${name}`, () => chat.removeUpload(upload.id)),
+      button('Remove', `Remove ${name}`, () => (chat.removeUpload(upload.id), gone())),
     ];
   } else {
     detail = h('span', { class: 'upload-size muted', text: humanSize(upload.size) });
-    buttons = [button('Remove', `Remove ${name}`, () => chat.removeUpload(upload.id))];
+    buttons = [button('Remove', `Remove ${name}`, () => (chat.removeUpload(upload.id), gone()))];
   }
   return h(
     'li',
