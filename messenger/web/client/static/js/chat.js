@@ -1,5 +1,6 @@
 // What the user does, as calls to the API and changes to the store: loading threads and pages
-// of history, sending (with retries that never duplicate), read markers, typing, membership.
+// of history, sending (with retries that never duplicate), uploading files for the compose box's
+// tray, fresh signed URLs for attachments, read markers, typing, membership.
 
 import { api, upload } from './api.js';
 import { humanSize } from './format.js';
