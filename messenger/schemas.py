@@ -922,6 +922,10 @@ class Limits(Schema):
     max_message_length = fields.Integer(required=True, metadata={"description": "Characters."})
     max_body_bytes = fields.Integer(required=True, metadata={"description": "Also the largest frame."})
     longpoll_max_timeout_s = fields.Integer(required=True)
+    max_attachment_bytes = fields.Integer(
+        required=True, metadata={"description": "The largest upload (POST /attachments) in bytes."}
+    )
+    max_attachments_per_message = fields.Integer(required=True)
 
 
 class VersionReply(Schema):

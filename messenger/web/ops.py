@@ -59,6 +59,8 @@ def version():
             "max_message_length": settings.max_message_length,
             "max_body_bytes": settings.max_content_length,
             "longpoll_max_timeout_s": LONGPOLL_MAX_TIMEOUT_S,
+            "max_attachment_bytes": settings.max_attachment_bytes,
+            "max_attachments_per_message": settings.max_attachments_per_message,
         },
     }
 

@@ -189,7 +189,7 @@ def test_the_asyncapi_server_is_the_host_the_client_reached(api):
 
 # GET /version -------------------------------------------------------------------------------
 def test_version_tells_a_client_the_feature_level_features_and_limits(make_api):
-    api = make_api(max_message_length=500)
+    api = make_api(max_message_length=500, max_attachment_bytes=1000, max_attachments_per_message=3)
     response = api.client.get("/version")  # no token: a client asks before signing in
     assert response.status_code == 200
     body = response.get_json()
@@ -202,6 +202,8 @@ def test_version_tells_a_client_the_feature_level_features_and_limits(make_api):
         "max_message_length": 500,
         "max_body_bytes": 64 * 1024,
         "longpoll_max_timeout_s": 25,
+        "max_attachment_bytes": 1000,
+        "max_attachments_per_message": 3,
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,6 +124,71 @@ class Person:
     def expect_message(self, text: str, timeout: float = 10_000) -> None:
         expect(self.message(text)).to_be_visible(timeout=timeout)
 
+    # Attachments ---------------------------------------------------------------------------
+    def attach(self, *files: tuple[str, str, bytes]) -> None:
+        """Choose files (name, MIME type, bytes) as the attach button's file picker would."""
+        payloads = [{"name": name, "mimeType": mime, "buffer": data} for name, mime, data in files]
+        self.page.locator(".composer .attach-input").set_input_files(payloads)
+
+    def _data_transfer(self, name: str, mime: str, data: bytes):
+        return self.page.evaluate_handle(
+            """([name, type, bytes]) => {
+                const transfer = new DataTransfer();
+                transfer.items.add(new File([new Uint8Array(bytes)], name, { type }));
+                return transfer;
+            }""",
+            [name, mime, list(data)],
+        )
+
+    def drop(self, name: str, mime: str, data: bytes) -> None:
+        """Drag a file from the desktop and drop it on the conversation."""
+        transfer = self._data_transfer(name, mime, data)
+        view = self.page.locator(".conversation-view")
+        view.dispatch_event("dragover", {"dataTransfer": transfer})
+        expect(view).to_have_class(re.compile(r"\bdropping\b"))
+        view.dispatch_event("drop", {"dataTransfer": transfer})
+
+    def paste(self, name: str, mime: str, data: bytes) -> None:
+        """Paste a copied file (a screenshot, say) into the compose box."""
+        transfer = self._data_transfer(name, mime, data)
+        self.composer.evaluate(
+            """(box, clipboardData) => box.dispatchEvent(
+                new ClipboardEvent('paste', { clipboardData, bubbles: true, cancelable: true }))""",
+            transfer,
+        )
+
+    def upload(self, name: str) -> Locator:
+        """The compose box's tray row of one file."""
+        return self.page.locator(".upload-tray .upload").filter(
+            has=self.page.locator(".upload-name", has_text=re.compile(f"^{re.escape(name)}$"))
+        )
+
+    def message_with_file(self, filename: str) -> Locator:
+        """The message row carrying a photo or a file of that name."""
+        return self.page.locator(".message-list .msg").filter(
+            has=self.page.locator(f'.attachment-photo img[alt="{filename}"]').or_(
+                self.page.locator(".file-name", has_text=re.compile(f"^{re.escape(filename)}$"))
+            )
+        )
+
+    def photo(self, filename: str) -> Locator:
+        return self.page.locator(f'.message-list .attachment-photo img[alt="{filename}"]')
+
+    def file_chip(self, filename: str) -> Locator:
+        return self.page.locator(".message-list .attachment-file").filter(
+            has=self.page.locator(".file-name", has_text=re.compile(f"^{re.escape(filename)}$"))
+        )
+
+    def expect_image_loaded(self, image: Locator) -> None:
+        """The <img> shows real pixels (it loaded and decoded), not a broken-image box."""
+        expect(image).to_be_visible()
+        # Asked of the locator each time: the row may be rebuilt with a new <img> meanwhile
+        # (fresh URLs after an expired one), so an element handle could be a detached one.
+        deadline = time.monotonic() + 10
+        while not image.evaluate("img => img.complete && img.naturalWidth > 0"):
+            assert time.monotonic() < deadline, f"the image never loaded: {image.get_attribute('src')}"
+            self.page.wait_for_timeout(100)
+
 
 @dataclass
 class Ui:
@@ -157,10 +223,7 @@ class Ui:
         context.set_default_timeout(10_000)
         self.contexts.append(context)
         page = context.new_page()
-        page.on("pageerror", lambda error: self.errors.append(f"{username}: {error}"))
-        page.on("console", lambda msg: self._console(username, msg))
-        page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.dismiss()))
-        page.on("request", lambda request: self.urls.append(request.url))  # HTTP only, not sockets
+        self.watch(page, username)
         if block_websocket:
             # page.route() does not see WebSockets; route_web_socket does. Closing every
             # /stream socket at once is what a proxy that refuses WebSockets looks like.
@@ -169,6 +232,13 @@ class Ui:
             page.route_web_socket(re.compile(r"/stream\b"), websocket_route)
         page.goto("/")
         return Person(page, username)
+
+    def watch(self, page: Page, username: str) -> None:
+        """Record the page's script errors, CSP violations, alert()s and HTTP URLs (``assert_clean``)."""
+        page.on("pageerror", lambda error: self.errors.append(f"{username}: {error}"))
+        page.on("console", lambda msg: self._console(username, msg))
+        page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.dismiss()))
+        page.on("request", lambda request: self.urls.append(request.url))  # HTTP only, not sockets
 
     def _console(self, username: str, msg) -> None:
         if msg.type == "error" and not EXPECTED_CONSOLE.search(msg.text):

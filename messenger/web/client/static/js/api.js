@@ -40,14 +40,14 @@ export async function request(method, path, { body, query, signal, timeoutMs = R
     // Not JSON: a proxy's error page, or a connection cut mid-body.
   }
   if (response.ok && data !== null) return data;
-  throw failed(response, data);
+  throw failed(response.status, data);
 }
 
 /** A file the API serves (GET /me/export): {blob, filename}, the name from Content-Disposition. */
 export async function download(path, fallbackName) {
   // The whole body is read before it is saved: a download cut short must fail, not save half.
   const response = await fetched('GET', path, { timeoutMs: 5 * 60_000 });
-  if (!response.ok) throw failed(response, await response.json().catch(() => null));
+  if (!response.ok) throw failed(response.status, await response.json().catch(() => null));
   const disposition = response.headers.get('Content-Disposition') ?? '';
   const filename = disposition.match(/filename="([^"]+)"/)?.[1] ?? fallbackName;
   try {
@@ -78,13 +78,66 @@ async function fetched(method, url, { body, signal, timeoutMs }) {
   }
 }
 
-/** The ApiError for a response that is not the success it should be. */
-function failed(response, data) {
-  const error = data?.error ?? { code: response.ok ? 'bad_response' : 'http_error', message: `HTTP ${response.status}` };
-  const failure = new ApiError(response.status, error.code, error.message, error.details ?? {});
+/** The ApiError for a response (its status, its JSON body or null) that is not the success it should be. */
+function failed(status, data) {
+  const ok = status >= 200 && status < 300;
+  const error = data?.error ?? { code: ok ? 'bad_response' : 'http_error', message: `HTTP ${status}` };
+  const failure = new ApiError(status, error.code, error.message, error.details ?? {});
   // A token the server no longer accepts means signing in again, whatever asked.
   if (failure.status === 401 && token && failure.code !== 'invalid_credentials') onUnauthorized(failure);
   return failure;
+}
+
+// An upload that sends nothing and hears nothing for this long has stalled (a dead connection):
+// it fails, and the tray offers Retry. A slow link is fine as long as bytes keep moving.
+const UPLOAD_STALL_MS = 60_000;
+
+/**
+ * Upload one file as the raw body of POST /attachments?filename=…, with XMLHttpRequest because
+ * fetch reports no upload progress. `progress(loaded, total)` runs as bytes leave. Returns
+ * {done, abort}: `done` resolves to the reply's attachment, or rejects with an ApiError (with
+ * an AbortError DOMException after `abort()`). A 401 signs out, as for every other request.
+ */
+export function upload(file, { progress = () => {} } = {}) {
+  const xhr = new XMLHttpRequest();
+  let stall = null;
+  const done = new Promise((resolve, reject) => {
+    const finish = (outcome, value) => {
+      clearTimeout(stall);
+      outcome(value);
+    };
+    const watch = () => {
+      clearTimeout(stall);
+      stall = setTimeout(() => {
+        xhr.onabort = () => finish(reject, new ApiError(0, 'network_error', "Can't reach the server."));
+        xhr.abort();
+      }, UPLOAD_STALL_MS);
+    };
+    xhr.open('POST', `/attachments?${new URLSearchParams({ filename: file.name || 'file' })}`);
+    xhr.setRequestHeader('Accept', 'application/json');
+    // The server sniffs the type from the bytes; this only says "raw body, not multipart".
+    xhr.setRequestHeader('Content-Type', 'application/octet-stream');
+    if (token) xhr.setRequestHeader('Authorization', `Bearer ${token}`);
+    xhr.upload.onprogress = (event) => {
+      watch();
+      progress(event.loaded, event.lengthComputable ? event.total : file.size);
+    };
+    xhr.onload = () => {
+      let data = null;
+      try {
+        data = JSON.parse(xhr.responseText);
+      } catch {
+        // Not JSON: a proxy's error page.
+      }
+      if (xhr.status === 201 && data?.attachment) finish(resolve, data.attachment);
+      else finish(reject, failed(xhr.status, data));
+    };
+    xhr.onerror = () => finish(reject, new ApiError(0, 'network_error', "Can't reach the server."));
+    xhr.onabort = () => finish(reject, new DOMException('The upload was cancelled.', 'AbortError'));
+    watch();
+    xhr.send(file);
+  });
+  return { done, abort: () => xhr.abort() };
 }
 
 const path = (template, ...ids) => template.replace(/\{\}/g, () => encodeURIComponent(ids.shift()));
@@ -93,6 +146,7 @@ export const api = {
   signUp: (email, username, password) => request('POST', '/auth/signup', { body: { email, username, password } }),
   signIn: (login, password) => request('POST', '/auth/signin', { body: { login, password } }),
   signOut: () => request('POST', '/auth/signout'),
+  version: () => request('GET', '/version'),
   me: () => request('GET', '/me'),
   searchUsers: (q, signal) => request('GET', '/users', { query: { q }, signal }),
   threads: (start, end) => request('GET', '/threads', { query: { start_index: start, end_index: end } }),
@@ -175,7 +229,20 @@ const MESSAGES = {
   account_disabled: 'This account is disabled. Ask the server’s operator.',
   already_a_member: "You're in this group already.",
   too_many_blocks: "You've blocked as many people as you can. Unblock someone first.",
+  quota_exceeded: "Your uploads fill all the space this server gives you. Delete some messages with files first.",
+  image_too_large: 'This image has too many pixels for the server to take.',
+  invalid_image: 'This image is damaged and cannot be read.',
+  unknown_attachments: 'Some of these files are no longer on the server. Remove them and attach them again.',
+  too_many_attachments: 'That is more files than one message can carry.',
+  url_expired: 'This link has expired. Reload the conversation.',
+  attachment_not_found: 'That file is no longer available.',
 };
+
+/** One sentence about a failed upload: a 413 here is the file, not a message, being too large. */
+export function describeUploadError(error) {
+  if (error instanceof ApiError && error.code === 'payload_too_large') return 'This file is larger than the server accepts.';
+  return describeError(error);
+}
 
 /** One sentence for a person; validation errors name the field when there is just one. */
 export function describeError(error) {

@@ -1,7 +1,9 @@
 // What the user does, as calls to the API and changes to the store: loading threads and pages
-// of history, sending (with retries that never duplicate), read markers, typing, membership.
+// of history, sending (with retries that never duplicate), uploading files for the compose box's
+// tray, fresh signed URLs for attachments, read markers, typing, membership.
 
-import { api } from './api.js';
+import { api, upload } from './api.js';
+import { humanSize } from './format.js';
 import * as store from './store.js';
 
 const { state } = store;
@@ -17,6 +19,16 @@ let live = null;
 /** The live-updates connection, for typing hints (only the socket carries them). */
 export function attachLive(connection) {
   live = connection;
+}
+
+/** The server's limits (GET /version), checked before a file is uploaded; unknown on failure. */
+export async function loadLimits() {
+  try {
+    const { limits } = await api.version();
+    store.setLimits(limits);
+  } catch {
+    // An older server, or a network hiccup: the server still refuses what is too large.
+  }
 }
 
 // Threads ---------------------------------------------------------------------------------
@@ -167,6 +179,36 @@ export function loadOlder(threadId) {
   return done;
 }
 
+// Signed attachment URLs expire (ATTACHMENT_URL_TTL_S): an image that fails to load, or a
+// download whose link has expired, has its page of history read again for fresh URLs, once per
+// failed URL, so a tab left open for hours still shows its images. A fresh URL that fails too
+// is tried again only when a later read brings yet another one.
+const refreshedFor = new Set(); // the failed URLs whose messages were read again
+
+/**
+ * Read again the page of history that ends at message `seq` (it carries fresh signed URLs),
+ * because `failedUrl` of it did not load. Resolves to whether it asked the server.
+ */
+export async function refreshAttachments(threadId, seq, failedUrl) {
+  if (refreshedFor.has(failedUrl)) return false;
+  if (refreshedFor.size > 1000) refreshedFor.clear();
+  refreshedFor.add(failedUrl);
+  const stillHere = store.current();
+  try {
+    const { messages } = await api.messagesBefore(threadId, seq + 1, MESSAGE_PAGE);
+    if (stillHere()) store.messagesRefreshed(threadId, messages);
+  } catch {
+    // The image stays broken for now; the next failure of another URL tries again.
+  }
+  return true;
+}
+
+/** Whether a signed URL (".../attachments/<id>?expires=<s>&signature=...") is past, or nearly. */
+export function urlExpired(url, marginMs = 10_000) {
+  const expires = Number(new URL(url, window.location.href).searchParams.get('expires'));
+  return Boolean(expires) && expires * 1000 < Date.now() + marginMs;
+}
+
 /** Bring message `seq` into view (a quote was clicked), loading older pages until it is there. */
 export async function showMessage(threadId, seq) {
   for (;;) {
@@ -219,7 +261,7 @@ export function newClientMsgId() {
  * thread with it. The message shows at once as pending; the server's copy replaces it when the
  * reply or the live update arrives, whichever is first (matched by client_msg_id).
  */
-export function send(to, contents, { replyTo = null } = {}) {
+export function send(to, contents, { replyTo = null, attachments = [] } = {}) {
   const entry = {
     reply_to_seq: replyTo,
     client_msg_id: newClientMsgId(),
@@ -228,6 +270,7 @@ export function send(to, contents, { replyTo = null } = {}) {
     userId: to.userId ?? null,
     user_id: state.me.user_id, // shown like the server's copy: as ours
     contents,
+    attachments, // the uploads' attachment objects, in order: shown while pending, ids sent
     timestamp: Date.now(),
     status: 'pending',
     error: null,
@@ -244,6 +287,7 @@ async function deliver(entry) {
     timestamp: entry.timestamp,
     client_msg_id: entry.client_msg_id,
     ...(entry.reply_to_seq ? { reply_to: entry.reply_to_seq } : {}),
+    ...(entry.attachments.length ? { attachments: entry.attachments.map((a) => a.attachment_id) } : {}),
   };
   try {
     if (entry.threadId) {
@@ -270,6 +314,103 @@ export function retry(clientMsgId) {
 
 export function discard(clientMsgId) {
   store.dropPending(clientMsgId);
+}
+
+// Uploads ---------------------------------------------------------------------------------
+// Files go to the tray of a compose box one POST /attachments each, a few at a time; the
+// message that carries them is sent once every one is done (composer.js).
+
+const PARALLEL_UPLOADS = 2;
+const uploading = new Map(); // upload id → its abort()
+let uploadCount = 0;
+
+const isImage = (type) => /^image\/(jpeg|png|webp|gif)$/.test(type ?? '');
+
+/**
+ * Put `files` in the tray of `target` and start uploading them. Returns a sentence about those
+ * refused here, before any byte is sent (too large, or more than a message can carry), or null.
+ */
+export function attach(target, files) {
+  const { max_attachment_bytes: maxBytes, max_attachments_per_message: maxCount } = state.limits;
+  const refused = [];
+  let room = maxCount === null ? Infinity : maxCount - store.uploadsFor(target).length;
+  for (const file of files) {
+    if (maxBytes !== null && file.size > maxBytes) {
+      refused.push(`${file.name || 'This file'} is ${humanSize(file.size)}: files can be at most ${humanSize(maxBytes)}.`);
+      continue;
+    }
+    if (room <= 0) {
+      refused.push(`A message can carry at most ${maxCount} files: ${file.name || 'this one'} was left out.`);
+      continue;
+    }
+    room -= 1;
+    uploadCount += 1;
+    store.putUpload({
+      id: `upload-${uploadCount}`,
+      target,
+      file,
+      name: file.name || 'file',
+      size: file.size,
+      image: isImage(file.type),
+      loaded: 0,
+      status: 'queued',
+      error: null,
+      attachment: null,
+    });
+  }
+  pumpUploads();
+  return refused.length ? refused.join(' ') : null;
+}
+
+/** Start queued uploads while fewer than PARALLEL_UPLOADS are under way. */
+function pumpUploads() {
+  for (const entry of state.uploads.values()) {
+    if (uploading.size >= PARALLEL_UPLOADS) return;
+    if (entry.status === 'queued') startUpload(entry);
+  }
+}
+
+function startUpload(entry) {
+  const stillHere = store.current();
+  const { id } = entry;
+  store.updateUpload(id, { status: 'uploading', loaded: 0, error: null });
+  const { done, abort } = upload(entry.file, { progress: (loaded) => store.updateUpload(id, { loaded }) });
+  uploading.set(id, abort);
+  done
+    .then((attachment) => {
+      if (stillHere()) store.updateUpload(id, { status: 'done', loaded: entry.size, attachment });
+    })
+    .catch((error) => {
+      if (stillHere() && error.name !== 'AbortError') store.updateUpload(id, { status: 'failed', error });
+    })
+    .finally(() => {
+      uploading.delete(id);
+      if (stillHere()) pumpUploads();
+    });
+}
+
+/** Stop an upload under way (or not yet started) and take it out of the tray. */
+export function cancelUpload(id) {
+  uploading.get(id)?.();
+  store.dropUpload(id);
+}
+
+/** Upload a failed file again. */
+export function retryUpload(id) {
+  const entry = state.uploads.get(id);
+  if (entry?.status !== 'failed') return;
+  store.updateUpload(id, { status: 'queued', error: null, loaded: 0 });
+  pumpUploads();
+}
+
+/** Stop every upload under way (signing out). */
+export function abortUploads() {
+  for (const abort of uploading.values()) abort();
+}
+
+/** Take a file out of the tray (a finished upload stays on the server until the pruner's turn). */
+export function removeUpload(id) {
+  cancelUpload(id);
 }
 
 /** Open a group with a title, members and a first message; a retry reuses `clientMsgId`. */

@@ -49,3 +49,33 @@ export function dayLabel(ms, now = Date.now()) {
 export const clockTime = (ms) => timeOfDay.format(ms);
 export const fullStamp = (ms) => stamp.format(ms);
 export const isoTime = (ms) => new Date(ms).toISOString();
+
+/** A size as people read it: "512 bytes", "12 KB", "1.2 MB" (units of 1024, like file managers). */
+export function humanSize(bytes) {
+  if (bytes < 1024) return bytes === 1 ? '1 byte' : `${bytes} bytes`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  const shown = value < 10 ? Math.round(value * 10) / 10 : Math.round(value);
+  return `${shown} ${units[unit]}`;
+}
+
+const PHOTO_TYPES = /^image\/(jpeg|png|webp|gif)$/;
+
+/** An attachment the client shows as a picture: one of the four image types, with a thumbnail. */
+export function isPhoto(attachment) {
+  return PHOTO_TYPES.test(attachment.content_type ?? '') && Boolean(attachment.thumbnail_url && attachment.width && attachment.height);
+}
+
+/** What a message with files and no text shows as its preview: "📷 Photo", "📎 report.pdf". */
+export function filesPreview(attachments) {
+  if (!attachments?.length) return '📎 Attachment'; // the server's preview does not say which
+  const photos = attachments.filter((a) => PHOTO_TYPES.test(a.content_type ?? '')).length;
+  if (photos === attachments.length) return photos === 1 ? '📷 Photo' : `📷 ${photos} photos`;
+  const more = attachments.length - 1;
+  return `📎 ${attachments[0].filename}${more ? ` and ${more} more` : ''}`;
+}

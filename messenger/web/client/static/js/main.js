@@ -53,6 +53,7 @@ function start(session) {
   });
   route();
   connect(current);
+  chat.loadLimits(); // the largest file and how many a message may carry, checked before uploading
 }
 
 /** Load the thread list, then follow the log from the cursor it was read at; retry until it works. */
@@ -82,6 +83,7 @@ function stop() {
   if (!current) return;
   current.stopped = true;
   current.live.stop();
+  chat.abortUploads();
   current.shell.destroy();
   current.banner.destroy();
   current.unsubscribe();
@@ -191,6 +193,12 @@ function route() {
 }
 
 window.addEventListener('hashchange', route);
+// A file dropped beside the conversation (which takes drops) must not replace the page with it.
+for (const type of ['dragover', 'drop']) {
+  window.addEventListener(type, (event) => {
+    if (event.dataTransfer?.types.includes('Files')) event.preventDefault();
+  });
+}
 window.addEventListener('online', () => current?.retryBoot?.());
 onSessionChangedElsewhere((session) => {
   if (!session) signedOut('You signed out in another tab.');

@@ -14,7 +14,8 @@ export const state = {
   threads: new Map(), // thread_id → thread, as GET /threads shows it
   threadList: { loading: true, error: null, hasMore: false },
   conversations: new Map(), // thread_id → {messages (oldest first), hasOlder, loadingOlder, loading, error}
-  pending: new Map(), // client_msg_id → {client_msg_id, target, contents, timestamp, status, error}
+  pending: new Map(), // client_msg_id → {client_msg_id, target, contents, attachments, timestamp, status, error}
+  uploads: new Map(), // upload id → {id, target, file, name, size, loaded, status, error, attachment}, in order added
   peerRead: new Map(), // thread_id → Map(user_id → the seq that member has read up to)
   typing: new Map(), // thread_id → Map(user_id → when the hint expires)
   drafts: new Map(), // user_id → the person a 1:1 chat is about to start with
@@ -24,6 +25,8 @@ export const state = {
   connection: { state: 'connecting', transport: 'socket', retryAt: null },
   invitations: new Map(), // thread_id → {thread, invited_by}: groups you may join (GROUP_ADD_POLICY=invite)
   blocked: new Set(), // user ids you block (GET /me/blocks at start, then this tab's changes)
+  // The server's limits that the client checks before sending (GET /version; null: not known).
+  limits: { max_attachment_bytes: null, max_attachments_per_message: null },
 };
 
 // Changes are batched: several updates in one task cause one render per topic.
@@ -64,6 +67,7 @@ export function reset() {
   state.threadList = { loading: true, error: null, hasMore: false };
   state.conversations.clear();
   state.pending.clear();
+  state.uploads.clear();
   state.peerRead.clear();
   state.typing.clear();
   state.drafts.clear();
@@ -79,6 +83,15 @@ export function reset() {
 export function signedIn(me) {
   state.me = { user_id: me.user_id, username: me.username, display_name: me.display_name ?? null };
   changed('all');
+}
+
+/** The server's limits from GET /version (kept across sign-outs: they are the server's). */
+export function setLimits(limits) {
+  state.limits = {
+    max_attachment_bytes: limits.max_attachment_bytes ?? null,
+    max_attachments_per_message: limits.max_attachments_per_message ?? null,
+  };
+  changed('limits');
 }
 
 /** A message's preview as the server cuts it: code points (an emoji is one), not UTF-16 units. */
@@ -212,6 +225,7 @@ export function receiveMessage(message) {
       contents: previewOf(message.contents),
       timestamp: message.timestamp,
       deleted: Boolean(message.deleted),
+      attachments: attachmentsOf(message), // the server's preview lacks them: kept from the message
     };
     if (mine) {
       // Sending marks the thread read up to your own message (README, "Read state").
@@ -234,6 +248,11 @@ export function receiveMessage(message) {
   else if (conversation) insertMessage(conversation, message);
   changed(`thread:${message.thread_id}`);
   return thread ? null : message.thread_id;
+}
+
+/** A message's attachments; an update stored before attachments existed lacks the key. */
+export function attachmentsOf(message) {
+  return message?.attachments ?? [];
 }
 
 function insertMessage(conversation, message) {
@@ -293,7 +312,7 @@ function messageDeleted(entry) {
   const found = findMessage(threadId, seq);
   const thread = state.threads.get(threadId);
   if (thread?.last_message?.seq === seq && !thread.last_message.deleted) {
-    thread.last_message = { ...thread.last_message, contents: '', deleted: true };
+    thread.last_message = { ...thread.last_message, contents: '', deleted: true, attachments: [] };
     changed('threads');
   }
   if (!found || found.message.version >= version) return;
@@ -304,7 +323,7 @@ function messageDeleted(entry) {
     if (mentionsMe(message)) thread.unread_mentions = Math.max(0, (thread.unread_mentions ?? 0) - 1);
     changed('threads');
   }
-  const gone = { contents: '', deleted: true, reply_to: null, mentions: [], reactions: [] };
+  const gone = { contents: '', deleted: true, reply_to: null, mentions: [], reactions: [], attachments: [] };
   conversation.messages[index] = { ...message, ...gone, version };
   conversation.messages.forEach((other, i) => {
     if (other.reply_to?.seq === seq) conversation.messages[i] = { ...other, reply_to: { ...other.reply_to, preview: '' } };
@@ -542,6 +561,37 @@ export function conversationLoaded(threadId, messages) {
   current.earlyChanges = [];
   for (const message of early) insertMessage(current, message);
   for (const entry of changes) applyUpdate(entry); // each skipped if the page already has it
+  filesOfLastMessage(threadId, current.messages);
+}
+
+/**
+ * The thread list's preview of a message of files only says which files once its page is
+ * loaded: GET /threads' `last_message` has no attachments.
+ */
+function filesOfLastMessage(threadId, messages) {
+  const last = state.threads.get(threadId)?.last_message;
+  if (!last || last.deleted || last.contents || last.attachments?.length) return;
+  const message = messages.find((m) => m.seq === last.seq);
+  if (!attachmentsOf(message).length) return;
+  last.attachments = attachmentsOf(message);
+  changed('threads');
+}
+
+/**
+ * Messages read again for fresh signed URLs (an image failed to load: its URL expired). A copy
+ * whose version is the loaded one's or higher replaces it: the same message, newer links.
+ */
+export function messagesRefreshed(threadId, messages) {
+  const current = state.conversations.get(threadId);
+  if (!current || current.loading) return;
+  let any = false;
+  for (const message of messages) {
+    const index = current.messages.findIndex((m) => m.seq === message.seq);
+    if (index < 0 || current.messages[index].version > message.version) continue;
+    current.messages[index] = message;
+    any = true;
+  }
+  if (any) changed(`thread:${threadId}`);
 }
 
 /** Everything shown may be behind (the log expired): each conversation reloads when next shown. */
@@ -596,6 +646,39 @@ export function dropPending(clientMsgId) {
   if (!entry) return;
   state.pending.delete(clientMsgId);
   changed(`thread:${entry.target}`);
+}
+
+// Uploads: the tray above a compose box (chat.js sends the bytes) ------------------------------
+
+/** The uploads in the tray of a thread (or of a draft 1:1 chat, "draft:<user_id>"), in order. */
+export function uploadsFor(target) {
+  return [...state.uploads.values()].filter((u) => u.target === target);
+}
+
+export function putUpload(entry) {
+  state.uploads.set(entry.id, entry);
+  changed(`uploads:${entry.target}`);
+}
+
+/** Change an upload: {status: 'queued'|'uploading'|'done'|'failed', loaded, error, attachment}. */
+export function updateUpload(id, fields) {
+  const entry = state.uploads.get(id);
+  if (!entry) return;
+  Object.assign(entry, fields);
+  changed(`uploads:${entry.target}`);
+}
+
+export function dropUpload(id) {
+  const entry = state.uploads.get(id);
+  if (!entry) return;
+  state.uploads.delete(id);
+  changed(`uploads:${entry.target}`);
+}
+
+/** A draft 1:1 chat became a thread: its tray goes along. */
+export function moveUploads(fromTarget, threadId) {
+  for (const entry of uploadsFor(fromTarget)) entry.target = threadId;
+  changed(`uploads:${threadId}`);
 }
 
 /** Remember whom a draft 1:1 chat (#/new/<user_id>) is with until its first message opens it. */

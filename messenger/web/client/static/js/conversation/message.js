@@ -1,13 +1,15 @@
 // The rows of a conversation: a day separator when the day changes, one row per message (sent,
 // pending or failed, with Retry and Discard), and "Seen" under the newest message. A sent
-// message shows what it answers, its reactions, "edited", and its actions (actions.js).
+// message shows what it answers, its files (attachments.js), its reactions, "edited", and its
+// actions (actions.js).
 
 import { h } from '../dom.js';
 import { describeError } from '../api.js';
-import { clockTime, dayLabel, daysBetween, fullStamp, isoTime } from '../format.js';
+import { clockTime, dayLabel, daysBetween, filesPreview, fullStamp, isoTime } from '../format.js';
 import * as chat from '../chat.js';
-import { findMessage, previewOf, state, username } from '../store.js';
+import { attachmentsOf, findMessage, previewOf, state, username } from '../store.js';
 import { messageActions, reactionChips } from './actions.js';
+import { attachmentList, attachmentShape } from './attachments.js';
 import { withMentions } from './mentions.js';
 import { seenText } from './read.js';
 
@@ -66,8 +68,9 @@ function messageShape(thread, message, previous) {
     version: message.version ?? 0,
     contents: message.contents,
     deleted: Boolean(message.deleted),
+    attachments: message.deleted ? [] : attachmentsOf(message).map(attachmentShape), // with their URLs
     edited: message.edited_at && !message.deleted ? message.edited_at : null,
-    quote: quote ? { seq: quote.seq, who: username(thread, quote.user_id), preview: quote.preview } : null,
+    quote: quote ? { seq: quote.seq, who: username(thread, quote.user_id), preview: quotePreview(thread, quote) } : null,
     mentioned: mentionedNames(thread, message),
     reactions: sent ? reactionShapes(thread, message) : [],
     canAct: sent && !message.deleted,
@@ -80,6 +83,16 @@ function messageShape(thread, message, previous) {
 function pendingQuote(thread, message) {
   const quoted = message.reply_to_seq && thread ? findMessage(thread.thread_id, message.reply_to_seq)?.message : null;
   return quoted ? { seq: quoted.seq, user_id: quoted.user_id, preview: previewOf(quoted.contents) } : null;
+}
+
+/**
+ * A quote's text; a message of files only has none ('' is also what a deleted one has): the
+ * quoted message, when loaded, says which it is.
+ */
+function quotePreview(thread, quote) {
+  if (quote.preview || !thread) return quote.preview;
+  const quoted = findMessage(thread.thread_id, quote.seq)?.message;
+  return quoted && !quoted.deleted && attachmentsOf(quoted).length ? filesPreview(attachmentsOf(quoted)) : '';
 }
 
 /** The usernames (lower case) this message calls by @name: the server's list, while members. */
@@ -119,9 +132,10 @@ function messageRow(message, shape) {
     );
   }
   const threadId = message.thread_id ?? message.threadId;
-  const bubble = shape.deleted
-    ? h('p', { class: 'bubble deleted', text: 'Message deleted' })
-    : h('p', { class: 'bubble' }, withMentions(shape.contents, shape.mentioned)); // text nodes only
+  const files = shape.attachments.length > 0 ? attachmentList(threadId, message.seq ?? null, shape.attachments) : null;
+  let bubble = null;
+  if (shape.deleted) bubble = h('p', { class: 'bubble deleted', text: 'Message deleted' });
+  else if (shape.contents || !files) bubble = h('p', { class: 'bubble' }, withMentions(shape.contents, shape.mentioned)); // text nodes only
   return h(
     'li',
     {
@@ -131,7 +145,12 @@ function messageRow(message, shape) {
     },
     shape.author && h('span', { class: 'author', text: shape.author }),
     shape.quote && quoteButton(threadId, shape.quote),
-    h('div', { class: 'bubble-row' }, bubble, shape.canAct && messageActions(threadId, message.seq, shape)),
+    h(
+      'div',
+      { class: 'bubble-row' },
+      h('div', { class: 'msg-content' }, files, bubble),
+      shape.canAct && messageActions(threadId, message.seq, shape),
+    ),
     shape.reactions.length > 0 && reactionChips(threadId, message.seq, shape.reactions),
     h('span', { class: 'meta' }, meta),
     shape.error && h('span', { class: 'send-error', text: shape.error }),

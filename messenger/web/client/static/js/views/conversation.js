@@ -1,7 +1,8 @@
 // One conversation, put together from its parts in ../conversation/: the header (head.js), the
 // history with its rows (history.js, message.js, rows.js), "Seen" and read markers (read.js),
-// the typing line (typing.js) and the compose box (composer.js). This module decides what the
-// view shows: a thread, a draft 1:1 chat, or a thread this tab does not (yet) know.
+// the typing line (typing.js) and the compose box (composer.js) with its tray of uploads. This
+// module decides what the view shows: a thread, a draft 1:1 chat, or a thread this tab does not
+// (yet) know; and files dropped anywhere on it go to the compose box's tray.
 
 import { h, replace } from '../dom.js';
 import * as chat from '../chat.js';
@@ -33,10 +34,16 @@ export function mountConversation(container, { threadId = null, userId = null })
       render();
     },
   });
-  replace(
-    container,
-    h('div', { class: 'conversation-view' }, head.element, history.element, typing.element, composer.element),
+  const view = h(
+    'div',
+    { class: 'conversation-view', dataset: { dropLabel: 'Drop files to attach them' } },
+    head.element,
+    history.element,
+    typing.element,
+    composer.element,
   );
+  replace(container, view);
+  acceptDrops(view, composer);
 
   let askedServer = false; // whether a thread missing from the list was asked for once
 
@@ -60,6 +67,7 @@ export function mountConversation(container, { threadId = null, userId = null })
     const existing = chat.directThreadWith(userId);
     if (existing) {
       store.movePending(target, existing.thread_id);
+      store.moveUploads(target, existing.thread_id);
       window.location.replace(`#/t/${encodeURIComponent(existing.thread_id)}`);
       return false;
     }
@@ -86,15 +94,14 @@ export function mountConversation(container, { threadId = null, userId = null })
     // 'threads' too: the list may have just arrived (a reload on #/t/<id>), or this thread's
     // name or members changed. Rows that did not change are kept, so this is cheap.
     if (topics.has('all') || topics.has(`thread:${target}`) || topics.has('threads') || topics.has('blocks')) render();
-    if (threadId && (topics.has('all') || topics.has(`compose:${threadId}`) || topics.has(`thread:${threadId}`))) {
-      composer.render();
-    }
+    const composing = [`compose:${target}`, `thread:${target}`, `uploads:${target}`];
+    if (topics.has('all') || composing.some((topic) => topics.has(topic))) composer.render();
     if (threadId && (topics.has('all') || topics.has(`typing:${threadId}`))) typing.render();
   });
 
   render();
   typing.render();
-  if (threadId) composer.render();
+  composer.render();
   composer.focusUnlessTouch();
 
   return {
@@ -103,4 +110,24 @@ export function mountConversation(container, { threadId = null, userId = null })
       stopMarkingOnReturn();
     },
   };
+}
+
+/** Files dragged over the conversation are offered to the compose box's tray when dropped. */
+function acceptDrops(view, composer) {
+  const carriesFiles = (event) => event.dataTransfer?.types.includes('Files') && !composer.element.hidden;
+  view.addEventListener('dragover', (event) => {
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = 'copy';
+    view.classList.add('dropping');
+  });
+  view.addEventListener('dragleave', (event) => {
+    if (!view.contains(event.relatedTarget)) view.classList.remove('dropping');
+  });
+  view.addEventListener('drop', (event) => {
+    view.classList.remove('dropping');
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    composer.addFiles([...event.dataTransfer.files]);
+  });
 }

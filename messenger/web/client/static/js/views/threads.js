@@ -3,9 +3,9 @@
 
 import { avatar, h, replace } from '../dom.js';
 import { describeError } from '../api.js';
-import { isoTime, fullStamp, relativeTime } from '../format.js';
+import { filesPreview, isoTime, fullStamp, relativeTime } from '../format.js';
 import * as chat from '../chat.js';
-import { state, sortedThreads, threadName, username } from '../store.js';
+import { attachmentsOf, findMessage, state, sortedThreads, threadName, username } from '../store.js';
 
 /** Build the list once; call `update(openThreadId)` whenever threads change. */
 export function threadList() {
@@ -66,6 +66,12 @@ export function threadList() {
   return { element, update };
 }
 
+/** The files of a thread's last message: kept from the message, or from the loaded page. */
+function lastFiles(thread, last) {
+  if (last.attachments?.length) return last.attachments;
+  return attachmentsOf(findMessage(thread.thread_id, last.seq)?.message);
+}
+
 function item(thread, isOpen) {
   const name = threadName(thread);
   const unread = thread.unread_count;
@@ -78,9 +84,10 @@ function item(thread, isOpen) {
   } else if (last) {
     const mine = last.user_id === state.me.user_id;
     const who = mine ? 'You: ' : thread.kind === 'group' ? `${username(thread, last.user_id)}: ` : '';
-    const text = last.deleted
-      ? h('span', { class: 'preview-deleted', text: 'Message deleted' })
-      : last.contents.replace(/\s+/g, ' ');
+    let text;
+    if (last.deleted) text = h('span', { class: 'preview-deleted', text: 'Message deleted' });
+    else if (last.contents) text = last.contents.replace(/\s+/g, ' ');
+    else text = filesPreview(lastFiles(thread, last)); // only files: contents may be '' only then
     preview = [who && h('span', { class: 'preview-who', text: who }), text];
   } else {
     preview = h('span', { class: 'muted', text: 'No messages yet' });
