@@ -400,6 +400,14 @@ class TooManyAttachments(MessengerError):
         super().__init__(details={"max_attachments": max_attachments})
 
 
+class InvalidAvatar(MessengerError):
+    """A picture must be an image (JPEG, PNG, WebP or GIF) that its user uploaded."""
+
+    code = "invalid_avatar"
+    status = 422
+    message = "Your picture must be an image you uploaded (POST /attachments)."
+
+
 class UrlExpired(MessengerError):
     """A signed download URL of ours, past its expiry: the message read again carries a new one."""
 

@@ -37,7 +37,7 @@ FEATURES: dict[str, int] = {
     "reactions": 3,
     "mentions": 3,
     # PATCH /me (username, display_name), display_name on every user shape and thread member,
-    # avatar (reserved, null), the user.updated update.
+    # avatar and avatar_url (pictures came with attachments), the user.updated update.
     "profiles": 4,
     # Blocking (/me/blocks) and group consent: GROUP_ADD_POLICY, not_a_contact, invitations
     # (POST /threads/<id>/invitation, the thread.invited update, "invited" in thread replies).

@@ -26,6 +26,13 @@ class User:
     email_verified: bool = False  # a verification link mailed to ``email`` was opened
     disabled: bool = False  # by an operator (disable-user): no sign-in, no token works
     deleted: bool = False  # left the service: what stays is a tombstone (``DELETED_USERNAME``)
+    avatar_id: str | None = None  # an image attachment of their own, shown as their picture
+
+
+def avatar_url(user_id: str, avatar_id: str | None) -> str | None:
+    """Where a user's picture is served (its thumbnail): a stable URL, the picture's id in it, so
+    a client may cache it for good and a new picture is a new URL (README "Profiles")."""
+    return f"/users/{user_id}/avatar?v={avatar_id}" if avatar_id else None
 
 
 # A session stored before devices were kept (or whose device is not known) is shown with this.
@@ -67,6 +74,7 @@ class Member:
     user_id: str
     username: str
     display_name: str | None = None
+    avatar_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -398,14 +406,29 @@ def message_new_body(message: Message) -> dict:
 def thread_new_body(thread: ThreadView) -> dict:
     """The thread as GET /threads shows it, with nothing unread yet."""
     seen = replace(thread, last_read_seq=thread.last_seq, unread_count=0, unread_mentions=0)
-    return {"thread": asdict(seen)}
+    return {"thread": thread_dict(seen)}
 
 
 def thread_invited_body(thread: ThreadView, invited_by: str) -> dict:
     """The group as an invitee may see it before accepting: who is in it and what it is called,
     none of its messages (no preview, nothing unread)."""
     shown = replace(thread, last_read_seq=0, unread_count=0, unread_mentions=0, last_message=None)
-    return {"thread": asdict(shown), "invited_by": invited_by}
+    return {"thread": thread_dict(shown), "invited_by": invited_by}
+
+
+def thread_dict(thread: ThreadView) -> dict:
+    """A thread as updates carry it: its members as the API shows them (``MemberOut``)."""
+    return {**asdict(thread), "members": [public_member(member) for member in thread.members]}
+
+
+def public_member(member: Member) -> dict:
+    return {
+        "user_id": member.user_id,
+        "username": member.username,
+        "display_name": member.display_name,
+        "avatar": member.avatar_id,
+        "avatar_url": avatar_url(member.user_id, member.avatar_id),
+    }
 
 
 def thread_read_body(thread_id: str, user_id: str, last_read_seq: int) -> dict:
@@ -439,7 +462,7 @@ def reaction_body(message: Message, user_id: str, emoji: str) -> dict:
 
 # Profiles -------------------------------------------------------------------------------
 # The fields of a user's profile a client may change (PATCH /me), and that user.updated carries.
-PROFILE_FIELDS = ("username", "display_name")
+PROFILE_FIELDS = ("username", "display_name", "avatar_id")
 
 
 @dataclass(frozen=True)
@@ -464,13 +487,13 @@ class ProfileChanged:
 
 
 def public_user(user: User) -> dict:
-    """A user as others see them: what user.updated carries. ``avatar`` is reserved (always None
-    until attachments bring avatars)."""
+    """A user as others see them: what user.updated carries."""
     return {
         "user_id": user.user_id,
         "username": user.username,
         "display_name": user.display_name,
-        "avatar": None,
+        "avatar": user.avatar_id,
+        "avatar_url": avatar_url(user.user_id, user.avatar_id),
     }
 
 

@@ -176,13 +176,29 @@ def DisplayName(**kwargs) -> fields.String:  # noqa: N802 - reads like a field c
     )
 
 
+def _field_of(value, name: str):
+    """``value``'s ``name``, as an attribute (model values) or a key (dicts)."""
+    return value.get(name) if isinstance(value, dict) else getattr(value, name, None)
+
+
 def Avatar() -> fields.Function:  # noqa: N802
-    """Reserved for avatars, which come with attachments: always null for now."""
     return fields.Function(
-        lambda _user: None,
+        lambda user: _field_of(user, "avatar_id"),
         required=True,
         allow_none=True,
-        metadata={"type": "string", "description": "Reserved: always null until avatars exist."},
+        metadata={"type": "string", "description": "The attachment_id of their picture; null: none."},
+    )
+
+
+def AvatarUrl() -> fields.Function:  # noqa: N802
+    return fields.Function(
+        lambda user: model.avatar_url(_field_of(user, "user_id"), _field_of(user, "avatar_id")),
+        required=True,
+        allow_none=True,
+        metadata={
+            "type": "string",
+            "description": "Their picture (a thumbnail), at a stable URL that needs no token; null: none.",
+        },
     )
 
 
@@ -191,6 +207,7 @@ class SignedIn(Schema):
     username = fields.String(required=True)
     display_name = DisplayName(required=True)
     avatar = Avatar()
+    avatar_url = AvatarUrl()
     email = fields.String(required=True)
     token = fields.String(required=True, metadata={"description": "Send as 'Authorization: Bearer <token>'."})
 
@@ -200,6 +217,7 @@ class PublicUser(Schema):
     username = fields.String(required=True)
     display_name = DisplayName(required=True)
     avatar = Avatar()
+    avatar_url = AvatarUrl()
 
 
 class MemberOut(Schema):
@@ -209,6 +227,8 @@ class MemberOut(Schema):
     user_id = fields.String(required=True)
     username = fields.String(required=True)
     display_name = DisplayName()
+    avatar = Avatar()
+    avatar_url = AvatarUrl()
 
 
 class DeleteAccountRequest(Schema):
@@ -229,11 +249,22 @@ class ProfileRequest(Schema):
         validate=[validate.Length(min=1, max=DISPLAY_NAME_MAX_LENGTH), visible, one_line, no_bidi_controls],
         metadata={"description": f"1 to {DISPLAY_NAME_MAX_LENGTH} characters on one line; null clears it."},
     )
+    avatar = Text(
+        allow_none=True,
+        validate=attachment_id,
+        data_key="avatar",
+        attribute="avatar_id",
+        metadata={
+            "description": "The attachment_id of an image you uploaded (POST /attachments) as your "
+            "picture; null removes it.",
+            "pattern": "^[0-9a-f]{32}$",
+        },
+    )
 
     @validates_schema
     def check_something_to_change(self, data, **kwargs):
         if not data:
-            raise ValidationError("Give username, display_name or both.")
+            raise ValidationError("Give username, display_name, avatar or some of them.")
 
 
 class Me(PublicUser):

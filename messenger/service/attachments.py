@@ -120,6 +120,18 @@ def download(deps: Deps, attachment_id: str, variant: str, user_id: str | None) 
     )
 
 
+def avatar(deps: Deps, user_id: str) -> Download:
+    """A user's picture: the thumbnail of their avatar. Anyone may fetch it who knows their user
+    id, as anyone signed in finds them by name (README "Profiles"); 404 when they have none."""
+    [user] = deps.store.get_users([user_id]) or [None]
+    if user is None or user.avatar_id is None:
+        raise AttachmentNotFound()
+    attachment = deps.store.get_attachment(user.avatar_id)
+    if attachment is None:
+        raise AttachmentNotFound()
+    return download(deps, attachment.attachment_id, THUMBNAIL, None)
+
+
 def free(deps: Deps, attachments: list[Attachment]) -> None:
     """Delete the bytes of attachments whose metadata the store has just deleted. A failure
     leaves bytes nobody refers to, which ``collect_orphans`` deletes later."""

@@ -187,6 +187,15 @@ and 4-5 leaves GET /me, thread members and search right at once and the logs wit
 user.updated: a gap the port allows until the user's next PATCH /me (a retry of the same one
 included, which finds nothing left to change) rolls it forward in step 1.
 
+A new picture (``avatar_id``) adds two writes around step 3: (2a) the image is referred to by
+its user (``$addToSet refs {avatar_of}``), in the one write that checks it is theirs and an
+image (``InvalidAvatar`` when it matches nothing), so the orphan collector, which deletes only
+an attachment with no refs, can never take it; after step 3, (3a) the old picture's ref is
+pulled, and it becomes an orphan unless a message carries it. A crash between (2a) and 3, or
+between 3 and (3a), leaves a picture referred to by a user who does not show it: kept, never
+collected (bytes, not an error). ``mark_deleted`` pulls the picture's ref after the tombstone
+write, the same way.
+
 Leaving the service. ``add_session`` inserts, then re-reads whether the account is disabled or
 deleted and deletes the token if so. Documented write order of ``set_disabled`` (disabling):
 (1) delete the user's tokens, (2) set ``disabled_at``, (3) delete its tokens again. A sign-in
@@ -223,6 +232,7 @@ from .. import rules
 from ..errors import (
     ClientMsgIdConflict,
     EmailTaken,
+    InvalidAvatar,
     MessageDeleted,
     MessageNotFound,
     NotAllowed,
@@ -1360,6 +1370,7 @@ class MongoStore:
                 "username_key": key,
                 "password_hash": "",
                 "display_name": None,
+                "avatar_id": None,
                 "deleted_at": now,
                 "profile_version": version,
             }
@@ -1367,6 +1378,8 @@ class MongoStore:
             if self._users.update_one({"_id": user_id, **read}, {"$set": tombstone}).matched_count == 0:
                 logger.debug("profile of %s changed concurrently (attempt %d)", user_id, attempt)
                 continue
+            if doc.get("avatar_id"):
+                self._release_avatar(doc["avatar_id"], user_id)
             cursors = self._announce_profile(user_of({**doc, **tombstone}), version, now)
             return AccountDeleted(revoked + self._delete_tokens(user_id), cursors)
         raise StoreUnavailable()
@@ -1427,6 +1440,8 @@ class MongoStore:
                 return ProfileChanged(user, False, healed)
             if "username" in changes and self._username_reserved(changes["username"], edit.now):
                 raise UsernameTaken()
+            if changes.get("avatar_id") is not None:
+                self._refer_avatar(changes["avatar_id"], user.user_id)
             version = profile_version_of(doc) + 1
             after = replace(user, **changes)
             read = {"profile_version": version - 1} if "profile_version" in doc else {"profile_version": None}
@@ -1440,9 +1455,27 @@ class MongoStore:
             if result.matched_count == 0:
                 logger.debug("profile of %s changed concurrently (attempt %d)", user.user_id, attempt)
                 continue
+            if "avatar_id" in changes and user.avatar_id is not None:
+                self._release_avatar(user.avatar_id, user.user_id)
             return ProfileChanged(after, True, healed | self._announce_profile(after, version, edit.now))
         logger.warning("profile of %s kept changing for %d attempts", edit.user_id, SEQ_ATTEMPTS)
         raise StoreUnavailable()
+
+    def _refer_avatar(self, attachment_id: str, user_id: str) -> None:
+        """Avatar step 1: the image becomes referred to by its user, in the one write that checks
+        it is theirs and an image (as a send refers to its attachments), so the collector and
+        this change never both win."""
+        found = self._attachments.update_one(
+            {"_id": attachment_id, "uploader_id": user_id, "thumbnail_blob_id": {"$ne": None}},
+            {"$addToSet": {"refs": {"avatar_of": user_id}}},
+        )
+        if found.matched_count == 0:
+            raise InvalidAvatar()
+
+    def _release_avatar(self, attachment_id: str, user_id: str) -> None:
+        """Avatar step 3, after the user's document names the new picture (or none): the old one
+        is no longer referred to by its user, and becomes an orphan unless a message carries it."""
+        self._attachments.update_one({"_id": attachment_id}, {"$pull": {"refs": {"avatar_of": user_id}}})
 
     def _settle_profile(self, doc: Doc, now: int) -> Cursors:
         """Step 1: announce a version whose writer crashed (or is still at it)."""

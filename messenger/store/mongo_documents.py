@@ -354,6 +354,7 @@ def user_of(doc: Doc) -> User:
         bool(doc.get("email_verified", False)),
         disabled=doc.get("disabled_at") is not None,
         deleted=doc.get("deleted_at") is not None,
+        avatar_id=doc.get("avatar_id"),
     )
 
 
@@ -400,6 +401,7 @@ def profile_fields(user: User) -> Doc:
         "username": user.username,
         "username_key": user.username.lower(),
         "display_name": user.display_name,
+        "avatar_id": user.avatar_id,
     }
 
 

@@ -58,7 +58,7 @@ class ThreadViews:
         members: dict[str, list[Member]] = {}
         for ms in joined:
             user = users[ms["user_id"]]
-            member = Member(ms["user_id"], user["username"], user.get("display_name"))
+            member = Member(ms["user_id"], user["username"], user.get("display_name"), user.get("avatar_id"))
             members.setdefault(ms["thread_id"], []).append(member)
         return members
 
@@ -100,5 +100,7 @@ class ThreadViews:
         query = {"_id": {"$in": list(set(user_ids))}}
         return {
             doc["_id"]: doc
-            for doc in self._users.find(query, {"username": 1, "username_key": 1, "display_name": 1})
+            for doc in self._users.find(
+                query, {"username": 1, "username_key": 1, "display_name": 1, "avatar_id": 1}
+            )
         }

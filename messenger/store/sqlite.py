@@ -27,6 +27,7 @@ from ..errors import (
     ClientMsgIdConflict,
     CursorExpired,
     EmailTaken,
+    InvalidAvatar,
     MessageDeleted,
     MessageNotFound,
     MessengerError,
@@ -300,7 +301,10 @@ CREATE INDEX IF NOT EXISTS attachment_refs_by_message ON attachment_refs (messag
 """
 # What keeps an attachment: each a condition on ``a``, its attachments row, true while that
 # referrer refers to it. Avatars will add theirs (a users column naming it) here.
-ATTACHMENT_REFERRERS = ("EXISTS (SELECT 1 FROM attachment_refs r WHERE r.attachment_id = a.attachment_id)",)
+ATTACHMENT_REFERRERS = (
+    "EXISTS (SELECT 1 FROM attachment_refs r WHERE r.attachment_id = a.attachment_id)",
+    "EXISTS (SELECT 1 FROM users u WHERE u.avatar_id = a.attachment_id)",  # someone's picture
+)
 UNREFERENCED = " AND ".join(f"NOT {referrer}" for referrer in ATTACHMENT_REFERRERS)
 # Ids per IN (...) list: well under every SQLite build's limit on bound values.
 IN_BATCH = 500
@@ -326,12 +330,14 @@ ADDED_COLUMNS = [
     ("users", "email_verified", "INTEGER NOT NULL DEFAULT 0"),
     ("users", "disabled_at", "INTEGER"),  # set by disable-user; NULL: enabled
     ("users", "deleted_at", "INTEGER"),  # the account left: the row is a tombstone
+    ("users", "avatar_id", "TEXT"),  # an attachment of theirs (an image) shown as their picture
 ]
 # Files at a lower ``PRAGMA user_version`` hold updates written before their text refs were
 # kept; set-up fills them in once, so deleting an old message erases it from old updates too.
 TEXT_REFS_VERSION = 1
 # Indexes on added columns: created once the columns exist.
 INDEXES_ON_ADDED = """
+CREATE INDEX IF NOT EXISTS users_by_avatar ON users (avatar_id) WHERE avatar_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS messages_deleted ON messages (thread_id, seq) WHERE deleted = 1;
 CREATE INDEX IF NOT EXISTS messages_by_reply ON messages (thread_id, reply_seq)
     WHERE reply_seq IS NOT NULL;
@@ -982,10 +988,13 @@ class SqliteStore:
                     raise UsernameTaken()
                 if _username_reserved(conn, changes["username"], edit.now):
                     raise UsernameTaken()
+            if changes.get("avatar_id") is not None:
+                _require_avatar(conn, changes["avatar_id"], user.user_id)
             user = replace(user, **changes)
             conn.execute(
-                "UPDATE users SET username = ?, username_key = ?, display_name = ? WHERE user_id = ?",
-                (user.username, user.username.lower(), user.display_name, user.user_id),
+                "UPDATE users SET username = ?, username_key = ?, display_name = ?, avatar_id = ?"
+                " WHERE user_id = ?",
+                (user.username, user.username.lower(), user.display_name, user.avatar_id, user.user_id),
             )
             told = rules.told_of_profile(user.user_id, _co_member_ids(conn, user.user_id))
             cursors = _append(conn, told, USER_UPDATED, user_updated_body(user), edit.now)
@@ -1253,7 +1262,8 @@ class SqliteStore:
                 key = rules.tombstone_key(user_id)
                 conn.execute(
                     "UPDATE users SET email = '', email_key = ?, username = ?, username_key = ?,"
-                    " password_hash = '', display_name = NULL, deleted_at = ? WHERE user_id = ?",
+                    " password_hash = '', display_name = NULL, avatar_id = NULL, deleted_at = ?"
+                    " WHERE user_id = ?",
                     (key, DELETED_USERNAME, key, now, user_id),
                 )
                 tombstone = _user(
@@ -1659,16 +1669,27 @@ def _thread_views(conn: sqlite3.Connection, where: str, params: tuple) -> list[T
 def _members_of(conn: sqlite3.Connection, thread_ids: list[str]) -> dict[str, list[Member]]:
     marks = ",".join("?" * len(thread_ids))
     rows = conn.execute(
-        "SELECT ms.thread_id, u.user_id, u.username, u.display_name"
+        "SELECT ms.thread_id, u.user_id, u.username, u.display_name, u.avatar_id"
         " FROM memberships ms JOIN users u ON u.user_id = ms.user_id"
         f" WHERE ms.thread_id IN ({marks}) ORDER BY ms.joined_at, u.username_key",
         thread_ids,
     ).fetchall()
     members: dict[str, list[Member]] = {}
     for row in rows:
-        member = Member(row["user_id"], row["username"], row["display_name"])
+        member = Member(row["user_id"], row["username"], row["display_name"], row["avatar_id"])
         members.setdefault(row["thread_id"], []).append(member)
     return members
+
+
+def _require_avatar(conn: sqlite3.Connection, attachment_id: str, user_id: str) -> None:
+    """An avatar is an image its user uploaded (it has a thumbnail, which is what is shown)."""
+    row = conn.execute(
+        "SELECT 1 FROM attachments"
+        " WHERE attachment_id = ? AND uploader_id = ? AND thumbnail_blob_id IS NOT NULL",
+        (attachment_id, user_id),
+    ).fetchone()
+    if row is None:
+        raise InvalidAvatar()
 
 
 def _user(row: sqlite3.Row) -> User:
@@ -1681,6 +1702,7 @@ def _user(row: sqlite3.Row) -> User:
         bool(row["email_verified"]),
         disabled=row["disabled_at"] is not None,
         deleted=row["deleted_at"] is not None,
+        avatar_id=row["avatar_id"],
     )
 
 

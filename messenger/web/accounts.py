@@ -133,6 +133,7 @@ def signed_in(user: User, token: str) -> dict:
         "user_id": user.user_id,
         "username": user.username,
         "display_name": user.display_name,
+        "avatar_id": user.avatar_id,
         "email": user.email,
         "token": token,
     }

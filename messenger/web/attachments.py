@@ -95,6 +95,34 @@ def download_thumbnail(attachment_id):
     return serve(attachment_id, THUMBNAIL)
 
 
+@blp.route("/users/<user_id>/avatar", methods=["GET"])
+@blp.doc(
+    responses={
+        "200": {"description": "The picture (a WebP thumbnail).", "content": {"image/webp": {}}},
+        "304": {"description": "Not modified (If-None-Match)."},
+    }
+)
+def user_avatar(user_id):
+    """A user's picture, for an ``<img>``: no token needed. ``?v=<avatar id>`` (as ``avatar_url``
+    has it) may be cached for good: a new picture is a new URL."""
+    rate_limits().check("download", client_address())
+    found = attachments.avatar(deps(), user_id)
+    current = request.args.get("v") == found.attachment.attachment_id
+    headers = {
+        "ETag": f'"{found.etag}"',
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "sandbox",
+        "Content-Disposition": _disposition("inline", "avatar.webp"),
+        "Cache-Control": "public, max-age=31536000, immutable" if current else "no-cache",
+    }
+    if request.if_none_match.contains_weak(found.etag):
+        return Response(status=304, headers=headers)
+    body = deps().blobs.open(found.blob_id, 0, found.size)
+    response = Response(body, headers=headers, content_type=found.content_type, direct_passthrough=True)
+    response.content_length = found.size
+    return response
+
+
 def present(attachment: dict) -> dict:
     """An attachment as the API shows it: with its signed ``url`` and ``thumbnail_url``."""
     return deps().attachment_urls.present(attachment, deps().clock())

@@ -32,7 +32,7 @@ def test_signup_returns_the_account_and_a_working_token(api):
 
     assert response.status_code == 201
     body = response.get_json()
-    assert set(body) == {"user_id", "username", "display_name", "avatar", "email", "token"}
+    assert set(body) == {"user_id", "username", "display_name", "avatar", "avatar_url", "email", "token"}
     assert body["username"] == "Alice"
     assert body["email"] == "Alice@Example.com"
     assert body["user_id"] and body["token"]
@@ -55,6 +55,7 @@ def test_me_shows_the_account_as_signed_up(api):
         "username",
         "display_name",
         "avatar",
+        "avatar_url",
         "email",
         "created_at",
         "email_verified",
@@ -231,8 +232,20 @@ def test_user_search_finds_username_prefixes_case_insensitively_without_emails(a
     assert response.status_code == 200
     users = response.get_json()["users"]
     assert users == [
-        {"user_id": alfred.user_id, "username": "Alfred", "display_name": None, "avatar": None},
-        {"user_id": alice.user_id, "username": "alice", "display_name": None, "avatar": None},
+        {
+            "user_id": alfred.user_id,
+            "username": "Alfred",
+            "display_name": None,
+            "avatar": None,
+            "avatar_url": None,
+        },
+        {
+            "user_id": alice.user_id,
+            "username": "alice",
+            "display_name": None,
+            "avatar": None,
+            "avatar_url": None,
+        },
     ]
     assert "example.com" not in response.get_data(as_text=True)
 

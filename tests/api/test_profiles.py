@@ -8,8 +8,17 @@ import pytest
 
 from .client import PASSWORD, Api, User, error_of
 
-ME_KEYS = {"user_id", "username", "display_name", "avatar", "email", "created_at", "email_verified"}
-PUBLIC_KEYS = {"user_id", "username", "display_name", "avatar"}
+ME_KEYS = {
+    "user_id",
+    "username",
+    "display_name",
+    "avatar",
+    "avatar_url",
+    "email",
+    "created_at",
+    "email_verified",
+}
+PUBLIC_KEYS = {"user_id", "username", "display_name", "avatar", "avatar_url"}
 
 
 def patch_me(api: Api, who: User, payload: Any):
@@ -40,7 +49,13 @@ def test_a_display_name_is_set_and_shown_on_me_users_sign_in_and_thread_members(
     assert api.me(alice).get_json() == body
     found = api.users(bob, "ali").get_json()["users"]
     assert found == [
-        {"user_id": alice.user_id, "username": "alice", "display_name": "Alice Liddell 🐇", "avatar": None}
+        {
+            "user_id": alice.user_id,
+            "username": "alice",
+            "display_name": "Alice Liddell 🐇",
+            "avatar": None,
+            "avatar_url": None,
+        }
     ]
     signed_in = api.signin("alice").get_json()
     assert (signed_in["display_name"], signed_in["avatar"]) == ("Alice Liddell 🐇", None)
@@ -49,6 +64,8 @@ def test_a_display_name_is_set_and_shown_on_me_users_sign_in_and_thread_members(
         "user_id": alice.user_id,
         "username": "alice",
         "display_name": "Alice Liddell 🐇",
+        "avatar": None,
+        "avatar_url": None,
     }
     assert members[bob.user_id]["display_name"] is None
     listed = api.thread_list(bob)[0]["members"]
@@ -187,7 +204,13 @@ def test_user_updated_reaches_every_co_member_once_and_my_other_devices_but_no_s
 
     profile_ok(api, alice, username="alice2", display_name="Alice")
 
-    expected = {"user_id": alice.user_id, "username": "alice2", "display_name": "Alice", "avatar": None}
+    expected = {
+        "user_id": alice.user_id,
+        "username": "alice2",
+        "display_name": "Alice",
+        "avatar": None,
+        "avatar_url": None,
+    }
     for who in (alice, other_device, bob, carol):
         told = updates_of(api, who)
         assert [update["user"] for update in told] == [expected], who.username

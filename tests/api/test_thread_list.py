@@ -44,9 +44,21 @@ def test_each_listed_thread_carries_members_preview_and_read_state(api, three_th
         assert set(thread) == THREAD_KEYS
     assert listed[group]["title"] == "All"
     assert listed[group]["members"] == [
-        {"user_id": alice.user_id, "username": "alice", "display_name": None},
-        {"user_id": bob.user_id, "username": "bob", "display_name": None},
-        {"user_id": carol.user_id, "username": "carol", "display_name": None},
+        {
+            "user_id": alice.user_id,
+            "username": "alice",
+            "display_name": None,
+            "avatar": None,
+            "avatar_url": None,
+        },
+        {"user_id": bob.user_id, "username": "bob", "display_name": None, "avatar": None, "avatar_url": None},
+        {
+            "user_id": carol.user_id,
+            "username": "carol",
+            "display_name": None,
+            "avatar": None,
+            "avatar_url": None,
+        },
     ]
     assert listed[group]["last_message"]["contents"] == "from bob"
     assert listed[group]["last_message"]["user_id"] == bob.user_id

@@ -21,8 +21,14 @@ def test_opening_a_direct_thread_returns_and_stores_it_with_its_first_message(ap
     assert thread["created_by"] == alice.user_id
     assert before < thread["created_at"] <= clock.now
     assert thread["members"] == [
-        {"user_id": alice.user_id, "username": "alice", "display_name": None},
-        {"user_id": bob.user_id, "username": "bob", "display_name": None},
+        {
+            "user_id": alice.user_id,
+            "username": "alice",
+            "display_name": None,
+            "avatar": None,
+            "avatar_url": None,
+        },
+        {"user_id": bob.user_id, "username": "bob", "display_name": None, "avatar": None, "avatar_url": None},
     ]
     assert (thread["last_seq"], thread["last_read_seq"], thread["unread_count"]) == (1, 1, 0)
     assert thread["last_message"] == {

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import pytest
 
-from messenger.errors import ThreadNotFound, UnknownAttachments
+from messenger.errors import InvalidAvatar, ThreadNotFound, UnknownAttachments
 from messenger.model import (
     DIRECT,
     GROUP,
@@ -22,6 +22,7 @@ from messenger.model import (
     Attachment,
     MessageEdit,
     NewThread,
+    ProfileEdit,
     new_blob_id,
 )
 
@@ -345,3 +346,38 @@ def test_orphans_can_be_listed_for_one_uploader(store):
     mine, theirs = upload(store, alice), upload(store, bob)
     assert ids_of(store.orphan_attachments(FAR, 10, uploader_id=alice.user_id)) == [mine.attachment_id]
     assert set(orphan_ids(store)) == {mine.attachment_id, theirs.attachment_id}
+
+
+class TestAvatars:
+    @staticmethod
+    def set_avatar(store, user, attachment_id):
+        return store.update_profile(ProfileEdit(user.user_id, {"avatar_id": attachment_id}, now()))
+
+    def test_an_image_of_ones_own_becomes_the_picture_and_is_no_orphan(self, store):
+        alice, bob, _ = pair(store)
+        picture = upload(store, alice, image=True)
+        changed = self.set_avatar(store, alice, picture.attachment_id)
+        assert changed.changed and changed.user.avatar_id == picture.attachment_id
+        assert store.get_users([alice.user_id])[0].avatar_id == picture.attachment_id
+        assert picture.attachment_id not in orphan_ids(store)
+        assert store.forget_attachment(picture.attachment_id, FAR) is None
+
+        self.set_avatar(store, alice, None)
+        assert picture.attachment_id in orphan_ids(store)
+
+    def test_a_picture_must_be_an_image_its_user_uploaded(self, store):
+        alice, bob, _ = pair(store)
+        for attachment in (upload(store, alice), upload(store, bob, image=True)):
+            with pytest.raises(InvalidAvatar):
+                self.set_avatar(store, alice, attachment.attachment_id)
+        assert store.get_users([alice.user_id])[0].avatar_id is None
+
+    def test_members_carry_their_picture(self, store):
+        alice, bob, thread_id = pair(store)
+        picture = upload(store, alice, image=True)
+        self.set_avatar(store, alice, picture.attachment_id)
+        members = {m.user_id: m for m in store.require_thread(thread_id, bob.user_id).members}
+        assert (members[alice.user_id].avatar_id, members[bob.user_id].avatar_id) == (
+            picture.attachment_id,
+            None,
+        )

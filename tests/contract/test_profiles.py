@@ -181,6 +181,7 @@ class TestWhoIsTold:
             "username": "alice_new",
             "display_name": "Alice",
             "avatar": None,
+            "avatar_url": None,
         }
         for user in told:
             assert user_updates(store, user, before[user.user_id]) == [expected]

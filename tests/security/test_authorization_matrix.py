@@ -329,6 +329,9 @@ MATRIX: dict[tuple[str, str], Guarded | Public | WebSocketOnly | dict[str, Guard
     ("GET", "/openapi.json"): Public("/openapi.json", "the API document"),
     ("GET", "/asyncapi.json"): Public("/asyncapi.json", "the WebSocket's document"),
     ("GET", "/version"): Public("/version", "what this server supports"),
+    ("GET", "/users/<user_id>/avatar"): Public(
+        f"/users/{UNKNOWN_THREAD}/avatar", "a user's picture, for an <img>: public by user id"
+    ),
     ("GET", "/docs"): Public("/docs", "the API docs page"),
     ("GET", "/docs/assets/<path:filename>"): Public("/docs/assets/swagger-ui.css", "the docs page's files"),
     ("GET", "/"): Public("/", "the web client's page"),
