@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from PIL import Image
 from playwright.sync_api import expect
 
 from tests.integration.clients import Http
@@ -367,3 +368,27 @@ def test_without_mail_the_settings_say_the_address_cannot_be_verified(server, ui
     )
     expect(email.locator(".email-status")).to_contain_text("Not verified (this server sends no mail)")
     expect(email.get_by_role("button", name="Mail me the link again")).to_be_hidden()
+
+
+def test_a_picture_chosen_in_settings_shows_here_and_to_the_people_you_chat_with(server, ui, tmp_path):
+    olga = ui.person(server.url, "olga").sign_up()
+    pete = ui.person(server.url, "pete").sign_up()
+    olga.start_chat("pete")
+    olga.send("hello")
+    pete.open_thread("olga")
+
+    picture = tmp_path / "me.png"
+    Image.new("RGB", (200, 200), (200, 60, 90)).save(picture)
+    olga.open_settings()
+    section = olga.settings_section("Picture")
+    section.locator("input[type=file]").set_input_files(str(picture))
+    expect(section.get_by_role("status")).to_have_text("Your picture is set.")
+
+    for page, where in ((olga.page, ".sidebar-head"), (pete.page, ".thread-item"), (pete.page, ".conv-head")):
+        shown = page.locator(f"{where} img.avatar.photo").first
+        expect(shown).to_be_visible()  # live at pete's: user.updated
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=shown.element_handle())
+
+    section.get_by_role("button", name="Remove picture").click()
+    expect(section.get_by_role("status")).to_have_text("Your picture is removed.")
+    expect(pete.page.locator(".thread-item img.avatar.photo")).to_have_count(0)

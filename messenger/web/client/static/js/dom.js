@@ -55,7 +55,9 @@ export function hueClass(id) {
   return `hue-${hash % HUES}`;
 }
 
-export function avatar(name, id, extraClass) {
+/** A person's picture (``avatar_url``, same-origin) when they set one, else their initial. */
+export function avatar(name, id, extraClass, url = null) {
+  if (url) return h('img', { class: ['avatar', 'photo', extraClass], src: url, alt: '', loading: 'lazy' });
   const initial = (Array.from(name || '?')[0] || '?').toUpperCase();
   return h('span', { class: ['avatar', hueClass(id || name), extraClass], 'aria-hidden': 'true', text: initial });
 }

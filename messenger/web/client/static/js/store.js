@@ -81,7 +81,12 @@ export function reset() {
 
 /** Start a signed-in session's state: who "me" is. */
 export function signedIn(me) {
-  state.me = { user_id: me.user_id, username: me.username, display_name: me.display_name ?? null };
+  state.me = {
+    user_id: me.user_id,
+    username: me.username,
+    display_name: me.display_name ?? null,
+    avatar_url: me.avatar_url ?? null,
+  };
   changed('all');
 }
 
@@ -451,12 +456,19 @@ function memberRemoved(threadId, userId) {
 /** Someone renamed themselves or changed their display name: show the new one everywhere. */
 export function userUpdated(user) {
   if (user.user_id === state.me?.user_id) {
-    state.me = { ...state.me, username: user.username, display_name: user.display_name ?? null };
+    state.me = {
+      ...state.me,
+      username: user.username,
+      display_name: user.display_name ?? null,
+      avatar_url: user.avatar_url ?? null,
+    };
   }
   for (const thread of state.threads.values()) {
     if (!thread.members.some((m) => m.user_id === user.user_id)) continue;
     thread.members = thread.members.map((m) =>
-      m.user_id === user.user_id ? { ...m, username: user.username, display_name: user.display_name } : m,
+      m.user_id === user.user_id
+        ? { ...m, username: user.username, display_name: user.display_name, avatar_url: user.avatar_url ?? null }
+        : m,
     );
     changed(`thread:${thread.thread_id}`);
   }

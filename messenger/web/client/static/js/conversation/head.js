@@ -36,7 +36,11 @@ export function createHead({ threadId, userId, draftUser }) {
   function render(thread) {
     const name = thread ? threadName(thread) : draftUser?.username ?? '';
     title.textContent = name || 'Conversation';
-    replace(headAvatar, name ? avatar(name, threadId ?? userId, thread?.kind === 'group' ? 'group' : null) : null);
+    const picture = thread?.kind === 'direct' ? otherMembers(thread)[0]?.avatar_url : draftUser?.avatar_url;
+    replace(
+      headAvatar,
+      name ? avatar(name, threadId ?? userId, thread?.kind === 'group' ? 'group' : null, picture) : null,
+    );
     if (thread?.kind === 'group') {
       subtitle.textContent = `${thread.members.length} members: ${thread.members.map(shownName).join(', ')}`;
     } else {

@@ -75,7 +75,7 @@ function userSearch({ id, label, pick, exclude = () => new Set() }) {
           h(
             'button',
             { type: 'button', class: 'user-result', onclick: () => pick(user) },
-            avatar(user.username, user.user_id),
+            avatar(user.username, user.user_id, null, user.avatar_url),
             h('span', { text: user.username }),
           ),
         ),
@@ -267,7 +267,7 @@ export function membersDialog(threadId) {
         return h(
           'li',
           { class: 'member' },
-          avatar(member.username, member.user_id),
+          avatar(member.username, member.user_id, null, member.avatar_url),
           h(
             'span',
             { class: 'member-name' },

@@ -2,7 +2,7 @@
 // devices signed in to your account, the people you block, a download of your data, and
 // deleting your account. Each section is its own small form or list on the API's routes.
 
-import { api, describeError, download } from '../api.js';
+import { api, describeError, download, upload } from '../api.js';
 import { avatar, h, replace } from '../dom.js';
 import { fullStamp, isoTime, relativeTime } from '../format.js';
 import * as chat from '../chat.js';
@@ -47,6 +47,7 @@ export function mountSettings(container, { accountDeleted, leaving }) {
       const sessions = sessionsSection();
       replace(
         body,
+        pictureSection(me),
         profileSection(me),
         emailSection(me),
         passwordSection(sessions),
@@ -75,6 +76,53 @@ function section(id, title, ...children) {
     { class: 'settings-section', 'aria-labelledby': id },
     h('h3', { id, text: title }),
     children,
+  );
+}
+
+/** Your picture: an image uploaded (POST /attachments), then named in PATCH /me {avatar}. */
+function pictureSection(me) {
+  const shown = h('span', { class: 'picture' });
+  const status = statusLine();
+  const input = h('input', { type: 'file', accept: 'image/jpeg,image/png,image/webp,image/gif', hidden: true });
+  const choose = h('button', { type: 'button', class: 'button subtle small', text: 'Choose a picture' });
+  const remove = h('button', { type: 'button', class: 'button subtle small', text: 'Remove picture' });
+
+  function show(user) {
+    replace(shown, avatar(store.shownName(user), user.user_id, 'large', user.avatar_url));
+    remove.hidden = !user.avatar_url;
+  }
+  show(me);
+
+  async function setPicture(attachmentId) {
+    const updated = await api.updateProfile({ avatar: attachmentId });
+    store.userUpdated(updated);
+    show(updated);
+  }
+
+  choose.addEventListener('click', () => input.click());
+  input.addEventListener('change', () => {
+    const [file] = input.files;
+    input.value = '';
+    if (!file) return;
+    runAction(choose, status, async () => {
+      status.ok('Uploading your picture…');
+      const attachment = await upload(file).done;
+      await setPicture(attachment.attachment_id);
+      return 'Your picture is set.';
+    });
+  });
+  remove.addEventListener('click', () =>
+    runAction(remove, status, async () => {
+      await setPicture(null);
+      return 'Your picture is removed.';
+    }),
+  );
+  return section(
+    'settings-picture',
+    'Picture',
+    h('div', { class: 'row' }, shown, choose, remove, input),
+    h('p', { class: 'muted small', text: 'Anyone on this server may see it. A JPEG, PNG, WebP or GIF.' }),
+    status.element,
   );
 }
 

@@ -64,7 +64,7 @@ export function renderShell(root, { signOut, accountDeleted, leaving }) {
   function update(topics) {
     if (topics.has('all')) {
       const name = shownName(state.me);
-      replace(meAvatar, avatar(name, state.me.user_id));
+      replace(meAvatar, avatar(name, state.me.user_id, null, state.me.avatar_url));
       meName.textContent = name;
       meName.title = name === state.me.username ? '' : `@${state.me.username}`;
     }

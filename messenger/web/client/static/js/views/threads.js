@@ -5,7 +5,7 @@ import { avatar, h, replace } from '../dom.js';
 import { describeError } from '../api.js';
 import { filesPreview, isoTime, fullStamp, relativeTime } from '../format.js';
 import * as chat from '../chat.js';
-import { attachmentsOf, findMessage, state, sortedThreads, threadName, username } from '../store.js';
+import { attachmentsOf, findMessage, otherMembers, state, sortedThreads, threadName, username } from '../store.js';
 
 /** Build the list once; call `update(openThreadId)` whenever threads change. */
 export function threadList() {
@@ -101,7 +101,12 @@ function item(thread, isOpen) {
       'aria-current': isOpen ? 'page' : null,
       dataset: { threadId: thread.thread_id },
     },
-    avatar(name, thread.thread_id, thread.kind === 'group' ? 'group' : null),
+    avatar(
+      name,
+      thread.thread_id,
+      thread.kind === 'group' ? 'group' : null,
+      thread.kind === 'direct' ? otherMembers(thread)[0]?.avatar_url : null,
+    ),
     h(
       'span',
       { class: 'thread-main' },
