@@ -418,17 +418,7 @@ def thread_invited_body(thread: ThreadView, invited_by: str) -> dict:
 
 def thread_dict(thread: ThreadView) -> dict:
     """A thread as updates carry it: its members as the API shows them (``MemberOut``)."""
-    return {**asdict(thread), "members": [public_member(member) for member in thread.members]}
-
-
-def public_member(member: Member) -> dict:
-    return {
-        "user_id": member.user_id,
-        "username": member.username,
-        "display_name": member.display_name,
-        "avatar": member.avatar_id,
-        "avatar_url": avatar_url(member.user_id, member.avatar_id),
-    }
+    return {**asdict(thread), "members": [public_user(member) for member in thread.members]}
 
 
 def thread_read_body(thread_id: str, user_id: str, last_read_seq: int) -> dict:
@@ -486,8 +476,8 @@ class ProfileChanged:
     cursors: Cursors = field(default_factory=dict)
 
 
-def public_user(user: User) -> dict:
-    """A user as others see them: what user.updated carries."""
+def public_user(user: User | Member) -> dict:
+    """A user as others see them: what user.updated carries, and a thread's members."""
     return {
         "user_id": user.user_id,
         "username": user.username,

@@ -98,7 +98,11 @@ def download_thumbnail(attachment_id):
 @blp.route("/users/<user_id>/avatar", methods=["GET"])
 @blp.doc(
     responses={
-        "200": {"description": "The picture (a WebP thumbnail).", "content": {"image/webp": {}}},
+        # The bytes are image/webp; documented as bytes, which every client generator reads.
+        "200": {
+            "description": "The picture: a WebP thumbnail (Content-Type: image/webp).",
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        },
         "304": {"description": "Not modified (If-None-Match)."},
     }
 )
