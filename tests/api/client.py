@@ -31,6 +31,17 @@ MESSAGE_KEYS = {
     "reactions",
     "attachments",
 }
+# What GET /me answers (and PATCH /me): the user's own shape.
+ME_KEYS = {
+    "user_id",
+    "username",
+    "display_name",
+    "avatar",
+    "avatar_url",
+    "email",
+    "created_at",
+    "email_verified",
+}
 THREAD_KEYS = {
     "thread_id",
     "kind",

@@ -6,18 +6,8 @@ from typing import Any
 
 import pytest
 
-from .client import PASSWORD, Api, User, error_of
+from .client import ME_KEYS, PASSWORD, Api, User, error_of
 
-ME_KEYS = {
-    "user_id",
-    "username",
-    "display_name",
-    "avatar",
-    "avatar_url",
-    "email",
-    "created_at",
-    "email_verified",
-}
 PUBLIC_KEYS = {"user_id", "username", "display_name", "avatar", "avatar_url"}
 
 
